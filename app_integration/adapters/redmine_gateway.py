@@ -1,0 +1,275 @@
+"""The Redmine gateway: python-redmine, acting as the mapped user through impersonation.
+
+Each call builds its own client with its own headers, sent over a per-thread pooled
+session. python-redmine's `session()` swaps the engine on a shared object instead, and
+under threads that runs requests as the wrong user. Errors are translated here, once,
+in `_STATUS_ERRORS`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import requests
+from cachetools import TTLCache
+from redminelib import Redmine
+from redminelib.engines.base import BaseEngine
+from redminelib.exceptions import BaseRedmineError
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ..core.errors import (
+    AccountUnavailable,
+    BridgeError,
+    NotFound,
+    OperatorError,
+    PermissionDenied,
+    RedmineRejected,
+    RedmineUnavailable,
+)
+from ..core.models import Account, Choice, Issue, IssueDraft, IssuePage, Project, Ref
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+UNAVAILABLE = "Redmine is unavailable right now. Try again in a minute."
+_STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
+    401: lambda _: OperatorError(
+        "The bridge's Redmine admin key was refused. Ask the operator to check ADMIN_REDMINE_KEY_API."
+    ),
+    403: lambda _: PermissionDenied("You have no permission for that in this Redmine project."),
+    404: lambda _: NotFound("Not found in Redmine, or you cannot see it."),
+    412: lambda login: AccountUnavailable(f"The Redmine account `{login}` is missing or locked."),
+}
+
+# Redmine requests made in this context; logs and benchmarks read it.
+round_trips: contextvars.ContextVar[int] = contextvars.ContextVar("redmine_round_trips", default=0)
+_thread = threading.local()
+
+
+def _pooled_session() -> requests.Session:
+    session: requests.Session | None = getattr(_thread, "session", None)
+    if session is None:
+        session = requests.Session()
+        # Only reads are retried, and only on connect errors: a create is never repeated blindly.
+        retry = Retry(total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2,
+                      allowed_methods=frozenset({"GET"}))
+        session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
+        session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
+        _thread.session = session
+    return session
+
+
+class _CallEngine(BaseEngine):  # type: ignore[misc]
+    """A python-redmine engine whose headers belong to this call alone."""
+
+    def create_session(self, **params: Any) -> requests.Session:
+        self._call_params = params
+        return _pooled_session()
+
+    def request(self, method: str, url: str, headers: Any = None, params: Any = None, data: Any = None) -> Any:
+        kwargs = self.construct_request_kwargs(method, headers, params, data)
+        kwargs["headers"] = {**self._call_params.get("headers", {}), **kwargs["headers"]}
+        kwargs["params"] = {**self._call_params.get("params", {}), **kwargs["params"]}
+        round_trips.set(round_trips.get() + 1)
+        try:
+            response = self.session.request(method, url, timeout=self._call_params["timeout"], **kwargs)
+        except requests.Timeout:
+            raise RedmineUnavailable("Redmine did not answer in time. Try again in a minute.") from None
+        except requests.RequestException:
+            raise RedmineUnavailable(UNAVAILABLE) from None
+        return self.process_response(response)
+
+    def process_response(self, response: requests.Response) -> Any:
+        status = response.status_code
+        if status in _STATUS_ERRORS:
+            raise _STATUS_ERRORS[status](self._call_params["headers"].get("X-Redmine-Switch-User"))
+        if status == 422:
+            raise RedmineRejected(_errors_of(response))
+        if status >= 500:
+            raise RedmineUnavailable(UNAVAILABLE)
+        return super().process_response(response)
+
+    def process_bulk_request(self, method: str, url: str, container: str, bulk_params: Any) -> list[Any]:
+        return [item for params in bulk_params for item in self.request(method, url, params=params)[container]]
+
+
+def _errors_of(response: requests.Response) -> list[str]:
+    try:
+        errors = response.json().get("errors", [])
+    except ValueError:
+        return ["invalid input"]
+    return [": ".join(e) if isinstance(e, list) else str(e) for e in errors] or ["invalid input"]
+
+
+class RedmineGateway:
+    """Implements the core's IssueTracker port."""
+
+    def __init__(self, base_url: str, admin_key: str, connect_timeout: float = 3.0, read_timeout: float = 10.0,
+                 cache_ttl: float = 300.0) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._key = admin_key
+        self._timeout = (connect_timeout, read_timeout)
+        self._lock = threading.Lock()
+        # Site-wide lists only; nothing one user can see is ever served to another.
+        self._lists: TTLCache[str, list[Choice]] = TTLCache(maxsize=8, ttl=cache_ttl)
+        # Login -> id and state, as the admin sees it. Short, so a lock takes effect soon.
+        self._accounts: TTLCache[str, Account | None] = TTLCache(maxsize=4096, ttl=min(cache_ttl, 60.0))
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    def __repr__(self) -> str:
+        return f"RedmineGateway({self._base_url!r})"
+
+    def _client(self, login: str | None) -> Redmine:
+        return Redmine(self._base_url, key=self._key, impersonate=login, engine=_CallEngine,
+                       requests={"timeout": self._timeout})
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except BridgeError:
+            raise
+        except BaseRedmineError as error:
+            log.warning("redmine: unexpected answer (%s)", type(error).__name__)
+            raise RedmineUnavailable("Redmine gave an answer the bridge did not expect.") from None
+
+    def _as(self, login: str | None, call: Callable[[Redmine], T]) -> T:
+        with self._translated():
+            return call(self._client(login))
+
+    def current_user(self, login: str) -> Account:
+        raw = self._as(login, lambda r: r.user.get("current").raw())
+        return Account(raw["id"], raw["login"], _full_name(raw), active=True)
+
+    def project(self, login: str, identifier: str) -> Project:
+        return _project(self._as(login, lambda r: r.project.get(identifier).raw()))
+
+    def member_ids(self, login: str, identifier: str) -> frozenset[int]:
+        raws = self._as(login, lambda r: [m.raw() for m in r.project_membership.filter(project_id=identifier)])
+        return frozenset(m["user"]["id"] for m in raws if "user" in m)
+
+    def visible_projects(self, login: str) -> list[Project]:
+        raws = self._as(login, lambda r: [p.raw() for p in r.project.all()])
+        return sorted((_project(p) for p in raws if p.get("status", 1) == 1), key=lambda p: p.name.lower())
+
+    def trackers(self) -> list[Choice]:
+        return self._cached("trackers", lambda r: [Choice(str(t.id), t.name) for t in r.tracker.all()])
+
+    def open_statuses(self) -> list[Choice]:
+        return self._cached("statuses", lambda r: [
+            Choice(str(s.id), s.name) for s in r.issue_status.all() if not s.raw().get("is_closed")
+        ])
+
+    def priorities(self) -> list[Choice]:
+        return self._cached("priorities", lambda r: [
+            Choice(str(p.id), p.name, bool(p.raw().get("is_default")))
+            for p in r.enumeration.filter(resource="issue_priorities") if p.raw().get("active", True)
+        ])
+
+    def _cached(self, name: str, load: Callable[[Redmine], list[Choice]]) -> list[Choice]:
+        with self._lock:
+            if name in self._lists:
+                return self._lists[name]
+        value = self._as(None, load)
+        with self._lock:
+            self._lists[name] = value
+        return value
+
+    def account(self, login: str) -> Account | None:
+        key = login.lower()
+        with self._lock:
+            if key in self._accounts:
+                return self._accounts[key]
+        found = self._find_account(login, active=True) or self._find_account(login, active=False)
+        with self._lock:
+            self._accounts[key] = found
+        return found
+
+    def _find_account(self, login: str, active: bool) -> Account | None:
+        status = {} if active else {"status": ""}
+        raws = self._as(None, lambda r: [u.raw() for u in r.user.filter(name=login, limit=25, **status)])
+        match = next((u for u in raws if str(u.get("login", "")).lower() == login.lower()), None)
+        return Account(match["id"], match["login"], _full_name(match), active) if match else None
+
+    def create_issue(self, login: str, draft: IssueDraft) -> Issue:
+        fields: dict[str, Any] = {"project_id": draft.project, "subject": draft.subject}
+        optional = {
+            "description": draft.description or None,
+            "tracker_id": draft.tracker_id,
+            "status_id": draft.status_id,
+            "priority_id": draft.priority_id,
+            "assigned_to_id": draft.assigned_to_id,
+            "start_date": draft.start_date.isoformat() if draft.start_date else None,
+            "due_date": draft.due_date.isoformat() if draft.due_date else None,
+            "estimated_hours": float(draft.estimated_hours) if draft.estimated_hours is not None else None,
+            "done_ratio": draft.done_ratio,
+        }
+        fields.update({k: v for k, v in optional.items() if v is not None})
+        return _issue(self._as(login, lambda r: r.issue.create(**fields).raw()))
+
+    def assigned_issues(self, login: str, limit: int) -> IssuePage:
+        return self._open_issues(login, limit, assigned_to_id="me")
+
+    def authored_issues(self, login: str, limit: int) -> IssuePage:
+        return self._open_issues(login, limit, author_id="me")
+
+    def _open_issues(self, login: str, limit: int, **who: str) -> IssuePage:
+        def load(r: Redmine) -> IssuePage:
+            found = r.issue.filter(status_id="open", sort="updated_on:desc", limit=limit, **who)
+            issues = tuple(_issue(i.raw()) for i in found)
+            return IssuePage(issues, int(found.total_count))
+
+        return self._as(login, load)
+
+    def issues_by_ids(self, login: str, ids: Iterable[int]) -> list[Issue]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        joined = ",".join(map(str, wanted))
+        return self._as(login, lambda r: [
+            _issue(i.raw()) for i in r.issue.filter(issue_id=joined, status_id="*", limit=len(wanted))
+        ])
+
+
+def _full_name(raw: dict[str, Any]) -> str:
+    return f"{raw.get('firstname', '')} {raw.get('lastname', '')}".strip() or str(raw.get("login", ""))
+
+
+def _project(raw: dict[str, Any]) -> Project:
+    return Project(raw["id"], raw["identifier"], raw["name"])
+
+
+def _ref(raw: dict[str, Any] | None) -> Ref | None:
+    return Ref(raw["id"], raw.get("name", "")) if raw else None
+
+
+def _date(raw: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(raw) if raw else None
+
+
+def _issue(raw: dict[str, Any]) -> Issue:
+    updated = raw.get("updated_on")
+    return Issue(
+        id=raw["id"],
+        subject=raw.get("subject", ""),
+        project=_ref(raw["project"]) or Ref(0, ""),
+        tracker=_ref(raw.get("tracker")) or Ref(0, ""),
+        status=_ref(raw.get("status")) or Ref(0, ""),
+        priority=_ref(raw.get("priority")) or Ref(0, ""),
+        author=_ref(raw.get("author")) or Ref(0, ""),
+        assigned_to=_ref(raw.get("assigned_to")),
+        start_date=_date(raw.get("start_date")),
+        due_date=_date(raw.get("due_date")),
+        updated_on=dt.datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None,
+        is_private=bool(raw.get("is_private", False)),
+    )

@@ -1,0 +1,1 @@
+"""The bridge's core: no web framework, no HTTP client, no Redmine or Mattermost client."""

@@ -1,0 +1,63 @@
+"""The bridge's own error types. Adapters translate foreign errors into these once,
+at their edge, and every surface shows `user_message` and never a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class BridgeError(Exception):
+    """An error with a message fit for the person who caused it."""
+
+    def __init__(self, user_message: str, field: str | None = None) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.field = field
+
+
+class NotMapped(BridgeError):
+    """The Mattermost user has no Redmine login in the user map."""
+
+
+class AccountUnavailable(BridgeError):
+    """Redmine answered 412: the login is missing or locked."""
+
+
+class OperatorError(BridgeError):
+    """Redmine answered 401: the admin key is wrong; only an operator can fix it."""
+
+
+class PermissionDenied(BridgeError):
+    """Redmine answered 403."""
+
+
+class NotFound(BridgeError):
+    """Redmine answered 404: missing, or not visible to this user."""
+
+
+class RedmineRejected(BridgeError):
+    """Redmine answered 422 with its own list of errors."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("Redmine refused it: " + "; ".join(errors))
+        self.errors = errors
+
+
+class RedmineUnavailable(BridgeError):
+    """A timeout, a refused connection or a 5xx."""
+
+
+class ChatUnavailable(BridgeError):
+    """Mattermost's REST API failed."""
+
+
+class InputError(BridgeError):
+    """Bad input, with a message per form field where one applies."""
+
+    def __init__(self, user_message: str, field_errors: Mapping[str, str] | None = None) -> None:
+        super().__init__(user_message)
+        self.field_errors = dict(field_errors or {})
+
+
+class Unauthorized(Exception):
+    """An inbound request failed verification. Never shown in detail to the caller."""

@@ -1,0 +1,46 @@
+"""`app_info`: help generated from the command registry, plus the caller's link status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..commands import SLASH_TRIGGER, CommandRegistry, Handler
+from ..errors import BridgeError
+from ..models import CommandContext, Reply
+from ..services import Services
+
+
+def help_text(registry: CommandRegistry, surface: str) -> str:
+    prefix = "" if surface == "dm" else f"/{SLASH_TRIGGER} "
+    rows = [
+        f"| `{prefix}{c.name}{' ' + c.usage if c.usage else ''}` | {', '.join(f'`{a}`' for a in c.aliases) or '—'} "
+        f"| {c.summary} |"
+        for c in registry
+    ]
+    return "\n".join([
+        "### Redmine bridge",
+        "| Command | Also | What it does |",
+        "|---|---|---|",
+        *rows,
+        "",
+        "Type `#t10` in any message and it becomes a link to Redmine issue 10.",
+    ])
+
+
+def link_status(services: Services, context: CommandContext) -> str:
+    login = services.users.redmine_login(context.user)
+    if login is None:
+        return (f"**You:** @{context.user.username} is not linked to Redmine yet. Ask the bridge's operator to add "
+                f"`{context.user.username}=<your Redmine login>` to the user map.")
+    try:
+        account = services.tracker.current_user(login)
+    except BridgeError as error:
+        return f"**You:** linked to Redmine login `{login}`, but Redmine says: {error.user_message}"
+    return f"**You:** linked to Redmine login `{login}` ({account.name})."
+
+
+def make_app_info(registry: Callable[[], CommandRegistry]) -> Handler:
+    def app_info(services: Services, context: CommandContext) -> Reply:
+        return Reply(text=help_text(registry(), context.surface) + "\n\n" + link_status(services, context))
+
+    return app_info

@@ -1,0 +1,47 @@
+"""Checks shared by the ticket-creating features: who may create, and for whom."""
+
+from __future__ import annotations
+
+from ..errors import BridgeError, InputError, NotFound, PermissionDenied
+from ..models import Account, ChatUser, Choice
+from ..services import Services
+
+
+def project_choices(services: Services, login: str) -> list[Choice]:
+    """The projects the caller can see, as form options; an error when there are none."""
+    projects = services.tracker.visible_projects(login)
+    if not projects:
+        raise BridgeError("You cannot see any Redmine project, so there is nowhere to create a ticket.")
+    return [Choice(p.identifier, p.name) for p in projects]
+
+
+def project_members(services: Services, login: str, project: str, field: str) -> frozenset[int]:
+    """The project's member ids, once the caller is known to be an active member."""
+    try:
+        members = services.tracker.member_ids(login, project)
+    except (NotFound, PermissionDenied):
+        raise InputError(
+            f"Project `{project}` was not found or you cannot see it.", {field: "Not found or not visible to you"}
+        ) from None
+    caller = services.tracker.account(login)
+    if caller is None or caller.id not in members:
+        raise InputError(
+            f"You are not a member of project `{project}`, so you cannot create tickets there.",
+            {field: "You are not a member of this project"},
+        )
+    return members
+
+
+def assignee_problem(services: Services, user: ChatUser, members: frozenset[int]) -> Account | str:
+    """The assignee's Redmine account, or why it cannot take the ticket."""
+    login = services.users.redmine_login(user)
+    if login is None:
+        return f"@{user.username} is not linked to a Redmine account"
+    account = services.tracker.account(login)
+    if account is None:
+        return f"@{user.username} has no Redmine account ({login})"
+    if not account.active:
+        return f"@{user.username}'s Redmine account ({login}) is locked"
+    if account.id not in members:
+        return f"@{user.username} is not a member of this project"
+    return account

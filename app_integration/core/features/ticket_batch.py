@@ -1,0 +1,172 @@
+"""`create_tickets`: many tickets from lines such as `1. Write report @bob 10.05.27`.
+
+Every line is parsed and every assignee checked before anything is created. If Redmine
+fails midway, the reply lists exactly what was and was not created.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from ..errors import BridgeError, InputError
+from ..formatting import cell, fit, issue_url, link, mentions
+from ..idempotency import run_once
+from ..models import Account, ChatMessage, ChatUser, CommandContext, Form, FormField, Issue, IssueDraft, Reply
+from ..services import Services
+from ..ticket_parser import LineError, TicketLine, parse_ticket_lines
+from .project_access import assignee_problem, project_choices, project_members
+
+PROJECT_FIELD = "option"
+LINES_FIELD = "message"
+EXAMPLE = "1. Write the report @bob 31.12.27\n2. Book the room @alice 2027-01-15"
+DM_USAGE = "Send `create_tickets <project>` and then one ticket per line, for example:\n```\ncreate_tickets demo\n" \
+    + EXAMPLE + "\n```"
+
+
+@dataclass(frozen=True)
+class _Created:
+    line: TicketLine
+    issue: Issue
+
+
+def open_batch(services: Services, context: CommandContext) -> Reply:
+    """Creates at once when the command came with lines; otherwise opens the form."""
+    project, _, lines = context.argument.partition("\n")
+    project = project.strip()
+    if lines.strip():
+        if not project or " " in project:
+            raise InputError("Name the project first. " + DM_USAGE)
+        return create_batch(services, context, project, lines)
+    if context.surface == "dm":
+        return Reply(text=DM_USAGE)
+    login = services.login_for(context.user)
+    options = tuple(project_choices(services, login))
+    preselected = project if any(o.value == project for o in options) else None
+    form = Form(
+        command="create_tickets",
+        title="Create tickets",
+        introduction="One line per ticket: `1. Subject @user 31.12.27`. The number and the date are optional.",
+        idempotency_key=uuid.uuid4().hex,
+        submit_label="Create",
+        fields=(
+            FormField(PROJECT_FIELD, "Project", "select", required=True, options=options, default=preselected),
+            FormField(LINES_FIELD, "Tickets", "textarea", required=True, hint=EXAMPLE, max_length=3000),
+        ),
+    )
+    return Reply(form=form)
+
+
+def submit_batch(services: Services, context: CommandContext) -> Reply:
+    project = (context.values.get(PROJECT_FIELD) or "").strip()
+    lines = context.values.get(LINES_FIELD) or ""
+    if not project:
+        raise InputError("Choose a project.", {PROJECT_FIELD: "Choose a project"})
+    return run_once(services.store, context, lambda: create_batch(services, context, project, lines))
+
+
+def create_batch(services: Services, context: CommandContext, project: str, text: str) -> Reply:
+    login = services.login_for(context.user)
+    tickets, errors = parse_ticket_lines(text, services.today())
+    if errors:
+        raise _line_errors(errors)
+    members = project_members(services, login, project, PROJECT_FIELD)
+    assignees = _resolve_assignees(services, tickets, members)
+    created, failure = _create_all(services, login, project, tickets, assignees)
+    _announce(services, context, created)
+    return _report(services.tracker.base_url, project, tickets, created, failure)
+
+
+def _line_errors(errors: list[LineError]) -> InputError:
+    listing = "\n".join(f"- {error}" for error in errors)
+    return InputError(
+        f"Nothing was created. Fix these lines and send again:\n{listing}",
+        {LINES_FIELD: "; ".join(str(error) for error in errors)},
+    )
+
+
+def _resolve_assignees(
+    services: Services, tickets: list[TicketLine], members: frozenset[int]
+) -> dict[str, Account]:
+    """Each distinct assignee once; every line naming a bad one is reported."""
+    found: dict[str, Account] = {}
+    problems: dict[str, str] = {}
+    for username in dict.fromkeys(t.assignee for t in tickets):
+        result = assignee_problem(services, ChatUser(id="", username=username), members)
+        if isinstance(result, str):
+            problems[username] = result
+        else:
+            found[username] = result
+    if problems:
+        raise _line_errors([LineError(t.line, problems[t.assignee]) for t in tickets if t.assignee in problems])
+    return found
+
+
+def _create_all(
+    services: Services, login: str, project: str, tickets: list[TicketLine], assignees: dict[str, Account]
+) -> tuple[list[_Created], tuple[TicketLine, BridgeError] | None]:
+    created: list[_Created] = []
+    for ticket in tickets:
+        draft = IssueDraft(
+            project=project,
+            subject=ticket.subject,
+            assigned_to_id=assignees[ticket.assignee].id,
+            start_date=services.today(),
+            due_date=ticket.due_date,
+        )
+        try:
+            created.append(_Created(ticket, services.tracker.create_issue(login, draft)))
+        except BridgeError as error:
+            return created, (ticket, error)
+    return created, None
+
+
+def _table(base_url: str, created: list[_Created]) -> str:
+    rows = ["| ID | Subject | Assignee | Due |", "|---|---|---|---|"]
+    for item in created:
+        issue = item.issue
+        due = f"{item.line.due_date:%d.%m.%y}" if item.line.due_date else "—"
+        rows.append(
+            f"| {link('#' + str(issue.id), issue_url(base_url, issue.id))} | {cell(issue.subject)} "
+            f"| @{item.line.assignee} | {due} |"
+        )
+    return "\n".join(rows)
+
+
+def _announce(services: Services, context: CommandContext, created: list[_Created]) -> None:
+    if not created:
+        return
+    base_url = services.tracker.base_url
+    who = mentions(item.line.assignee for item in created)
+    pretext = f"@{context.user.username} created ticket(s) for {who}"
+    try:
+        services.chat.send_direct(
+            context.user.id, ChatMessage(text=pretext, pretext=pretext, body=fit(_table(base_url, created)))
+        )
+    except BridgeError:
+        pass  # The ephemeral reply lists every created ticket too; nothing is lost.
+
+
+def _report(
+    base_url: str,
+    project: str,
+    tickets: list[TicketLine],
+    created: list[_Created],
+    failure: tuple[TicketLine, BridgeError] | None,
+) -> Reply:
+    done = "\n".join(
+        f"- {link('#' + str(c.issue.id), issue_url(base_url, c.issue.id))} {cell(c.issue.subject)} "
+        f"(@{c.line.assignee})"
+        for c in created
+    )
+    if failure is None:
+        return Reply(text=fit(f"Created {len(created)} ticket(s) in `{project}`:\n{done}"), sent_as_dm=True)
+    failed_line, error = failure
+    left = tickets[len(created):]
+    not_done = "\n".join(f"- line {t.line}: {t.subject} (@{t.assignee})" for t in left)
+    text = (
+        f"Redmine failed on line {failed_line.line}: {error.user_message}\n"
+        f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}\n"
+        f"Not created ({len(left)}):\n{not_done}\nSend the lines that were not created again."
+    )
+    return Reply(text=fit(text))

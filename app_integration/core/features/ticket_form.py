@@ -1,0 +1,138 @@
+"""`create_ticket_by_form`: one ticket through a form, validated field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from ..errors import InputError
+from ..formatting import issue_table, issue_url, link
+from ..idempotency import run_once
+from ..models import ChatMessage, Choice, CommandContext, Form, FormField, IssueDraft, Reply
+from ..services import Services
+from ..ticket_parser import parse_date
+from .project_access import assignee_problem, project_choices, project_members
+
+DONE_CHOICES = tuple(Choice(str(n), f"{n} %") for n in range(0, 101, 10))
+
+
+def open_form(services: Services, context: CommandContext) -> Reply:
+    login = services.login_for(context.user)
+    projects = tuple(project_choices(services, login))
+    trackers = tuple(services.tracker.trackers())
+    statuses = tuple(services.tracker.open_statuses())
+    priorities = tuple(services.tracker.priorities())
+    default_priority = next((p.value for p in priorities if p.is_default), None)
+    first = lambda choices: choices[0].value if choices else None  # noqa: E731
+    form = Form(
+        command="create_ticket_by_form",
+        title="Create a ticket",
+        idempotency_key=uuid.uuid4().hex,
+        submit_label="Create",
+        fields=(
+            FormField("projects", "Project", "select", required=True, options=projects),
+            FormField("trackers", "Tracker", "select", required=True, options=trackers, default=first(trackers)),
+            FormField("subject", "Subject", "text", required=True, max_length=255),
+            FormField("description", "Description", "textarea", max_length=3000),
+            FormField("status", "Status", "select", required=True, options=statuses, default=first(statuses)),
+            FormField("priority", "Priority", "select", required=True, options=priorities, default=default_priority),
+            FormField("mattermost_user", "Assignee", "user"),
+            FormField("start_date", "Start date", "text", default=f"{services.today():%d.%m.%y}",
+                      hint="dd.mm.yy"),
+            FormField("end_date", "Due date", "text", hint="dd.mm.yy"),
+            FormField("estimated_time", "Estimated hours", "text", hint="e.g. 1.5"),
+            FormField("done", "Done", "select", options=DONE_CHOICES, default="0"),
+        ),
+    )
+    return Reply(form=form)
+
+
+def submit_form(services: Services, context: CommandContext) -> Reply:
+    return run_once(services.store, context, lambda: _create(services, context))
+
+
+def _create(services: Services, context: CommandContext) -> Reply:
+    login = services.login_for(context.user)
+    draft = _draft_from(context.values, services.today())
+    members = project_members(services, login, draft.project, "projects")
+    assignee_id = context.values.get("mattermost_user")
+    if assignee_id:
+        user = services.chat.user(assignee_id)
+        found = assignee_problem(services, user, members) if user else "That Mattermost user does not exist"
+        if isinstance(found, str):
+            raise InputError(found, {"mattermost_user": found})
+        draft = dataclasses.replace(draft, assigned_to_id=found.id)
+    issue = services.tracker.create_issue(login, draft)
+    base_url = services.tracker.base_url
+    pretext = f"@{context.user.username} created a ticket by form"
+    table, _ = issue_table(base_url, [issue], "assignee")
+    services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
+    return Reply(text=f"Created {link('#' + str(issue.id), issue_url(base_url, issue.id))} {issue.subject}.",
+                 sent_as_dm=True)
+
+
+def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
+    """The draft, or InputError with a message against every bad field."""
+    errors: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        return (values.get(name) or "").strip()
+
+    def number(name: str, label: str) -> int | None:
+        raw = text(name)
+        if not raw:
+            return None
+        if not raw.isdigit():
+            errors[name] = f"{label} must be chosen from the list"
+            return None
+        return int(raw)
+
+    def date(name: str) -> dt.date | None:
+        raw = text(name)
+        if not raw:
+            return None
+        try:
+            return parse_date(raw)
+        except ValueError as error:
+            errors[name] = str(error)
+            return None
+
+    project, subject = text("projects"), text("subject")
+    if not project:
+        errors["projects"] = "Choose a project"
+    if not subject:
+        errors["subject"] = "A subject is required"
+    elif len(subject) > 255:
+        errors["subject"] = "At most 255 characters"
+    start, due = date("start_date"), date("end_date")
+    if start and due and start > due:
+        errors["end_date"] = "The due date must not be before the start date"
+    hours = _hours(text("estimated_time"), errors)
+    done = number("done", "Done")
+    if done is not None and not 0 <= done <= 100:
+        errors["done"] = "Done must be between 0 and 100"
+    draft = IssueDraft(
+        project=project, subject=subject, description=text("description"),
+        tracker_id=number("trackers", "Tracker"), status_id=number("status", "Status"),
+        priority_id=number("priority", "Priority"), start_date=start, due_date=due,
+        estimated_hours=hours, done_ratio=done,
+    )
+    if errors:
+        raise InputError("Please fix the marked fields: " + "; ".join(errors.values()), errors)
+    return draft
+
+
+def _hours(raw: str, errors: dict[str, str]) -> Decimal | None:
+    if not raw:
+        return None
+    try:
+        hours = Decimal(raw.replace(",", "."))
+    except InvalidOperation:
+        hours = Decimal(-1)
+    if not hours.is_finite() or hours <= 0 or hours > 10_000:
+        errors["estimated_time"] = f"{raw} is not a positive number of hours"
+        return None
+    return hours

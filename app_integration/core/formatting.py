@@ -1,0 +1,79 @@
+"""Markdown for Mattermost: tables of issues, links, and posts that fit the size limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from .models import Issue, Ref
+
+POST_LIMIT = 16_383
+PersonColumn = Literal["author", "assignee"]
+
+
+def cell(text: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
+
+
+def link(text: object, url: str) -> str:
+    label = cell(text).replace("[", "\\[").replace("]", "\\]")
+    return f"[{label}]({url})"
+
+
+def issue_url(base_url: str, issue_id: int) -> str:
+    return f"{base_url}/issues/{issue_id}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _person(base_url: str, ref: Ref | None) -> str:
+    return link(ref.name, f"{base_url}/users/{ref.id}") if ref else "—"
+
+
+def issue_row(base_url: str, issue: Issue, person: PersonColumn) -> str:
+    who = issue.author if person == "author" else issue.assigned_to
+    cells = [
+        link(f"#{issue.id}", issue_url(base_url, issue.id)),
+        link(issue.project.name, f"{base_url}/projects/{issue.project.id}"),
+        cell(issue.tracker.name),
+        cell(issue.status.name),
+        link(_short(issue.subject), issue_url(base_url, issue.id)),
+        f"{issue.updated_on:%d.%m.%y}" if issue.updated_on else "—",
+        f"{issue.due_date:%d.%m.%y}" if issue.due_date else "—",
+        cell(issue.priority.name),
+        _person(base_url, who),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def issue_table(
+    base_url: str, issues: Sequence[Issue], person: PersonColumn, budget: int = POST_LIMIT - 500
+) -> tuple[str, int]:
+    """The table and how many issues it shows: rows stop before the budget is spent."""
+    head = ["ID", "Project", "Tracker", "Status", "Subject", "Updated", "Due", "Priority", person.title()]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    size = sum(len(line) + 1 for line in lines)
+    shown = 0
+    for issue in issues:
+        row = issue_row(base_url, issue, person)
+        if size + len(row) + 1 > budget:
+            break
+        lines.append(row)
+        size += len(row) + 1
+        shown += 1
+    return "\n".join(lines), shown
+
+
+def mentions(usernames: Iterable[str]) -> str:
+    return ", ".join(f"@{name}" for name in dict.fromkeys(usernames))
+
+
+def fit(text: str, more_url: str = "", limit: int = POST_LIMIT) -> str:
+    """Text cut to the post limit, ending with a link to the rest where one exists."""
+    if len(text) <= limit:
+        return text
+    tail = f"\n\n… cut to fit Mattermost's limit. [See everything]({more_url})" if more_url else "\n\n… (cut)"
+    return text[: limit - len(tail)] + tail

@@ -1,0 +1,141 @@
+"""Domain models shared by the core and the adapters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+Surface = Literal["slash", "apps", "dm"]
+FieldKind = Literal["text", "textarea", "select", "user"]
+
+
+@dataclass(frozen=True)
+class ChatUser:
+    id: str
+    username: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A named Redmine record (project, tracker, status, user) as issues embed it."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Project:
+    id: int
+    identifier: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """A Redmine user as the admin sees it."""
+
+    id: int
+    login: str
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    is_default: bool = False
+
+
+@dataclass(frozen=True)
+class Issue:
+    id: int
+    subject: str
+    project: Ref
+    tracker: Ref
+    status: Ref
+    priority: Ref
+    author: Ref
+    assigned_to: Ref | None = None
+    start_date: dt.date | None = None
+    due_date: dt.date | None = None
+    updated_on: dt.datetime | None = None
+    is_private: bool = False
+
+
+@dataclass(frozen=True)
+class IssueDraft:
+    project: str
+    subject: str
+    description: str = ""
+    tracker_id: int | None = None
+    status_id: int | None = None
+    priority_id: int | None = None
+    assigned_to_id: int | None = None
+    start_date: dt.date | None = None
+    due_date: dt.date | None = None
+    estimated_hours: Decimal | None = None
+    done_ratio: int | None = None
+
+
+@dataclass(frozen=True)
+class IssuePage:
+    issues: tuple[Issue, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """A post: plain text plus an optional Slack-style attachment (a table, usually)."""
+
+    text: str
+    pretext: str = ""
+    title: str = ""
+    title_link: str = ""
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    kind: FieldKind
+    required: bool = False
+    options: tuple[Choice, ...] = ()
+    default: str | None = None
+    hint: str = ""
+    max_length: int | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    command: str
+    title: str
+    fields: tuple[FormField, ...]
+    idempotency_key: str
+    introduction: str = ""
+    submit_label: str = "Submit"
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Everything a command needs, whichever surface it came from."""
+
+    user: ChatUser
+    channel_id: str
+    surface: Surface
+    argument: str = ""
+    values: Mapping[str, str | None] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a command answers; each adapter renders it in its own format."""
+
+    text: str = ""
+    form: Form | None = None
+    sent_as_dm: bool = False

@@ -1,0 +1,85 @@
+"""The core's view of the outside world. Adapters implement these protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from .models import Account, ChatMessage, ChatUser, Choice, Issue, IssueDraft, IssuePage, Project
+
+
+class IssueTracker(Protocol):
+    """Redmine, acting as the given login (impersonation) unless a call says otherwise."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def current_user(self, login: str) -> Account: ...
+
+    def project(self, login: str, identifier: str) -> Project: ...
+
+    def member_ids(self, login: str, identifier: str) -> frozenset[int]:
+        """Ids of the project's user members, as seen by `login`."""
+        ...
+
+    def visible_projects(self, login: str) -> list[Project]: ...
+
+    def trackers(self) -> list[Choice]: ...
+
+    def open_statuses(self) -> list[Choice]: ...
+
+    def priorities(self) -> list[Choice]: ...
+
+    def account(self, login: str) -> Account | None:
+        """The admin's view of a login, or None when there is no such user."""
+        ...
+
+    def create_issue(self, login: str, draft: IssueDraft) -> Issue: ...
+
+    def assigned_issues(self, login: str, limit: int) -> IssuePage: ...
+
+    def authored_issues(self, login: str, limit: int) -> IssuePage: ...
+
+    def issues_by_ids(self, login: str, ids: Iterable[int]) -> list[Issue]: ...
+
+
+class Chat(Protocol):
+    """Mattermost, acting as the bot."""
+
+    def user(self, user_id: str) -> ChatUser | None: ...
+
+    def user_by_username(self, username: str) -> ChatUser | None: ...
+
+    def send_direct(self, user_id: str, message: ChatMessage) -> None: ...
+
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None: ...
+
+    def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None: ...
+
+    def patch_post(self, post_id: str, message: str) -> None: ...
+
+
+class UserDirectory(Protocol):
+    """Which Redmine login acts for a Mattermost user."""
+
+    def redmine_login(self, user: ChatUser) -> str | None: ...
+
+    def entries(self) -> Sequence[tuple[str, str]]: ...
+
+
+class IdempotencyStore(Protocol):
+    """Remembers form submissions so a second submit returns the first result."""
+
+    def claim(self, key: str, user_id: str) -> bool:
+        """True when this call is the first to claim the key."""
+        ...
+
+    def result(self, key: str, user_id: str) -> str | None:
+        """The stored result once the first submit finished, else None."""
+        ...
+
+    def complete(self, key: str, result: str) -> None: ...
+
+    def release(self, key: str) -> None:
+        """Forget a claim whose submit failed before it changed anything."""
+        ...

@@ -1,0 +1,30 @@
+"""The bridge's commands. Help, Apps bindings and dialogs are all generated from here."""
+
+from __future__ import annotations
+
+from .commands import Command, CommandRegistry
+from .features.help import make_app_info
+from .features.ticket_batch import open_batch, submit_batch
+from .features.ticket_form import open_form, submit_form
+from .features.ticket_lists import my_tickets, tickets_for_me
+
+
+def build_registry() -> CommandRegistry:
+    registry: CommandRegistry | None = None
+
+    def current() -> CommandRegistry:
+        assert registry is not None
+        return registry
+
+    registry = CommandRegistry([
+        Command("app_info", "Show this help and whether you are linked to Redmine",
+                run=make_app_info(current), aliases=("help",)),
+        Command("create_ticket_by_form", "Create one ticket through a form",
+                run=open_form, submit=submit_form, aliases=("new_task",)),
+        Command("create_tickets", "Create many tickets, one per line: `1. Write report @bob 10.05.27`",
+                run=open_batch, submit=submit_batch, aliases=("new_tasks",), usage="[project + lines]"),
+        Command("tickets_for_me", "List the open tickets assigned to you", run=tickets_for_me,
+                aliases=("tasks_for_me",)),
+        Command("my_tickets", "List the open tickets you created", run=my_tickets, aliases=("tasks_by_me",)),
+    ])
+    return registry

@@ -1,0 +1,31 @@
+"""What the use cases are given: the ports, and a few choices from the settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .errors import NotMapped
+from .models import ChatUser
+from .ports import Chat, IdempotencyStore, IssueTracker, UserDirectory
+
+
+@dataclass
+class Services:
+    tracker: IssueTracker
+    chat: Chat
+    users: UserDirectory
+    store: IdempotencyStore
+    list_limit: int = 50
+    today: Callable[[], dt.date] = field(default=dt.date.today)
+
+    def login_for(self, user: ChatUser) -> str:
+        """The caller's Redmine login, or NotMapped with how to get mapped."""
+        login = self.users.redmine_login(user)
+        if login is None:
+            raise NotMapped(
+                f"@{user.username} is not linked to a Redmine account. Ask the bridge's operator to add "
+                f"`{user.username}=<your Redmine login>` to the user map."
+            )
+        return login

@@ -1,0 +1,80 @@
+# Seeds a known data set for the bridge's tests and demo. Safe to run again:
+# every record is found or created by a stable key.
+require "json"
+
+Setting.rest_api_enabled = "1"
+Setting.default_language = "en"
+Redmine::DefaultData::Loader.load("en") if Tracker.count.zero?
+
+def seed_user(login, first, last, locked: false)
+  user = User.find_by_login(login) || User.new
+  user.login = login
+  user.firstname = first
+  user.lastname = last
+  user.mail = "#{login}@example.org"
+  user.language = "en"
+  user.password = user.password_confirmation = "#{login}-password"
+  user.status = locked ? User::STATUS_LOCKED : User::STATUS_ACTIVE
+  user.must_change_passwd = false
+  user.save!
+  user
+end
+
+def seed_project(identifier, name, is_public:)
+  project = Project.find_by_identifier(identifier) || Project.new(identifier: identifier)
+  project.name = name
+  project.is_public = is_public
+  project.trackers = Tracker.sorted.to_a
+  project.enabled_module_names = %w[issue_tracking time_tracking wiki]
+  project.save!
+  project
+end
+
+def seed_member(project, user, role_name)
+  role = Role.find_by_name!(role_name)
+  member = Member.find_by(project: project, user: user) || Member.new(project: project, user: user)
+  member.role_ids = [role.id]
+  member.save!
+end
+
+def seed_issue(project, author, subject, assignee: nil, is_private: false)
+  issue = Issue.find_by(project: project, subject: subject) || Issue.new(project: project, subject: subject)
+  issue.tracker ||= project.trackers.first
+  issue.author = author
+  issue.assigned_to = assignee
+  issue.is_private = is_private
+  issue.save!
+  issue
+end
+
+admin = User.find_by_login("admin")
+admin.must_change_passwd = false
+admin.password = admin.password_confirmation = "admin-password"
+admin.save!
+
+alice = seed_user("alice", "Alice", "Anders")
+bob = seed_user("bob", "Bob", "Brown")
+carol = seed_user("carol", "Carol", "Clark")
+dave = seed_user("dave", "Dave", "Locked", locked: true)
+
+demo = seed_project("demo", "Demo", is_public: true)
+secret = seed_project("secret", "Secret", is_public: false)
+ops = seed_project("ops", "Operations", is_public: true)
+
+seed_member(demo, alice, "Manager")
+seed_member(demo, bob, "Developer")
+seed_member(demo, carol, "Reporter")
+seed_member(demo, dave, "Developer")
+seed_member(secret, alice, "Developer")
+seed_member(ops, carol, "Manager")
+
+public_issue = seed_issue(demo, alice, "Seeded: public issue in demo", assignee: bob)
+secret_issue = seed_issue(secret, alice, "Seeded: issue in the private project", assignee: alice)
+private_issue = seed_issue(demo, alice, "Seeded: private issue in demo", assignee: alice, is_private: true)
+
+puts "SEED_JSON=" + JSON.generate(
+  admin_key: admin.api_key,
+  redmine_version: Redmine::VERSION.to_s,
+  issues: { public: public_issue.id, secret: secret_issue.id, private: private_issue.id },
+  users: { alice: alice.id, bob: bob.id, carol: carol.id, dave: dave.id },
+)
