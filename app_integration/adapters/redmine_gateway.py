@@ -58,8 +58,9 @@ def _pooled_session() -> requests.Session:
     if session is None:
         session = requests.Session()
         # Only reads are retried, and only on connect errors: a create is never repeated blindly.
-        retry = Retry(total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2,
-                      allowed_methods=frozenset({"GET"}))
+        retry = Retry(
+            total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2, allowed_methods=frozenset({"GET"})
+        )
         session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
         session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
         _thread.session = session
@@ -111,8 +112,14 @@ def _errors_of(response: requests.Response) -> list[str]:
 class RedmineGateway:
     """Implements the core's IssueTracker port."""
 
-    def __init__(self, base_url: str, admin_key: str, connect_timeout: float = 3.0, read_timeout: float = 10.0,
-                 cache_ttl: float = 300.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        admin_key: str,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 10.0,
+        cache_ttl: float = 300.0,
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._key = admin_key
         self._timeout = (connect_timeout, read_timeout)
@@ -130,8 +137,9 @@ class RedmineGateway:
         return f"RedmineGateway({self._base_url!r})"
 
     def _client(self, login: str | None) -> Redmine:
-        return Redmine(self._base_url, key=self._key, impersonate=login, engine=_CallEngine,
-                       requests={"timeout": self._timeout})
+        return Redmine(
+            self._base_url, key=self._key, impersonate=login, engine=_CallEngine, requests={"timeout": self._timeout}
+        )
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -146,6 +154,10 @@ class RedmineGateway:
     def _as(self, login: str | None, call: Callable[[Redmine], T]) -> T:
         with self._translated():
             return call(self._client(login))
+
+    def ping(self) -> None:
+        """Redmine answers with REST enabled and accepts the admin key."""
+        self._as(None, lambda r: r.user.get("current"))
 
     def current_user(self, login: str) -> Account:
         raw = self._as(login, lambda r: r.user.get("current").raw())
@@ -166,15 +178,20 @@ class RedmineGateway:
         return self._cached("trackers", lambda r: [Choice(str(t.id), t.name) for t in r.tracker.all()])
 
     def open_statuses(self) -> list[Choice]:
-        return self._cached("statuses", lambda r: [
-            Choice(str(s.id), s.name) for s in r.issue_status.all() if not s.raw().get("is_closed")
-        ])
+        return self._cached(
+            "statuses",
+            lambda r: [Choice(str(s.id), s.name) for s in r.issue_status.all() if not s.raw().get("is_closed")],
+        )
 
     def priorities(self) -> list[Choice]:
-        return self._cached("priorities", lambda r: [
-            Choice(str(p.id), p.name, bool(p.raw().get("is_default")))
-            for p in r.enumeration.filter(resource="issue_priorities") if p.raw().get("active", True)
-        ])
+        return self._cached(
+            "priorities",
+            lambda r: [
+                Choice(str(p.id), p.name, bool(p.raw().get("is_default")))
+                for p in r.enumeration.filter(resource="issue_priorities")
+                if p.raw().get("active", True)
+            ],
+        )
 
     def _cached(self, name: str, load: Callable[[Redmine], list[Choice]]) -> list[Choice]:
         with self._lock:
@@ -236,9 +253,10 @@ class RedmineGateway:
         if not wanted:
             return []
         joined = ",".join(map(str, wanted))
-        return self._as(login, lambda r: [
-            _issue(i.raw()) for i in r.issue.filter(issue_id=joined, status_id="*", limit=len(wanted))
-        ])
+        return self._as(
+            login,
+            lambda r: [_issue(i.raw()) for i in r.issue.filter(issue_id=joined, status_id="*", limit=len(wanted))],
+        )
 
 
 def _full_name(raw: dict[str, Any]) -> str:

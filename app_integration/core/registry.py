@@ -16,15 +16,33 @@ def build_registry() -> CommandRegistry:
         assert registry is not None
         return registry
 
-    registry = CommandRegistry([
-        Command("app_info", "Show this help and whether you are linked to Redmine",
-                run=make_app_info(current), aliases=("help",)),
-        Command("create_ticket_by_form", "Create one ticket through a form",
-                run=open_form, submit=submit_form, aliases=("new_task",)),
-        Command("create_tickets", "Create many tickets, one per line: `1. Write report @bob 10.05.27`",
-                run=open_batch, submit=submit_batch, aliases=("new_tasks",), usage="[project + lines]"),
-        Command("tickets_for_me", "List the open tickets assigned to you", run=tickets_for_me,
-                aliases=("tasks_for_me",)),
-        Command("my_tickets", "List the open tickets you created", run=my_tickets, aliases=("tasks_by_me",)),
-    ])
+    registry = CommandRegistry(
+        [
+            Command(
+                "app_info",
+                "Show this help and whether you are linked to Redmine",
+                run=make_app_info(current),
+                aliases=("help",),
+            ),
+            Command(
+                "create_ticket_by_form",
+                "Create one ticket through a form",
+                run=open_form,
+                submit=submit_form,
+                aliases=("new_task",),
+            ),
+            Command(
+                "create_tickets",
+                "Create many tickets, one per line: `1. Write report @bob 10.05.27`",
+                run=open_batch,
+                submit=submit_batch,
+                aliases=("new_tasks",),
+                usage="[project + lines]",
+            ),
+            Command(
+                "tickets_for_me", "List the open tickets assigned to you", run=tickets_for_me, aliases=("tasks_for_me",)
+            ),
+            Command("my_tickets", "List the open tickets you created", run=my_tickets, aliases=("tasks_by_me",)),
+        ]
+    )
     return registry

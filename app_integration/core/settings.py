@@ -87,9 +87,7 @@ class Settings(BaseSettings):
 
     @property
     def mattermost_base_url(self) -> str:
-        return self.mattermost_url or _join_url(
-            self.mattermost_protocol, self.mattermost_host, self.mattermost_port
-        )
+        return self.mattermost_url or _join_url(self.mattermost_protocol, self.mattermost_host, self.mattermost_port)
 
     @property
     def root_url(self) -> str:

@@ -17,9 +17,11 @@ MAX_LINES = 100
 _NUMBER = re.compile(r"^\s*\d{1,4}\s*[.)]\s+")
 _MENTION = re.compile(r"^@([a-z0-9][a-z0-9._-]*)[,;:]?$", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\d{1,4}[.\-/]\d{1,2}[.\-/]\d{1,4}$")
-_FORMATS = (("%d.%m.%y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2}$")),
-            ("%d.%m.%Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
-            ("%Y-%m-%d", re.compile(r"^\d{4}-\d{2}-\d{2}$")))
+_FORMATS = (
+    ("%d.%m.%y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2}$")),
+    ("%d.%m.%Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
+    ("%Y-%m-%d", re.compile(r"^\d{4}-\d{2}-\d{2}$")),
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def _parse_line(number: int, raw: str, today: dt.date) -> TicketLine | LineError
             return LineError(number, str(error))
         if due < today:
             return LineError(number, f"due date {due:%d.%m.%Y} is in the past")
-    subject = " ".join(rest).strip(" -–—:")
+    subject = " ".join(rest).strip(" -\u2013\u2014:")
     if not subject:
         return LineError(number, "no subject")
     if len(subject) > MAX_SUBJECT:

@@ -17,21 +17,25 @@ def help_text(registry: CommandRegistry, surface: str) -> str:
         f"| {c.summary} |"
         for c in registry
     ]
-    return "\n".join([
-        "### Redmine bridge",
-        "| Command | Also | What it does |",
-        "|---|---|---|",
-        *rows,
-        "",
-        "Type `#t10` in any message and it becomes a link to Redmine issue 10.",
-    ])
+    return "\n".join(
+        [
+            "### Redmine bridge",
+            "| Command | Also | What it does |",
+            "|---|---|---|",
+            *rows,
+            "",
+            "Type `#t10` in any message and it becomes a link to Redmine issue 10.",
+        ]
+    )
 
 
 def link_status(services: Services, context: CommandContext) -> str:
     login = services.users.redmine_login(context.user)
     if login is None:
-        return (f"**You:** @{context.user.username} is not linked to Redmine yet. Ask the bridge's operator to add "
-                f"`{context.user.username}=<your Redmine login>` to the user map.")
+        return (
+            f"**You:** @{context.user.username} is not linked to Redmine yet. Ask the bridge's operator to add "
+            f"`{context.user.username}=<your Redmine login>` to the user map."
+        )
     try:
         account = services.tracker.current_user(login)
     except BridgeError as error:

@@ -6,6 +6,7 @@ fails midway, the reply lists exactly what was and was not created.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 
@@ -20,8 +21,11 @@ from .project_access import assignee_problem, project_choices, project_members
 PROJECT_FIELD = "option"
 LINES_FIELD = "message"
 EXAMPLE = "1. Write the report @bob 31.12.27\n2. Book the room @alice 2027-01-15"
-DM_USAGE = "Send `create_tickets <project>` and then one ticket per line, for example:\n```\ncreate_tickets demo\n" \
-    + EXAMPLE + "\n```"
+DM_USAGE = (
+    "Send `create_tickets <project>` and then one ticket per line, for example:\n```\ncreate_tickets demo\n"
+    + EXAMPLE
+    + "\n```"
+)
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,7 @@ def _line_errors(errors: list[LineError]) -> InputError:
     )
 
 
-def _resolve_assignees(
-    services: Services, tickets: list[TicketLine], members: frozenset[int]
-) -> dict[str, Account]:
+def _resolve_assignees(services: Services, tickets: list[TicketLine], members: frozenset[int]) -> dict[str, Account]:
     """Each distinct assignee once; every line naming a bad one is reported."""
     found: dict[str, Account] = {}
     problems: dict[str, str] = {}
@@ -139,12 +141,11 @@ def _announce(services: Services, context: CommandContext, created: list[_Create
     base_url = services.tracker.base_url
     who = mentions(item.line.assignee for item in created)
     pretext = f"@{context.user.username} created ticket(s) for {who}"
-    try:
+    # The reply lists every created ticket too, so a failed DM loses nothing.
+    with contextlib.suppress(BridgeError):
         services.chat.send_direct(
             context.user.id, ChatMessage(text=pretext, pretext=pretext, body=fit(_table(base_url, created)))
         )
-    except BridgeError:
-        pass  # The ephemeral reply lists every created ticket too; nothing is lost.
 
 
 def _report(
@@ -155,14 +156,13 @@ def _report(
     failure: tuple[TicketLine, BridgeError] | None,
 ) -> Reply:
     done = "\n".join(
-        f"- {link('#' + str(c.issue.id), issue_url(base_url, c.issue.id))} {cell(c.issue.subject)} "
-        f"(@{c.line.assignee})"
+        f"- {link('#' + str(c.issue.id), issue_url(base_url, c.issue.id))} {cell(c.issue.subject)} (@{c.line.assignee})"
         for c in created
     )
     if failure is None:
         return Reply(text=fit(f"Created {len(created)} ticket(s) in `{project}`:\n{done}"), sent_as_dm=True)
     failed_line, error = failure
-    left = tickets[len(created):]
+    left = tickets[len(created) :]
     not_done = "\n".join(f"- line {t.line}: {t.subject} (@{t.assignee})" for t in left)
     text = (
         f"Redmine failed on line {failed_line.line}: {error.user_message}\n"

@@ -26,7 +26,6 @@ def open_form(services: Services, context: CommandContext) -> Reply:
     statuses = tuple(services.tracker.open_statuses())
     priorities = tuple(services.tracker.priorities())
     default_priority = next((p.value for p in priorities if p.is_default), None)
-    first = lambda choices: choices[0].value if choices else None  # noqa: E731
     form = Form(
         command="create_ticket_by_form",
         title="Create a ticket",
@@ -34,20 +33,23 @@ def open_form(services: Services, context: CommandContext) -> Reply:
         submit_label="Create",
         fields=(
             FormField("projects", "Project", "select", required=True, options=projects),
-            FormField("trackers", "Tracker", "select", required=True, options=trackers, default=first(trackers)),
+            FormField("trackers", "Tracker", "select", required=True, options=trackers, default=_first(trackers)),
             FormField("subject", "Subject", "text", required=True, max_length=255),
             FormField("description", "Description", "textarea", max_length=3000),
-            FormField("status", "Status", "select", required=True, options=statuses, default=first(statuses)),
+            FormField("status", "Status", "select", required=True, options=statuses, default=_first(statuses)),
             FormField("priority", "Priority", "select", required=True, options=priorities, default=default_priority),
             FormField("mattermost_user", "Assignee", "user"),
-            FormField("start_date", "Start date", "text", default=f"{services.today():%d.%m.%y}",
-                      hint="dd.mm.yy"),
+            FormField("start_date", "Start date", "text", default=f"{services.today():%d.%m.%y}", hint="dd.mm.yy"),
             FormField("end_date", "Due date", "text", hint="dd.mm.yy"),
             FormField("estimated_time", "Estimated hours", "text", hint="e.g. 1.5"),
             FormField("done", "Done", "select", options=DONE_CHOICES, default="0"),
         ),
     )
     return Reply(form=form)
+
+
+def _first(choices: tuple[Choice, ...]) -> str | None:
+    return choices[0].value if choices else None
 
 
 def submit_form(services: Services, context: CommandContext) -> Reply:
@@ -70,8 +72,10 @@ def _create(services: Services, context: CommandContext) -> Reply:
     pretext = f"@{context.user.username} created a ticket by form"
     table, _ = issue_table(base_url, [issue], "assignee")
     services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
-    return Reply(text=f"Created {link('#' + str(issue.id), issue_url(base_url, issue.id))} {issue.subject}.",
-                 sent_as_dm=True)
+    text = f"Created {link('#' + str(issue.id), issue_url(base_url, issue.id))} {issue.subject}."
+    if draft.status_id is not None and issue.status.id != draft.status_id:
+        text += f" Redmine's workflow started it as **{issue.status.name}**, not the status you chose."
+    return Reply(text=text, sent_as_dm=True)
 
 
 def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
@@ -115,10 +119,16 @@ def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
     if done is not None and not 0 <= done <= 100:
         errors["done"] = "Done must be between 0 and 100"
     draft = IssueDraft(
-        project=project, subject=subject, description=text("description"),
-        tracker_id=number("trackers", "Tracker"), status_id=number("status", "Status"),
-        priority_id=number("priority", "Priority"), start_date=start, due_date=due,
-        estimated_hours=hours, done_ratio=done,
+        project=project,
+        subject=subject,
+        description=text("description"),
+        tracker_id=number("trackers", "Tracker"),
+        status_id=number("status", "Status"),
+        priority_id=number("priority", "Priority"),
+        start_date=start,
+        due_date=due,
+        estimated_hours=hours,
+        done_ratio=done,
     )
     if errors:
         raise InputError("Please fix the marked fields: " + "; ".join(errors.values()), errors)

@@ -45,5 +45,7 @@ def _send(
         ),
     )
     plural = "s" if page.total != 1 else ""
-    return Reply(text=f"You have {page.total} open ticket{plural} {what}. I sent them to you in a direct message.",
-                 sent_as_dm=True)
+    return Reply(
+        text=f"You have {page.total} open ticket{plural} {what}. I sent them to you in a direct message.",
+        sent_as_dm=True,
+    )

@@ -1,0 +1,55 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+SRC := app_integration mattermost_server tests
+
+.PHONY: demo test lint fmt run bench imgs redmine redmine-stop clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/python -m app_integration demo $(DEMO_ARGS)
+
+lint: venv
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/mypy
+
+fmt: venv
+	$(BIN)/ruff check --fix $(SRC)
+	$(BIN)/ruff format $(SRC)
+
+# pytest exits 5 when it collected no test: that must fail, never pass silently.
+test: venv lint
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+run: venv
+	@test -f .docker.env || { cp .docker.env.example .docker.env; \
+	  echo "Created .docker.env from .docker.env.example. Fill in REDMINE_URL, ADMIN_REDMINE_KEY_API,"; \
+	  echo "MATTERMOST_URL, REDMINE_MATTERMOST_BRIDGE_APP_TOKEN, MATTERMOST_SLASH_TOKENS (or APP_JWT_SECRET),"; \
+	  echo "REQUEST_SIGNING_KEY and the user map, then run 'make run' again."; exit 1; }
+	$(BIN)/python -m app_integration check && $(BIN)/python -m app_integration run
+
+bench: venv
+	$(BIN)/python -m benchmarks.run_all
+
+imgs: venv
+	$(BIN)/python -m imgs.render
+
+redmine:
+	redmine_server/provision_local.sh start
+
+redmine-stop:
+	redmine_server/provision_local.sh stop
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bridge.sqlite3

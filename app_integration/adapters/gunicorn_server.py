@@ -1,0 +1,43 @@
+"""`serve`: the web app under gunicorn, with gthread workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from ..core.settings import Settings
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self._settings
+        for key, value in gunicorn_options(s).items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from .web.app_factory import create_app
+
+        return create_app(self._settings)
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "bind": f"{settings.bind_host}:{settings.python_bot_app_port}",
+        "workers": settings.web_workers,
+        "worker_class": "gthread",
+        "threads": settings.web_threads,
+        "timeout": 60,
+        "graceful_timeout": 20,
+        "accesslog": None,
+        "limit_request_line": 8190,
+    }
+
+
+def serve(settings: Settings) -> int:
+    _Gunicorn(settings).run()
+    return 0

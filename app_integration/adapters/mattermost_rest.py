@@ -1,0 +1,169 @@
+"""Mattermost's REST API, as the bot, through mattermostautodriver.
+
+mattermostautodriver is generated from the official API spec and maintained;
+mattermostdriver is archived and its websocket breaks on Python >= 3.10.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+from cachetools import TTLCache
+from mattermostautodriver import TypedDriver
+from mattermostautodriver.exceptions import (
+    InvalidMattermostError,
+    MattermostError,
+    NotEnoughPermissions,
+    ResourceNotFound,
+)
+
+from ..core.errors import ChatUnavailable, NotFound, PermissionDenied
+from ..core.formatting import fit
+from ..core.models import ChatMessage, ChatUser
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def driver_options(base_url: str, token: str, timeout: float) -> dict[str, Any]:
+    parts = urlsplit(base_url)
+    scheme = parts.scheme or "http"
+    return {
+        "url": parts.hostname or "localhost",
+        "scheme": scheme,
+        "port": parts.port or (443 if scheme == "https" else 80),
+        "token": token,
+        "request_timeout": timeout,
+        "max_retries": 2,
+        "retry_max_sleep": 5,
+    }
+
+
+def attachments(message: ChatMessage) -> list[dict[str, str]]:
+    if not (message.body or message.title or message.pretext):
+        return []
+    item = {
+        "fallback": message.text,
+        "pretext": message.pretext,
+        "title": message.title,
+        "title_link": message.title_link,
+        "text": fit(message.body),
+    }
+    return [{k: v for k, v in item.items() if v}]
+
+
+class MattermostChat:
+    """Implements the core's Chat port, plus what the web and listener adapters need."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._driver = TypedDriver(driver_options(base_url, token, timeout))
+        self._driver.client.token = token
+        self._lock = threading.Lock()
+        self._users: TTLCache[str, ChatUser | None] = TTLCache(maxsize=4096, ttl=300)
+        self._dm_channels: dict[str, str] = {}
+        self._bot: ChatUser | None = None
+
+    def __repr__(self) -> str:
+        return f"MattermostChat({self.base_url!r})"
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except ResourceNotFound:
+            raise NotFound("Not found in Mattermost.") from None
+        except NotEnoughPermissions:
+            raise PermissionDenied("The bot lacks a Mattermost permission for that.") from None
+        except (MattermostError, InvalidMattermostError, httpx.HTTPError) as error:
+            log.warning("mattermost: request failed (%s)", type(error).__name__)
+            raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
+
+    def _call(self, call: Callable[[TypedDriver], T]) -> T:
+        with self._translated():
+            return call(self._driver)
+
+    def bot(self) -> ChatUser:
+        if self._bot is None:
+            raw = self._call(lambda d: d.users.get_user("me"))
+            self._bot = ChatUser(raw["id"], raw["username"])
+        return self._bot
+
+    def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(lambda d: d.users.get_user("me"))
+        return result
+
+    def user(self, user_id: str) -> ChatUser | None:
+        return self._cached_user(user_id, lambda d: d.users.get_user(user_id))
+
+    def user_by_username(self, username: str) -> ChatUser | None:
+        return self._cached_user("@" + username.lower(), lambda d: d.users.get_user_by_username(username))
+
+    def _cached_user(self, key: str, load: Callable[[TypedDriver], dict[str, Any]]) -> ChatUser | None:
+        with self._lock:
+            if key in self._users:
+                return self._users[key]
+        try:
+            raw = self._call(load)
+            found: ChatUser | None = ChatUser(raw["id"], raw["username"])
+        except NotFound:
+            found = None
+        with self._lock:
+            self._users[key] = found
+        return found
+
+    def direct_channel(self, user_id: str) -> str:
+        if user_id not in self._dm_channels:
+            bot_id = self.bot().id
+            raw = self._call(lambda d: d.channels.create_direct_channel([bot_id, user_id]))
+            self._dm_channels[user_id] = raw["id"]
+        return self._dm_channels[user_id]
+
+    def send_direct(self, user_id: str, message: ChatMessage) -> None:
+        self.post(self.direct_channel(user_id), message)
+
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None:
+        props = {"attachments": attachments(message)} if attachments(message) else None
+        self._call(
+            lambda d: d.posts.create_post(
+                channel_id=channel_id, message=fit(message.text), root_id=root_id or None, props=props
+            )
+        )
+
+    def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
+        self._call(
+            lambda d: d.posts.create_post_ephemeral(
+                user_id=user_id, post={"channel_id": channel_id, "message": fit(text)}
+            )
+        )
+
+    def patch_post(self, post_id: str, message: str) -> None:
+        self._call(lambda d: d.posts.patch_post(post_id, message=message))
+
+    def get_post(self, post_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(lambda d: d.posts.get_post(post_id))
+        return result
+
+    def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None:
+        self._call(
+            lambda d: d.integration_actions.open_interactive_dialog(trigger_id=trigger_id, url=url, dialog=dialog)
+        )
+
+    def bot_channel_ids(self) -> list[str]:
+        bot_id = self.bot().id
+        raws = self._call(lambda d: d.channels.get_channels_for_user(bot_id))
+        return [c["id"] for c in raws]
+
+    def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
+        raw = self._call(lambda d: d.posts.get_posts_for_channel(channel_id, since=since_ms))
+        posts = raw.get("posts", {}) or {}
+        return sorted(posts.values(), key=lambda p: p.get("create_at", 0))
+
+    def ping(self) -> None:
+        self._call(lambda d: d.system.get_ping())

@@ -1,0 +1,122 @@
+"""The bridge's own state in SQLAlchemy: SQLite by default, PostgreSQL by DATABASE_URL.
+
+The schema is created and upgraded by Alembic migrations, so a shared PostgreSQL can
+serve several replicas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+_metadata = MetaData()
+_keys = Table(
+    "idempotency_keys",
+    _metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("result", Text, nullable=True),
+)
+_state = Table(
+    "listener_state",
+    _metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class BridgeStore:
+    """Implements the IdempotencyStore port and keeps the listener's position."""
+
+    def __init__(self, database_url: str, ttl_hours: int = 24) -> None:
+        self._ttl = dt.timedelta(hours=ttl_hours)
+        self.engine: Engine = create_engine(database_url, pool_pre_ping=True, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def __repr__(self) -> str:
+        return f"BridgeStore({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(select(1))
+
+    # Idempotency keys -------------------------------------------------------
+    def claim(self, key: str, user_id: str) -> bool:
+        now = _now()
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(_keys).where(_keys.c.created_at < now - self._ttl))
+                connection.execute(_keys.insert().values(user_id=user_id, key=key, created_at=now))
+        except IntegrityError:
+            return False
+        return True
+
+    def result(self, key: str, user_id: str) -> str | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(_keys.c.result).where(_keys.c.key == key, _keys.c.user_id == user_id)
+            ).first()
+        return None if row is None else row.result
+
+    def complete(self, key: str, result: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(_keys).where(_keys.c.key == key).values(result=result))
+
+    def release(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(_keys).where(_keys.c.key == key, _keys.c.result.is_(None)))
+
+    # Listener position ------------------------------------------------------
+    def load_state(self, name: str) -> str | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(_state.c.value).where(_state.c.name == name)).first()
+        return None if row is None else str(row.value)
+
+    def save_state(self, name: str, value: str) -> None:
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(_state).where(_state.c.name == name).values(value=value, updated_at=_now())
+            ).rowcount
+            if not changed:
+                connection.execute(_state.insert().values(name=name, value=value, updated_at=_now()))

@@ -1,0 +1,64 @@
+"""The Flask app factory: the classic surface, the Apps surface and health checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ...core.settings import Settings, SettingsError, env_file_path, load_settings
+from ..wiring import Bridge, build_bridge
+from .apps_surface import apps_blueprint
+from .classic_surface import classic_blueprint
+from .health import health_blueprint
+from .request_verification import StateSigner
+from .web_context import WebContext
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+DEFAULT_MANIFEST = Path("manifest.json")
+
+
+def create_app(settings: Settings | None = None, bridge: Bridge | None = None, manifest: Path | None = None) -> Flask:
+    """Refuses to build an app that could not verify its callers (fail closed)."""
+    env_file = env_file_path()
+    settings = settings or load_settings(env_file, role="serve")
+    problems = settings.problems("serve")
+    if problems:
+        raise SettingsError(tuple(problems))
+    bridge = bridge or build_bridge(settings, env_file)
+    assert settings.request_signing_key is not None
+    web = WebContext(
+        settings,
+        bridge.services,
+        bridge.chat,
+        bridge.registry,
+        StateSigner(settings.request_signing_key.get_secret_value(), settings.signed_state_max_age),
+    )
+    app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.register_blueprint(
+        health_blueprint(
+            {
+                "store": bridge.store.ping,
+                "redmine": bridge.gateway.ping,
+                "mattermost": bridge.chat.ping,
+            }
+        )
+    )
+    app.register_blueprint(classic_blueprint(web))
+    app.register_blueprint(apps_blueprint(web, manifest or _manifest_path()))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_: RequestEntityTooLarge) -> Any:
+        return jsonify({"type": "error", "text": "The request is too large."}), 413
+
+    return app
+
+
+def _manifest_path() -> Path:
+    """The top-level manifest.json: beside the working directory, or the source checkout."""
+    if DEFAULT_MANIFEST.is_file():
+        return DEFAULT_MANIFEST
+    return Path(__file__).resolve().parents[3] / "manifest.json"

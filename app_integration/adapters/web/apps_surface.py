@@ -1,0 +1,120 @@
+"""The Apps framework surface, for servers that still run the apps plugin.
+
+It keeps the original bridge's call paths. Every call but the manifest and static
+files carries a JWT that is checked before anything else happens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from ...core.commands import Command
+from ...core.errors import BridgeError, InputError, Unauthorized
+from ...core.models import ChatUser, CommandContext, Reply
+from .form_rendering import apps_bindings, apps_form
+from .request_verification import check_app_jwt
+from .web_context import WebContext
+
+log = logging.getLogger("app_integration.web.apps")
+JWT_HEADER = "Mattermost-App-Authorization"
+# The original's first paths, kept as aliases so old installs keep working.
+LEGACY_PATHS = {"create_issues": "create_tickets"}
+
+
+def apps_blueprint(web: WebContext, manifest_template: Path) -> Blueprint:
+    blueprint = Blueprint("apps", __name__)
+
+    @blueprint.get("/manifest.json")
+    def manifest() -> Any:
+        data = json.loads(manifest_template.read_text(encoding="utf-8"))
+        data.setdefault("http", {})["root_url"] = web.root_url
+        data["http"]["use_jwt"] = True
+        return jsonify(data)
+
+    @blueprint.post("/bindings")
+    def bindings() -> Any:
+        return _boundary(web, lambda body: {"type": "ok", "data": apps_bindings(web.registry, web.icon_url)})
+
+    @blueprint.post("/ping")
+    def ping() -> Any:
+        return _boundary(web, lambda body: {"type": "ok"})
+
+    @blueprint.post("/install")
+    def install() -> Any:
+        return _boundary(
+            web, lambda body: {"type": "ok", "text": "Installed. Try `/integration_with_redmine app_info`."}
+        )
+
+    @blueprint.post("/<string:path>")
+    def call(path: str) -> Any:
+        return _boundary(web, lambda body: _call(web, path, body))
+
+    return blueprint
+
+
+def _boundary(web: WebContext, handler: Any) -> Any:
+    """The Apps surface's one error boundary."""
+    try:
+        body = request.get_json(force=True, silent=True) or {}
+        acting = ((body.get("context") or {}).get("acting_user") or {}).get("id", "")
+        check_app_jwt(request.headers.get(JWT_HEADER), _secret(web), str(acting))
+        return jsonify(handler(body))
+    except Unauthorized as error:
+        log.warning("refused an unverified Apps call: %s", error)
+        return jsonify({"type": "error", "text": "This request could not be verified."}), 401
+    except InputError as error:
+        return jsonify({"type": "error", "text": error.user_message, "data": {"errors": error.field_errors}})
+    except BridgeError as error:
+        return jsonify({"type": "error", "text": error.user_message})
+    except Exception:
+        log.exception("unexpected error in the Apps surface")
+        return jsonify({"type": "error", "text": "Something went wrong on the bridge. Nothing was lost."})
+
+
+def _secret(web: WebContext) -> str | None:
+    secret = web.settings.app_jwt_secret
+    return secret.get_secret_value() if secret else None
+
+
+def _call(web: WebContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    name, submitting = (path[: -len("_submit")], True) if path.endswith("_submit") else (path, False)
+    command = web.registry.find(LEGACY_PATHS.get(name, name))
+    if command is None or (submitting and command.submit is None):
+        return {"type": "error", "text": f"Unknown call `/{path}`."}
+    context = _context(body)
+    handler = command.submit if submitting and command.submit else command.run
+    return _render(web, command, web.run(handler, context))
+
+
+def _context(body: dict[str, Any]) -> CommandContext:
+    ctx = body.get("context") or {}
+    acting = ctx.get("acting_user") or {}
+    raw_command = str(body.get("raw_command") or "")
+    words = raw_command.split(None, 2)
+    state = body.get("state") or {}
+    return CommandContext(
+        user=ChatUser(str(acting.get("id", "")), str(acting.get("username", ""))),
+        channel_id=str((ctx.get("channel") or {}).get("id", "")),
+        surface="apps",
+        argument=words[2] if len(words) > 2 else "",
+        values={str(k): _plain(v) for k, v in (body.get("values") or {}).items()},
+        idempotency_key=str(state.get("idempotency_key") or "") or None if isinstance(state, dict) else None,
+    )
+
+
+def _plain(value: Any) -> str | None:
+    """Apps values come as {label, value} for selects and users, a string or null for text."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return None if value is None or value == "" else str(value)
+
+
+def _render(web: WebContext, command: Command, reply: Reply) -> dict[str, Any]:
+    if reply.form is not None:
+        return {"type": "form", "form": apps_form(reply.form, web.icon_url)}
+    return {"type": "ok", "text": reply.text}

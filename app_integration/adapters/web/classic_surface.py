@@ -1,0 +1,182 @@
+"""The classic surface: a custom slash command, interactive dialogs and message buttons.
+
+It works on Mattermost 7 to 11, on every client, with no plugin. The slash endpoint
+answers within 3 s; slower work finishes in the background and answers through
+`response_url` (or a DM when that is not Mattermost's own).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import requests
+from flask import Blueprint, Response, jsonify, request
+
+from ...core.commands import Command
+from ...core.errors import BridgeError, InputError, Unauthorized
+from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
+from .form_rendering import action_id, dialog
+from .request_verification import check_slash_token
+from .web_context import WebContext
+
+log = logging.getLogger("app_integration.web.classic")
+SLASH_DEADLINE = 2.5
+WORKING = "Working on it… I will answer here in a moment."
+FAILED = "Something went wrong on the bridge; the operator can find it in the logs. Nothing was lost."
+
+
+def classic_blueprint(web: WebContext) -> Blueprint:
+    blueprint = Blueprint("classic", __name__)
+
+    @blueprint.post("/slash")
+    def slash() -> Any:
+        return _boundary(lambda: _slash(web), as_dialog=False)
+
+    @blueprint.post("/dialog")
+    def dialog_submission() -> Any:
+        return _boundary(lambda: _dialog(web), as_dialog=True)
+
+    @blueprint.post("/actions")
+    def actions() -> Any:
+        return _boundary(lambda: _action(web), as_dialog=False)
+
+    return blueprint
+
+
+def _boundary(handler: Any, as_dialog: bool) -> Any:
+    """The classic surface's one error boundary: no traceback ever reaches a person."""
+    try:
+        return handler()
+    except Unauthorized as error:
+        log.warning("refused an unverified request: %s", error)
+        return jsonify({"text": "This request could not be verified."}), 401
+    except InputError as error:
+        if as_dialog and error.field_errors:
+            return jsonify({"errors": error.field_errors})
+        return jsonify({"error": error.user_message} if as_dialog else _ephemeral(error.user_message))
+    except BridgeError as error:
+        return jsonify({"error": error.user_message} if as_dialog else _ephemeral(error.user_message))
+    except Exception:
+        log.exception("unexpected error in the classic surface")
+        return jsonify({"error": FAILED} if as_dialog else _ephemeral(FAILED))
+
+
+def _ephemeral(text: str, **extra: Any) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": text, **extra}
+
+
+def _slash(web: WebContext) -> Any:
+    form = request.form
+    check_slash_token(request.headers.get("Authorization"), form.get("token"), web.settings.slash_tokens)
+    command, argument = web.registry.split(form.get("text", ""))
+    command = command or web.registry.find("app_info")
+    assert command is not None
+    context = CommandContext(
+        user=ChatUser(form.get("user_id", ""), form.get("user_name", "")),
+        channel_id=form.get("channel_id", ""),
+        surface="slash",
+        argument=argument,
+    )
+    future = web.submit(lambda: web.run(command.run, context))
+    try:
+        reply = future.result(timeout=SLASH_DEADLINE)
+    except FutureTimeout:
+        future.add_done_callback(lambda done: _answer_late(web, context, form.get("response_url", ""), done))
+        return jsonify(_ephemeral(WORKING))
+    return jsonify(_render(web, command, context, reply, form.get("trigger_id", "")))
+
+
+def _render(web: WebContext, command: Command, context: CommandContext, reply: Reply, trigger_id: str) -> Any:
+    if reply.form is not None:
+        state = web.signer.sign(
+            {
+                "cmd": reply.form.command,
+                "key": reply.form.idempotency_key,
+                "uid": context.user.id,
+                "uname": context.user.username,
+            }
+        )
+        web.chat.open_dialog(trigger_id, f"{web.root_url}/dialog", dialog(reply.form, state, web.icon_url))
+        return {}
+    if command.name == "app_info":
+        return _ephemeral(reply.text, attachments=[_buttons(web, context)])
+    return _ephemeral(reply.text)
+
+
+def _buttons(web: WebContext, context: CommandContext) -> dict[str, Any]:
+    """Quick-action buttons generated from the registry, signed for this person only."""
+    actions = []
+    for command in web.registry:
+        if command.name == "app_info":
+            continue
+        signed = web.signer.sign({"cmd": command.name, "uid": context.user.id, "uname": context.user.username})
+        actions.append(
+            {
+                "id": action_id(command.name),
+                "name": command.name.replace("_", " ").capitalize(),
+                "integration": {"url": f"{web.root_url}/actions", "context": {"action": command.name, "sig": signed}},
+            }
+        )
+    return {"fallback": "Quick actions", "text": "Quick actions:", "actions": actions}
+
+
+def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:
+    try:
+        reply: Reply = done.result()
+        text = reply.text
+    except BridgeError as error:
+        text = error.user_message
+    except Exception:
+        log.exception("unexpected error in a background command")
+        text = FAILED
+    if response_url.startswith(web.chat.base_url + "/hooks/"):
+        try:
+            requests.post(response_url, json=_ephemeral(text), timeout=(3, 10))
+            return
+        except requests.RequestException:
+            log.warning("response_url failed; answering by DM")
+    web.chat.send_direct(context.user.id, ChatMessage(text=text))
+
+
+def _dialog(web: WebContext) -> Any:
+    body = request.get_json(force=True, silent=True) or {}
+    user_id = str(body.get("user_id", ""))
+    state = web.signer.verify(body.get("state"), user_id)
+    if body.get("cancelled"):
+        return Response(status=200)
+    command = web.registry.find(str(state.get("cmd", "")))
+    if command is None or command.submit is None or command.name != body.get("callback_id"):
+        raise Unauthorized("dialog state names another command")
+    values = {str(k): (None if v is None or v == "" else str(v)) for k, v in (body.get("submission") or {}).items()}
+    context = CommandContext(
+        user=ChatUser(user_id, str(state.get("uname", ""))),
+        channel_id=str(body.get("channel_id", "")),
+        surface="slash",
+        values=values,
+        idempotency_key=str(state.get("key", "")) or None,
+    )
+    reply = web.run(command.submit, context)
+    if reply.text:
+        web.tell(context, reply.text)
+    return Response(status=200)
+
+
+def _action(web: WebContext) -> Any:
+    body = request.get_json(force=True, silent=True) or {}
+    user_id = str(body.get("user_id", ""))
+    signed = web.signer.verify((body.get("context") or {}).get("sig"), user_id)
+    command = web.registry.find(str(signed.get("cmd", "")))
+    if command is None:
+        raise Unauthorized("button names no command")
+    context = CommandContext(
+        user=ChatUser(user_id, str(signed.get("uname", ""))),
+        channel_id=str(body.get("channel_id", "")),
+        surface="slash",
+    )
+    reply = web.run(command.run, context)
+    if reply.form is not None:
+        _render(web, command, context, reply, str(body.get("trigger_id", "")))
+        return jsonify({})
+    return jsonify({"ephemeral_text": reply.text})

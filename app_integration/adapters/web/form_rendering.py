@@ -1,0 +1,112 @@
+"""Turns the core's forms and registry into Mattermost's shapes: interactive dialogs,
+Apps forms and Apps bindings. One source, two surfaces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...core.commands import SLASH_TRIGGER, CommandRegistry
+from ...core.models import Form, FormField
+
+APPS_EXPAND = {"app": "all", "acting_user": "all", "channel": "all", "team": "all", "locale": "all"}
+DIALOG_TEXT_LIMIT = 150
+
+
+def dialog_element(field: FormField) -> dict[str, Any]:
+    element: dict[str, Any] = {"display_name": field.label[:24], "name": field.name, "optional": not field.required}
+    if field.kind == "select":
+        element.update(type="select", options=[{"text": o.label, "value": o.value} for o in field.options])
+    elif field.kind == "user":
+        element.update(type="select", data_source="users")
+    else:
+        element.update(type=field.kind, max_length=field.max_length or DIALOG_TEXT_LIMIT)
+        if field.kind == "text":
+            element["max_length"] = min(element["max_length"], DIALOG_TEXT_LIMIT)
+    if field.default is not None:
+        element["default"] = field.default
+    if field.hint:
+        element["placeholder" if field.kind in ("text", "textarea") else "help_text"] = field.hint
+    return element
+
+
+def dialog(form: Form, state: str, icon_url: str) -> dict[str, Any]:
+    return {
+        "callback_id": form.command,
+        "title": form.title[:24],
+        "introduction_text": form.introduction,
+        "icon_url": icon_url,
+        "elements": [dialog_element(f) for f in form.fields],
+        "submit_label": form.submit_label,
+        "notify_on_cancel": False,
+        "state": state,
+    }
+
+
+def apps_field(field: FormField) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "name": field.name,
+        "label": field.name,
+        "modal_label": field.label,
+        "is_required": field.required,
+    }
+    if field.kind == "select":
+        options = [{"label": o.label, "value": o.value} for o in field.options]
+        result.update(type="static_select", options=options)
+        default = next((o for o in options if o["value"] == field.default), None)
+        if default:
+            result["value"] = default
+    elif field.kind == "user":
+        result["type"] = "user"
+    else:
+        result["type"] = "text"
+        if field.kind == "textarea":
+            result["subtype"] = "textarea"
+        if field.default is not None:
+            result["value"] = field.default
+        if field.max_length:
+            result["max_length"] = field.max_length
+    if field.hint:
+        result["hint"] = field.hint
+    return result
+
+
+def apps_form(form: Form, icon_url: str) -> dict[str, Any]:
+    return {
+        "title": form.title,
+        "header": form.introduction,
+        "icon": icon_url,
+        "submit": {
+            "path": f"/{form.command}_submit",
+            "expand": APPS_EXPAND,
+            "state": {"idempotency_key": form.idempotency_key},
+        },
+        "fields": [apps_field(f) for f in form.fields],
+    }
+
+
+def apps_bindings(registry: CommandRegistry, icon_url: str) -> list[dict[str, Any]]:
+    commands = [
+        {
+            "location": name,
+            "label": name,
+            "description": command.summary,
+            "icon": icon_url,
+            "submit": {"path": f"/{command.name}", "expand": APPS_EXPAND},
+        }
+        for command in registry
+        for name in command.names
+    ]
+    top = {
+        "location": SLASH_TRIGGER,
+        "label": SLASH_TRIGGER,
+        "icon": icon_url,
+        "description": "Redmine from Mattermost",
+        "hint": "[command]",
+        "bindings": commands,
+    }
+    return [{"location": "/command", "bindings": [top]}]
+
+
+def action_id(command_name: str) -> str:
+    """Mattermost puts action ids in a URL path: letters and digits only."""
+    return "".join(ch for ch in command_name if ch.isalnum())

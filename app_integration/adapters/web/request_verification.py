@@ -1,0 +1,66 @@
+"""Verifies every inbound request: slash tokens, signed dialog state and button
+context, and the Apps framework's JWT. Every failure is the same `Unauthorized`, so
+a caller learns nothing about which check failed."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+import jwt
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ...core.errors import Unauthorized
+
+
+def check_slash_token(header: str | None, form_token: str | None, accepted: tuple[str, ...]) -> None:
+    """The token from `Authorization: Token <t>` or the `token` field, in constant time."""
+    if not accepted:
+        raise Unauthorized("slash commands are not configured")
+    offered = ""
+    if header and header.startswith("Token "):
+        offered = header[len("Token ") :].strip()
+    offered = offered or (form_token or "")
+    matches = [hmac.compare_digest(offered.encode(), token.encode()) for token in accepted]
+    if not offered or not any(matches):
+        raise Unauthorized("wrong slash token")
+
+
+class StateSigner:
+    """Signs what the bridge hands to Mattermost and gets back: dialog state and button context."""
+
+    def __init__(self, key: str, max_age: int) -> None:
+        self._serializer = URLSafeTimedSerializer(key, salt="redmine-bridge/v1")
+        self._max_age = max_age
+
+    def sign(self, payload: Mapping[str, Any]) -> str:
+        return str(self._serializer.dumps(dict(payload)))
+
+    def verify(self, token: str | None, user_id: str) -> dict[str, Any]:
+        """The payload, if untampered, fresh, and issued to this same user."""
+        if not token:
+            raise Unauthorized("no signed state")
+        try:
+            payload = self._serializer.loads(token, max_age=self._max_age)
+        except BadSignature:
+            raise Unauthorized("bad or expired signed state") from None
+        if not isinstance(payload, dict) or not hmac.compare_digest(str(payload.get("uid", "")), user_id):
+            raise Unauthorized("signed state belongs to another user")
+        return payload
+
+
+def check_app_jwt(header: str | None, secret: str | None, acting_user_id: str) -> None:
+    """HS256 only, `exp` required and unexpired, `acting_user_id` equal to the context's."""
+    if not secret:
+        raise Unauthorized("the Apps framework is not configured")
+    if not header or not header.startswith("Bearer "):
+        raise Unauthorized("no app JWT")
+    try:
+        claims = jwt.decode(
+            header[len("Bearer ") :].strip(), secret, algorithms=["HS256"], options={"require": ["exp"]}
+        )
+    except jwt.PyJWTError:
+        raise Unauthorized("invalid app JWT") from None
+    if not acting_user_id or not hmac.compare_digest(str(claims.get("acting_user_id", "")), acting_user_id):
+        raise Unauthorized("JWT acting user differs from the call's")

@@ -1,0 +1,88 @@
+"""What the web adapters share: the core, the bot's client, the signer and a worker pool."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ...core.commands import CommandRegistry
+from ...core.errors import BridgeError
+from ...core.models import ChatMessage, CommandContext, Reply
+from ...core.services import Services
+from ...core.settings import Settings
+from ..redmine_gateway import round_trips
+from .request_verification import StateSigner
+
+log = logging.getLogger("app_integration.web")
+
+
+class WebChat(Protocol):
+    """The parts of the Mattermost client that only the web surfaces use."""
+
+    base_url: str
+
+    def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None: ...
+
+    def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None: ...
+
+    def send_direct(self, user_id: str, message: ChatMessage) -> None: ...
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    services: Services
+    chat: WebChat
+    registry: CommandRegistry
+    signer: StateSigner
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "bridge-work"))
+
+    @property
+    def root_url(self) -> str:
+        return self.settings.root_url
+
+    @property
+    def icon_url(self) -> str:
+        return f"{self.root_url}/static/redmine.png"
+
+    def run(self, command: Callable[[Services, CommandContext], Reply], context: CommandContext) -> Reply:
+        """Runs a command and logs who ran what, with how many Redmine round trips."""
+        request_id = uuid.uuid4().hex[:12]
+        token = round_trips.set(0)
+        outcome = "ok"
+        try:
+            return command(self.services, context)
+        except BridgeError as error:
+            outcome = type(error).__name__
+            raise
+        finally:
+            log.info(
+                "command",
+                extra={
+                    "request_id": request_id,
+                    "user": context.user.username,
+                    "command": getattr(command, "__name__", "?"),
+                    "surface": context.surface,
+                    "redmine_round_trips": round_trips.get(),
+                    "outcome": outcome,
+                },
+            )
+            round_trips.reset(token)
+
+    def submit(self, work: Callable[[], Any]) -> Future[Any]:
+        return self.pool.submit(copy_context().run, work)
+
+    def tell(self, context: CommandContext, text: str) -> None:
+        """An answer for one person: ephemeral where the bot may, else a DM."""
+        try:
+            self.chat.post_ephemeral(context.user.id, context.channel_id, text)
+        except BridgeError:
+            try:
+                self.chat.send_direct(context.user.id, ChatMessage(text=text))
+            except BridgeError:
+                log.warning("could not deliver a reply to %s", context.user.username)

@@ -1,0 +1,43 @@
+"""The composition root: builds the core's services from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.commands import CommandRegistry
+from ..core.registry import build_registry
+from ..core.services import Services
+from ..core.settings import Settings
+from ..core.user_map import StaticUserMap, build_user_map
+from .mattermost_rest import MattermostChat
+from .redmine_gateway import RedmineGateway
+from .store import BridgeStore
+
+
+@dataclass
+class Bridge:
+    settings: Settings
+    services: Services
+    gateway: RedmineGateway
+    chat: MattermostChat
+    store: BridgeStore
+    users: StaticUserMap
+    registry: CommandRegistry
+
+
+def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
+    users = build_user_map(settings, env_file)
+    gateway = RedmineGateway(
+        settings.redmine_base_url,
+        settings.admin_redmine_key_api.get_secret_value(),
+        settings.redmine_connect_timeout,
+        settings.redmine_read_timeout,
+        settings.redmine_cache_ttl,
+    )
+    token = settings.redmine_mattermost_bridge_app_token
+    chat = MattermostChat(settings.mattermost_base_url, token.get_secret_value() if token else "")
+    store = BridgeStore(settings.database_url, settings.idempotency_ttl_hours)
+    store.migrate()
+    services = Services(tracker=gateway, chat=chat, users=users, store=store, list_limit=settings.ticket_list_limit)
+    return Bridge(settings, services, gateway, chat, store, users, build_registry())

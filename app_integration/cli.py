@@ -1,0 +1,68 @@
+"""`python -m app_integration`: serve, listen, run, check, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .core.settings import Settings, SettingsError, env_file_path, load_settings
+from .logging_setup import configure_logging
+
+log = logging.getLogger("app_integration")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app_integration", description=__doc__)
+    parser.add_argument("--env-file", help="env file to read (default: $BRIDGE_ENV_FILE or .docker.env)")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the web app (slash commands, dialogs, Apps) with gunicorn")
+    commands.add_parser("listen", help="run the websocket listener (#t links, DMs to the bot)")
+    commands.add_parser("run", help="serve and listen, supervised (the default)")
+    commands.add_parser("check", help="check every setting and connection, with a fix for each problem")
+    demo = commands.add_parser("demo", help="a scripted session against a local Redmine and the emulator")
+    demo.add_argument("--keep", action="store_true", help="leave Redmine and the bridge running afterwards")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    if command == "demo":
+        from .demo import run_demo
+
+        return run_demo(keep=args.keep)
+    env_file = env_file_path(args.env_file)
+    role = {"serve": "serve", "listen": "listen", "run": "run"}.get(command, "core")
+    try:
+        settings = load_settings(env_file, role=role)
+    except SettingsError as error:
+        print(
+            f"The bridge cannot start: its settings (from the environment and {env_file}) have problems:",
+            file=sys.stderr,
+        )
+        for line in error.lines:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_json)
+    return _run(command, settings, env_file)
+
+
+def _run(command: str, settings: Settings, env_file: Path) -> int:
+    if command == "serve":
+        from .adapters.gunicorn_server import serve
+
+        return serve(settings)
+    if command == "listen":
+        from .adapters.listener.listener_main import listen
+
+        return listen(settings, env_file)
+    if command == "check":
+        from .adapters.doctor import run_check
+
+        return run_check(settings, env_file)
+    from .adapters.supervisor import run_all
+
+    return run_all(settings, env_file)

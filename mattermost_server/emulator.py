@@ -1,0 +1,562 @@
+"""An emulator of the Mattermost REST API subset and websocket that the bridge uses.
+
+Mattermost cannot run on the machines that test this project, so the tests and the
+demo run against this instead. It answers in the shapes of the captured payloads in
+`../shared/fixtures/mattermost/`, and validates every REST request the bridge sends
+against the official OpenAPI spec in `../shared/mattermost-api/` when that is present.
+
+The websocket does what the real one does for a bot: the authentication challenge,
+`hello` with a `connection_id`, a `seq` that grows by one per event, a replay buffer
+of 128 events for a resume with `connection_id` and `sequence_number`, and a new
+`connection_id` when the buffer can no longer cover the gap. Tests can force an outage.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Flask, Response, jsonify, request
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection, serve
+from werkzeug.serving import make_server
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SPEC_PATH = SHARED / "mattermost-api" / "mattermost-openapi-v4.yaml"
+FIXTURES = SHARED / "fixtures" / "mattermost"
+REPLAY_BUFFER = 128
+SERVER_VERSION = "9.11.6.9.11.6.emulator.false"
+
+
+def new_id() -> str:
+    """A 26-character id like Mattermost's."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(26))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    user_id: str | None
+
+
+@dataclass
+class _Session:
+    connection_id: str
+    next_seq: int = 1
+    buffer: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
+    outbox: queue.Queue[dict[str, Any] | None] | None = None
+
+
+class SpecValidator:
+    """Checks requests against the official spec, loaded leniently (see its NOTICE)."""
+
+    _cache: dict[Path, Any] = {}
+
+    def __init__(self, spec_path: Path) -> None:
+        import yaml
+        from openapi_core import Config, OpenAPI
+
+        if spec_path not in self._cache:
+            with spec_path.open(encoding="utf-8") as stream:
+                spec = yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loaders
+            spec["servers"] = [{"url": "http://emulator"}]
+            self._cache[spec_path] = OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
+        self._api = self._cache[spec_path]
+
+    def problems(
+        self, method: str, path: str, query: dict[str, list[str]], raw_body: bytes, content_type: str | None
+    ) -> str | None:
+        from openapi_core.testing import MockRequest
+
+        args = {key: values[-1] for key, values in query.items()}
+        mock = MockRequest(
+            "http://emulator",
+            method.lower(),
+            path,
+            args=args,
+            data=raw_body or None,
+            content_type=content_type or None,
+            headers={"Authorization": "Bearer x"},
+        )
+        try:
+            self._api.validate_request(mock)
+        except Exception as error:
+            cause = getattr(error, "__cause__", None)
+            return f"{method} {path}: {type(error).__name__}: {error} {cause or ''}".strip()
+        return None
+
+
+class MattermostEmulator:
+    """Start it, add users and channels, post as people, and read what the bridge did."""
+
+    def __init__(self, spec_path: Path | None = None, validate: bool = True) -> None:
+        path = spec_path or SPEC_PATH
+        self.validator = SpecValidator(path) if validate and path.is_file() else None
+        self.lock = threading.RLock()
+        self.users: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, str] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
+        self.posts: dict[str, dict[str, Any]] = {}
+        self.requests: list[Recorded] = []
+        self.spec_errors: list[str] = []
+        self.dialogs: list[dict[str, Any]] = []
+        self.ephemerals: list[dict[str, Any]] = []
+        self.hook_replies: list[dict[str, Any]] = []
+        self.bot_may_edit_others = True
+        self.bot_may_post_ephemeral = True
+        self._sessions: dict[str, _Session] = {}
+        self._refuse_websockets = False
+        self._connections: set[ServerConnection] = set()
+        self.team_id = new_id()
+        self.bot = self.add_user("redmine", is_bot=True, token="bot-token-" + new_id())
+        self.bot_token = next(t for t, uid in self.tokens.items() if uid == self.bot["id"])
+        self._http = make_server("127.0.0.1", 0, self._app(), threaded=True)
+        self._ws = serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
+        self._threads: list[threading.Thread] = []
+
+    # Lifecycle ---------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._http.server_port}"
+
+    @property
+    def websocket_url(self) -> str:
+        return f"ws://127.0.0.1:{self._ws.socket.getsockname()[1]}/api/v4/websocket"
+
+    def start(self) -> MattermostEmulator:
+        for target in (self._http.serve_forever, self._ws.serve_forever):
+            thread = threading.Thread(target=target, daemon=True, name="mm-emulator")
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self.disconnect_all()
+        self._http.shutdown()
+        self._ws.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> MattermostEmulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # Test data -----------------------------------------------------------------
+    def add_user(
+        self, username: str, is_bot: bool = False, token: str | None = None, roles: str = "system_user"
+    ) -> dict[str, Any]:
+        user = {
+            "id": new_id(),
+            "username": username,
+            "email": f"{username}@example.org",
+            "first_name": "",
+            "last_name": "",
+            "nickname": "",
+            "position": "",
+            "roles": roles,
+            "locale": "en",
+            "is_bot": is_bot,
+            "delete_at": 0,
+            "create_at": now_ms(),
+            "update_at": now_ms(),
+        }
+        with self.lock:
+            self.users[user["id"]] = user
+            if token:
+                self.tokens[token] = user["id"]
+        return user
+
+    def user(self, username: str) -> dict[str, Any]:
+        return next(u for u in self.users.values() if u["username"] == username)
+
+    def add_channel(self, name: str, members: list[dict[str, Any]], kind: str = "O") -> dict[str, Any]:
+        channel = {
+            "id": new_id(),
+            "team_id": self.team_id if kind in "OP" else "",
+            "type": kind,
+            "display_name": name.replace("-", " ").title(),
+            "name": name,
+            "delete_at": 0,
+            "create_at": now_ms(),
+            "members": {m["id"] for m in members},
+        }
+        with self.lock:
+            self.channels[channel["id"]] = channel
+        return channel
+
+    def direct_channel(self, a: str, b: str) -> dict[str, Any]:
+        name = "__".join(sorted((a, b)))
+        with self.lock:
+            for channel in self.channels.values():
+                if channel["type"] == "D" and channel["name"] == name:
+                    return channel
+            channel = {
+                "id": new_id(),
+                "team_id": "",
+                "type": "D",
+                "display_name": "",
+                "name": name,
+                "delete_at": 0,
+                "create_at": now_ms(),
+                "members": {a, b},
+            }
+            self.channels[channel["id"]] = channel
+            return channel
+
+    def post_as(self, username: str, channel_id: str, message: str, root_id: str = "") -> dict[str, Any]:
+        """A person posts; the bot hears it on the websocket if it is in the channel."""
+        author = self.user(username)
+        return self._create_post(author["id"], channel_id, message, root_id, {})
+
+    def edit_as(self, post_id: str, message: str) -> dict[str, Any]:
+        with self.lock:
+            post = self.posts[post_id]
+            post.update(message=message, edit_at=now_ms(), update_at=now_ms())
+            snapshot = dict(post)
+        self._broadcast("post_edited", {"post": json.dumps(snapshot)}, snapshot["channel_id"])
+        return snapshot
+
+    def posts_in(self, channel_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return sorted(
+                (p for p in self.posts.values() if p["channel_id"] == channel_id), key=lambda p: p["create_at"]
+            )
+
+    def dm_posts(self, username: str) -> list[dict[str, Any]]:
+        channel = self.direct_channel(self.bot["id"], self.user(username)["id"])
+        return self.posts_in(channel["id"])
+
+    # Websocket control -------------------------------------------------------
+    def disconnect_all(self) -> None:
+        with self.lock:
+            connections = list(self._connections)
+            for session in self._sessions.values():
+                if session.outbox is not None:
+                    session.outbox.put(None)
+                    session.outbox = None
+        for connection in connections:
+            connection.close()
+
+    @contextmanager
+    def outage(self) -> Iterator[None]:
+        """Drops every websocket and refuses new ones until the block ends."""
+        self._refuse_websockets = True
+        self.disconnect_all()
+        try:
+            yield
+        finally:
+            self._refuse_websockets = False
+
+    def connected(self) -> bool:
+        with self.lock:
+            return any(s.outbox is not None for s in self._sessions.values())
+
+    def _broadcast(self, event: str, data: dict[str, Any], channel_id: str) -> None:
+        with self.lock:
+            channel = self.channels.get(channel_id)
+            if channel is None or self.bot["id"] not in channel["members"]:
+                return
+            for session in self._sessions.values():
+                message = {
+                    "event": event,
+                    "data": data,
+                    "broadcast": {
+                        "omit_users": None,
+                        "user_id": "",
+                        "channel_id": channel_id,
+                        "team_id": "",
+                        "connection_id": "",
+                        "omit_connection_id": "",
+                    },
+                    "seq": session.next_seq,
+                }
+                session.next_seq += 1
+                session.buffer.append(message)
+                if session.outbox is not None:
+                    session.outbox.put(message)
+
+    def _websocket(self, connection: ServerConnection) -> None:
+        if self._refuse_websockets:
+            connection.close(1013, "try again later")
+            return
+        query = parse_qs(urlsplit(connection.request.path if connection.request else "").query)
+        try:
+            challenge = json.loads(connection.recv(timeout=10))
+        except (TimeoutError, ConnectionClosed, ValueError):
+            return
+        token = (challenge.get("data") or {}).get("token", "")
+        if challenge.get("action") != "authentication_challenge" or self.tokens.get(token) != self.bot["id"]:
+            connection.send(
+                json.dumps(
+                    {
+                        "status": "FAIL",
+                        "seq_reply": challenge.get("seq"),
+                        "error": {"id": "api.web_socket_router.not_authenticated.app_error"},
+                    }
+                )
+            )
+            connection.close()
+            return
+        connection.send(json.dumps({"status": "OK", "seq_reply": challenge.get("seq")}))
+        session, replay = self._attach(query)
+        with self.lock:
+            self._connections.add(connection)
+        try:
+            self._pump(connection, session, replay)
+        finally:
+            with self.lock:
+                self._connections.discard(connection)
+
+    def _attach(self, query: dict[str, list[str]]) -> tuple[_Session, list[dict[str, Any]]]:
+        wanted = (query.get("connection_id") or [""])[0]
+        sequence = int((query.get("sequence_number") or ["0"])[0] or 0)
+        outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        with self.lock:
+            session = self._sessions.get(wanted)
+            oldest = session.buffer[0]["seq"] if session and session.buffer else None
+            resumable = session is not None and (
+                (oldest is not None and oldest <= sequence <= session.next_seq)
+                or (oldest is None and sequence == session.next_seq)
+            )
+            if session is not None and resumable:
+                replay = [m for m in session.buffer if m["seq"] >= sequence]
+            else:
+                session = _Session(connection_id=new_id())
+                self._sessions[session.connection_id] = session
+                replay = []
+            session.outbox = outbox
+        return session, replay
+
+    def _pump(self, connection: ServerConnection, session: _Session, replay: list[dict[str, Any]]) -> None:
+        outbox = session.outbox
+        assert outbox is not None
+        hello = {
+            "event": "hello",
+            "data": {"connection_id": session.connection_id, "server_version": SERVER_VERSION},
+            "broadcast": {
+                "omit_users": None,
+                "user_id": self.bot["id"],
+                "channel_id": "",
+                "team_id": "",
+                "connection_id": "",
+                "omit_connection_id": "",
+            },
+            "seq": 0,
+        }
+        try:
+            connection.send(json.dumps(hello))
+            for message in replay:
+                connection.send(json.dumps(message))
+            replayed = {m["seq"] for m in replay}
+            while True:
+                item = outbox.get()
+                if item is None:
+                    return
+                if item["seq"] not in replayed:
+                    connection.send(json.dumps(item))
+        except ConnectionClosed:
+            return
+
+    # REST ----------------------------------------------------------------------
+    def _create_post(
+        self, user_id: str, channel_id: str, message: str, root_id: str, props: dict[str, Any]
+    ) -> dict[str, Any]:
+        created = now_ms()
+        post = {
+            "id": new_id(),
+            "create_at": created,
+            "update_at": created,
+            "edit_at": 0,
+            "delete_at": 0,
+            "is_pinned": False,
+            "user_id": user_id,
+            "channel_id": channel_id,
+            "root_id": root_id or "",
+            "original_id": "",
+            "message": message,
+            "type": "",
+            "props": props,
+            "hashtags": "",
+            "pending_post_id": f"{user_id}:{created}",
+            "reply_count": 0,
+            "last_reply_at": 0,
+            "participants": None,
+            "metadata": {},
+        }
+        with self.lock:
+            self.posts[post["id"]] = post
+            channel = self.channels[channel_id]
+            author = self.users[user_id]
+        data = {
+            "channel_display_name": channel["display_name"],
+            "channel_name": channel["name"],
+            "channel_type": channel["type"],
+            "post": json.dumps(post),
+            "sender_name": "@" + author["username"],
+            "set_online": True,
+            "team_id": channel["team_id"],
+        }
+        self._broadcast("posted", data, channel_id)
+        return dict(post)
+
+    def _app(self) -> Flask:
+        app = Flask("mattermost-emulator")
+        emulator = self
+
+        @app.before_request
+        def record() -> Any:
+            body = request.get_json(silent=True) if request.data else None
+            token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+            user_id = emulator.tokens.get(token)
+            query = {k: request.args.getlist(k) for k in request.args}
+            with emulator.lock:
+                emulator.requests.append(Recorded(request.method, request.path, query, body, user_id))
+            if request.path.startswith("/api/v4/"):
+                if emulator.validator is not None:
+                    problem = emulator.validator.problems(
+                        request.method, request.path, query, request.get_data(), request.content_type
+                    )
+                    if problem:
+                        emulator.spec_errors.append(problem)
+                        return _error(400, "api.emulator.spec", problem)
+                if user_id is None and request.path != "/api/v4/system/ping":
+                    return _error(401, "api.context.session_expired.app_error", "Invalid or expired session")
+            return None
+
+        _routes(app, emulator)
+        return app
+
+    def caller(self) -> dict[str, Any]:
+        token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        return self.users[self.tokens[token]]
+
+
+def _error(status: int, error_id: str, message: str) -> Response:
+    response = jsonify(
+        {"id": error_id, "message": message, "request_id": new_id(), "status_code": status, "is_oauth": False}
+    )
+    response.status_code = status
+    return response
+
+
+def _public(channel: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in channel.items() if k != "members"}
+
+
+def _routes(app: Flask, em: MattermostEmulator) -> None:
+    @app.get("/api/v4/system/ping")
+    def ping() -> Any:
+        return jsonify({"status": "OK"})
+
+    @app.get("/api/v4/users/<user_id>")
+    def get_user(user_id: str) -> Any:
+        user = em.caller() if user_id == "me" else em.users.get(user_id)
+        return jsonify(user) if user else _error(404, "app.user.missing_account.const", "User not found")
+
+    @app.get("/api/v4/users/username/<username>")
+    def get_user_by_username(username: str) -> Any:
+        user = next((u for u in em.users.values() if u["username"] == username.lower()), None)
+        return jsonify(user) if user else _error(404, "app.user.missing_account.const", "User not found")
+
+    @app.get("/api/v4/users/<user_id>/channels")
+    def channels_for_user(user_id: str) -> Any:
+        uid = em.caller()["id"] if user_id == "me" else user_id
+        with em.lock:
+            return jsonify([_public(c) for c in em.channels.values() if uid in c["members"]])
+
+    @app.post("/api/v4/channels/direct")
+    def direct() -> Any:
+        ids = request.get_json()
+        if not isinstance(ids, list) or len(ids) != 2 or any(i not in em.users for i in ids):
+            return _error(400, "api.channel.create_direct_channel.invalid_user.app_error", "Invalid users")
+        return jsonify(_public(em.direct_channel(ids[0], ids[1]))), 201
+
+    @app.post("/api/v4/posts")
+    def create_post() -> Any:
+        body = request.get_json()
+        channel = em.channels.get(body.get("channel_id", ""))
+        caller = em.caller()
+        if channel is None or caller["id"] not in channel["members"]:
+            return _error(403, "api.context.permissions.app_error", "No permission in this channel")
+        if len(body.get("message", "")) > 16383:
+            return _error(400, "model.post.is_valid.msg.app_error", "Message too long")
+        post = em._create_post(
+            caller["id"], channel["id"], body.get("message", ""), body.get("root_id") or "", body.get("props") or {}
+        )
+        return jsonify(post), 201
+
+    @app.post("/api/v4/posts/ephemeral")
+    def ephemeral() -> Any:
+        if not em.bot_may_post_ephemeral:
+            return _error(403, "api.context.permissions.app_error", "create_post_ephemeral is required")
+        body = request.get_json()
+        with em.lock:
+            em.ephemerals.append(body)
+        post = {"id": new_id(), **body["post"], "user_id": em.caller()["id"], "create_at": now_ms()}
+        return jsonify(post), 201
+
+    @app.get("/api/v4/posts/<post_id>")
+    def get_post(post_id: str) -> Any:
+        post = em.posts.get(post_id)
+        return jsonify(post) if post else _error(404, "app.post.get.app_error", "Post not found")
+
+    @app.put("/api/v4/posts/<post_id>/patch")
+    def patch_post(post_id: str) -> Any:
+        post = em.posts.get(post_id)
+        caller = em.caller()
+        if post is None:
+            return _error(404, "app.post.get.app_error", "Post not found")
+        if post["user_id"] != caller["id"] and not em.bot_may_edit_others:
+            return _error(403, "api.context.permissions.app_error", "edit_others_posts is required")
+        body = request.get_json()
+        with em.lock:
+            post.update(message=body.get("message", post["message"]), edit_at=now_ms(), update_at=now_ms())
+            snapshot = dict(post)
+        em._broadcast("post_edited", {"post": json.dumps(snapshot)}, snapshot["channel_id"])
+        return jsonify(snapshot)
+
+    @app.get("/api/v4/channels/<channel_id>/posts")
+    def channel_posts(channel_id: str) -> Any:
+        since = int(request.args.get("since", "0") or 0)
+        posts = [p for p in em.posts_in(channel_id) if p["update_at"] >= since]
+        order = [p["id"] for p in sorted(posts, key=lambda p: p["create_at"], reverse=True)]
+        return jsonify({"order": order, "posts": {p["id"]: p for p in posts}, "next_post_id": "", "prev_post_id": ""})
+
+    @app.post("/api/v4/actions/dialogs/open")
+    def open_dialog() -> Any:
+        with em.lock:
+            em.dialogs.append(request.get_json())
+        return jsonify({"status": "OK"})
+
+    @app.post("/hooks/commands/<hook_id>")
+    def command_hook(hook_id: str) -> Any:
+        with em.lock:
+            em.hook_replies.append({"hook": hook_id, **(request.get_json() or {})})
+        return Response("ok")
+
+    @app.get("/api/v4/roles/name/<name>")
+    def role(name: str) -> Any:
+        permissions = ["create_post"]
+        if name == "system_admin":
+            permissions += ["edit_others_posts", "create_post_ephemeral", "manage_system"]
+        return jsonify({"id": new_id(), "name": name, "permissions": permissions})

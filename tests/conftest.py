@@ -1,0 +1,162 @@
+"""Shared fixtures: the real Redmine, the Mattermost emulator, and a bridge wired to both."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures" / "mattermost"
+IN_CI = os.environ.get("CI") == "true"
+PROVISION = ROOT / "redmine_server" / "provision_local.sh"
+SLASH_TOKEN = "slash-token-" + "x" * 20
+JWT_SECRET = "jwt-secret-" + "y" * 32
+SIGNING_KEY = "signing-key-" + "z" * 32
+# alice, bob and carol exist in Redmine; dave is locked there; ghost has no Redmine account; erin is unmapped.
+USER_MAP = "alice=alice,bob=bob,carol=carol,dave=dave,ghost=ghost"
+
+
+@dataclass
+class RedmineInfo:
+    url: str
+    admin_key: str
+    version: str
+    started_here: bool = False
+    seed: dict[str, Any] = field(default_factory=dict)
+
+
+_summary: dict[str, Any] = {"redmine": None, "integration": {"passed": 0, "failed": 0, "skipped": 0}}
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"the real Redmine is required in CI: {reason}")
+    pytest.skip(f"no real Redmine: {reason}")
+
+
+def _parse(output: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in output.splitlines() if "=" in line and line[:1].isupper())
+
+
+@pytest.fixture(scope="session")
+def redmine() -> Iterator[RedmineInfo]:
+    url, key = os.environ.get("REDMINE_TEST_URL"), os.environ.get("REDMINE_TEST_ADMIN_KEY")
+    if url and key:
+        info = RedmineInfo(url.rstrip("/"), key, os.environ.get("REDMINE_TEST_VERSION", "external"))
+    else:
+        was_running = subprocess.run([str(PROVISION), "status"], check=False).returncode == 0
+        try:
+            done = subprocess.run([str(PROVISION), "start"], capture_output=True, text=True, timeout=900, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            _unavailable(f"{PROVISION.name} did not finish: {error}")
+        if done.returncode != 0:
+            _unavailable(f"{PROVISION.name} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+        values = _parse(done.stdout)
+        import json
+
+        info = RedmineInfo(
+            values["REDMINE_URL"],
+            values["REDMINE_ADMIN_KEY"],
+            values.get("REDMINE_VERSION", "?"),
+            started_here=not was_running,
+            seed=json.loads(values.get("SEED_JSON", "{}")),
+        )
+    _summary["redmine"] = info
+    yield info
+    if info.started_here:
+        subprocess.run([str(PROVISION), "stop"], check=False, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not FIXTURES.is_dir():
+        message = (
+            f"{SHARED} is not beside this clone: it holds the Mattermost payload fixtures and the "
+            "official OpenAPI spec these tests check against"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED
+
+
+@pytest.fixture
+def emulator(shared: Path) -> Iterator[Any]:
+    from mattermost_server.emulator import MattermostEmulator
+
+    emulator = MattermostEmulator().start()
+    bot = emulator.bot
+    people = [emulator.add_user(name) for name in ("alice", "bob", "carol", "dave", "ghost", "erin")]
+    emulator.add_channel("town-square", [bot, *people])
+    emulator.add_channel("off-topic", people)
+    yield emulator
+    emulator.stop()
+    assert emulator.spec_errors == [], "the bridge sent requests that the official spec rejects"
+
+
+def bridge_settings(
+    redmine_url: str, admin_key: str, mattermost_url: str, bot_token: str, tmp_path: Path, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "redmine_url": redmine_url,
+        "admin_redmine_key_api": admin_key,
+        "mattermost_url": mattermost_url,
+        "redmine_mattermost_bridge_app_token": bot_token,
+        "mattermost_slash_tokens": SLASH_TOKEN,
+        "app_jwt_secret": JWT_SECRET,
+        "request_signing_key": SIGNING_KEY,
+        "user_map": USER_MAP,
+        "database_url": f"sqlite:///{tmp_path / 'bridge.sqlite3'}",
+        "app_root_url": "http://bridge.test:8090",
+        "redmine_cache_ttl": 300.0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def bridge(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> Bridge:
+    settings = bridge_settings(redmine.url, redmine.admin_key, emulator.url, emulator.bot_token, tmp_path)
+    return build_bridge(settings, None)
+
+
+def random_key() -> str:
+    return secrets.token_hex(8)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "integration" not in report.keywords:
+        return
+    if report.when == "call":
+        _summary["integration"][report.outcome] += 1
+    elif report.outcome == "skipped":
+        _summary["integration"]["skipped"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    info: RedmineInfo | None = _summary["redmine"]
+    counts = _summary["integration"]
+    where = f"{info.url} (Redmine {info.version})" if info else "none (integration tests did not reach one)"
+    terminalreporter.write_sep("-", "real Redmine")
+    terminalreporter.write_line(f"Redmine used: {where}")
+    terminalreporter.write_line(
+        f"integration tests against it: {counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "redmine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
