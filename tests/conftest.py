@@ -37,6 +37,7 @@ class RedmineInfo:
 
 
 _summary: dict[str, Any] = {"redmine": None, "integration": {"passed": 0, "failed": 0, "skipped": 0}}
+_uses_redmine: set[str] = set()
 
 
 def _unavailable(reason: str) -> None:
@@ -136,7 +137,7 @@ def random_key() -> str:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "integration" not in report.keywords:
+    if report.nodeid not in _uses_redmine:
         return
     if report.when == "call":
         _summary["integration"][report.outcome] += 1
@@ -160,3 +161,4 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "redmine" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
+            _uses_redmine.add(item.nodeid)

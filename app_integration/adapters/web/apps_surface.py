@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
@@ -64,6 +65,8 @@ def _boundary(web: WebContext, handler: Any) -> Any:
         acting = ((body.get("context") or {}).get("acting_user") or {}).get("id", "")
         check_app_jwt(request.headers.get(JWT_HEADER), _secret(web), str(acting))
         return jsonify(handler(body))
+    except HTTPException:
+        raise  # 413 and friends keep their status
     except Unauthorized as error:
         log.warning("refused an unverified Apps call: %s", error)
         return jsonify({"type": "error", "text": "This request could not be verified."}), 401

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
@@ -49,6 +50,8 @@ def _boundary(handler: Any, as_dialog: bool) -> Any:
     """The classic surface's one error boundary: no traceback ever reaches a person."""
     try:
         return handler()
+    except HTTPException:
+        raise  # 413 and friends keep their status
     except Unauthorized as error:
         log.warning("refused an unverified request: %s", error)
         return jsonify({"text": "This request could not be verified."}), 401

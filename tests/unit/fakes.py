@@ -1,0 +1,152 @@
+"""In-memory implementations of the core's ports, for tests of the use cases alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from app_integration.core.errors import BridgeError
+from app_integration.core.models import (
+    Account,
+    ChatMessage,
+    ChatUser,
+    Choice,
+    Issue,
+    IssueDraft,
+    IssuePage,
+    Project,
+    Ref,
+)
+from app_integration.core.services import Services
+from app_integration.core.user_map import StaticUserMap
+
+ACCOUNTS = {
+    "alice": Account(5, "alice", "Alice", True),
+    "bob": Account(6, "bob", "Bob", True),
+    "carol": Account(7, "carol", "Carol", True),
+}
+
+
+def make_issue(issue_id: int, subject: str = "S", assigned: int | None = None) -> Issue:
+    return Issue(
+        issue_id,
+        subject,
+        Ref(1, "Demo"),
+        Ref(1, "Bug"),
+        Ref(1, "New"),
+        Ref(2, "Normal"),
+        Ref(5, "Alice"),
+        Ref(assigned, "X") if assigned else None,
+        None,
+        None,
+        dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
+    )
+
+
+@dataclass
+class FakeTracker:
+    base_url: str = "http://redmine.test"
+    created: list[IssueDraft] = field(default_factory=list)
+    fail_on_create: int | None = None  # 1-based index of the create that fails
+    page: IssuePage = field(default_factory=lambda: IssuePage((), 0))
+    calls: list[str] = field(default_factory=list)
+
+    def current_user(self, login: str) -> Account:
+        return ACCOUNTS[login]
+
+    def project(self, login: str, identifier: str) -> Project:
+        return Project(1, identifier, identifier.title())
+
+    def member_ids(self, login: str, identifier: str) -> frozenset[int]:
+        self.calls.append("member_ids")
+        return frozenset(a.id for a in ACCOUNTS.values())
+
+    def visible_projects(self, login: str) -> list[Project]:
+        return [Project(1, "demo", "Demo")]
+
+    def trackers(self) -> list[Choice]:
+        return [Choice("1", "Bug")]
+
+    def open_statuses(self) -> list[Choice]:
+        return [Choice("1", "New")]
+
+    def priorities(self) -> list[Choice]:
+        return [Choice("2", "Normal", True)]
+
+    def account(self, login: str) -> Account | None:
+        self.calls.append("account")
+        return ACCOUNTS.get(login)
+
+    def create_issue(self, login: str, draft: IssueDraft) -> Issue:
+        if self.fail_on_create == len(self.created) + 1:
+            raise BridgeError("Redmine is unavailable right now. Try again in a minute.")
+        self.created.append(draft)
+        return make_issue(100 + len(self.created), draft.subject, draft.assigned_to_id)
+
+    def assigned_issues(self, login: str, limit: int) -> IssuePage:
+        return IssuePage(self.page.issues[:limit], self.page.total)
+
+    def authored_issues(self, login: str, limit: int) -> IssuePage:
+        return self.assigned_issues(login, limit)
+
+    def issues_by_ids(self, login: str, ids: Iterable[int]) -> list[Issue]:
+        return []
+
+
+@dataclass
+class FakeChat:
+    dms: list[tuple[str, ChatMessage]] = field(default_factory=list)
+
+    def user(self, user_id: str) -> ChatUser | None:
+        return ChatUser(user_id, user_id.removeprefix("id-"))
+
+    def user_by_username(self, username: str) -> ChatUser | None:
+        return ChatUser("id-" + username, username)
+
+    def send_direct(self, user_id: str, message: ChatMessage) -> None:
+        self.dms.append((user_id, message))
+
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None:
+        pass
+
+    def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
+        pass
+
+    def patch_post(self, post_id: str, message: str) -> None:
+        pass
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, str | None] = {}
+
+    def claim(self, key: str, user_id: str) -> bool:
+        if key in self.rows:
+            return False
+        self.rows[key] = None
+        return True
+
+    def result(self, key: str, user_id: str) -> str | None:
+        return self.rows.get(key)
+
+    def complete(self, key: str, result: str) -> None:
+        self.rows[key] = result
+
+    def release(self, key: str) -> None:
+        self.rows.pop(key, None)
+
+
+def services(
+    tracker: FakeTracker | None = None,
+    chat: FakeChat | None = None,
+    mapping: Sequence[tuple[str, str]] = (("alice", "alice"), ("bob", "bob"), ("carol", "carol")),
+) -> Services:
+    return Services(
+        tracker=tracker or FakeTracker(),
+        chat=chat or FakeChat(),
+        users=StaticUserMap(dict(mapping)),
+        store=MemoryStore(),
+        list_limit=50,
+        today=lambda: dt.date(2026, 11, 22),
+    )
