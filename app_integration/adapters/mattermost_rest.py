@@ -146,19 +146,23 @@ class MattermostChat:
     def patch_post(self, post_id: str, message: str) -> None:
         self._call(lambda d: d.posts.patch_post(post_id, message=message))
 
-    def get_post(self, post_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(lambda d: d.posts.get_post(post_id))
-        return result
+    def post_message(self, post_id: str) -> str | None:
+        try:
+            raw = self._call(lambda d: d.posts.get_post(post_id))
+        except NotFound:
+            return None
+        return None if raw.get("delete_at") else str(raw.get("message", ""))
 
     def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None:
         self._call(
             lambda d: d.integration_actions.open_interactive_dialog(trigger_id=trigger_id, url=url, dialog=dialog)
         )
 
-    def bot_channel_ids(self) -> list[str]:
+    def bot_channels(self) -> list[tuple[str, str]]:
+        """(id, type) of every channel the bot is in, DMs included."""
         bot_id = self.bot().id
         raws = self._call(lambda d: d.channels.get_channels_for_user(bot_id))
-        return [c["id"] for c in raws]
+        return [(c["id"], c.get("type", "O")) for c in raws]
 
     def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
         raw = self._call(lambda d: d.posts.get_posts_for_channel(channel_id, since=since_ms))

@@ -121,6 +121,23 @@ class Form:
 
 
 @dataclass(frozen=True)
+class ChatPost:
+    """A message as the listener hears it."""
+
+    id: str
+    user: ChatUser
+    channel_id: str
+    channel_type: str
+    message: str
+    root_id: str = ""
+    is_system: bool = False
+
+    @property
+    def is_direct(self) -> bool:
+        return self.channel_type == "D"
+
+
+@dataclass(frozen=True)
 class CommandContext:
     """Everything a command needs, whichever surface it came from."""
 

@@ -58,6 +58,10 @@ class Chat(Protocol):
 
     def patch_post(self, post_id: str, message: str) -> None: ...
 
+    def post_message(self, post_id: str) -> str | None:
+        """The post's current text, or None when it is gone."""
+        ...
+
 
 class UserDirectory(Protocol):
     """Which Redmine login acts for a Mattermost user."""

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     mattermost_host: str | None = None
     mattermost_port: int | None = Field(default=None, ge=1, le=65535)
     mattermost_url: str | None = None
+    mattermost_websocket_url: str | None = None
     redmine_mattermost_bridge_app_token: SecretStr | None = None
     admin_mattermost_token: SecretStr | None = None
 
@@ -72,6 +73,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
+    @field_validator("mattermost_websocket_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("ws://", "wss://")):
+            raise ValueError("expected a ws:// or wss:// URL")
+        return value or None
+
     @field_validator("redmine_url", "mattermost_url", "app_root_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -88,6 +96,13 @@ class Settings(BaseSettings):
     @property
     def mattermost_base_url(self) -> str:
         return self.mattermost_url or _join_url(self.mattermost_protocol, self.mattermost_host, self.mattermost_port)
+
+    @property
+    def websocket_url(self) -> str:
+        if self.mattermost_websocket_url:
+            return self.mattermost_websocket_url
+        base = self.mattermost_base_url
+        return "ws" + base.removeprefix("http") + "/api/v4/websocket"
 
     @property
     def root_url(self) -> str:

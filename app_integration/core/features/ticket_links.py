@@ -1,0 +1,82 @@
+"""`#t10` in a message becomes a link to Redmine issue 10, as its author may see it.
+
+All references of a post are looked up in one Redmine call, as the post's author.
+The ones the author cannot see stay as written, and the author hears about them once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from ..errors import NotMapped, PermissionDenied
+from ..formatting import issue_url
+from ..models import ChatMessage, ChatPost, Issue
+from ..services import Services
+from ..settings import LinkMode
+from ..ticket_refs import find_refs, markdown_link, rewrite_refs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LinkOutcome:
+    linked: tuple[int, ...]
+    hidden: tuple[int, ...]
+    action: str  # "patched", "replied", "skipped: …", "none"
+
+
+class TicketLinker:
+    def __init__(self, services: Services, mode: LinkMode, show_subject: bool = False) -> None:
+        self._services = services
+        self._mode: LinkMode = mode
+        self._show_subject = show_subject
+        self._fallback_logged = threading.Event()
+
+    @property
+    def mode(self) -> LinkMode:
+        return self._mode
+
+    def link(self, post: ChatPost) -> LinkOutcome | None:
+        """None when the post has no reference; NotMapped when its author has no Redmine login."""
+        ids = find_refs(post.message)
+        if not ids or self._mode == "off":
+            return None
+        login = self._services.users.redmine_login(post.user)
+        if login is None:
+            raise NotMapped(f"@{post.user.username}: `#t` links need your Mattermost account linked to Redmine.")
+        visible = {i.id: i for i in self._services.tracker.issues_by_ids(login, ids)}
+        hidden = tuple(i for i in ids if i not in visible)
+        if hidden:
+            refs = ", ".join(f"#t{i}" for i in hidden)
+            self._services.chat.post_ephemeral(
+                post.user.id, post.channel_id, f"{refs}: not found in Redmine, or you cannot see it."
+            )
+        if not visible:
+            return LinkOutcome((), hidden, "none")
+        rendered = {i: self._render(issue, post) for i, issue in visible.items()}
+        return LinkOutcome(tuple(visible), hidden, self._deliver(post, rendered))
+
+    def _render(self, issue: Issue, post: ChatPost) -> str:
+        label = f"#t{issue.id}"
+        # A subject goes into a channel only when the issue is not private; a DM is the author's own.
+        if self._show_subject and (post.is_direct or not issue.is_private):
+            label += f" {issue.subject}"
+        return markdown_link(label, issue_url(self._services.tracker.base_url, issue.id))
+
+    def _deliver(self, post: ChatPost, rendered: dict[int, str]) -> str:
+        if self._mode == "rewrite" and not post.is_direct:
+            current = self._services.chat.post_message(post.id)
+            if current != post.message:
+                return "skipped: the post changed after it was read"
+            try:
+                self._services.chat.patch_post(post.id, rewrite_refs(post.message, rendered))
+                return "patched"
+            except PermissionDenied:
+                if not self._fallback_logged.is_set():
+                    self._fallback_logged.set()
+                    log.warning("LINK_MODE=rewrite but the bot may not edit others' posts; replying instead")
+        links = " ".join(rendered.values())
+        self._services.chat.post(post.channel_id, ChatMessage(text=links), root_id=post.root_id or post.id)
+        return "replied"
