@@ -126,7 +126,8 @@ class MattermostEmulator:
         self._refuse_websockets = False
         self._connections: set[ServerConnection] = set()
         self.team_id = new_id()
-        self.bot = self.add_user("redmine", is_bot=True, token="bot-token-" + new_id())
+        self.bot = self.add_user("redmine", is_bot=True, token="bot-token-" + new_id(),
+                                 roles="system_user system_admin")
         self.bot_token = next(t for t, uid in self.tokens.items() if uid == self.bot["id"])
         self._http = make_server("127.0.0.1", 0, self._app(), threaded=True)
         self._ws = serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
@@ -556,7 +557,8 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
 
     @app.get("/api/v4/roles/name/<name>")
     def role(name: str) -> Any:
-        permissions = ["create_post"]
+        permissions = ["create_post", "create_direct_channel", "edit_post"]
         if name == "system_admin":
             permissions += ["edit_others_posts", "create_post_ephemeral", "manage_system"]
-        return jsonify({"id": new_id(), "name": name, "permissions": permissions})
+        return jsonify({"id": new_id(), "name": name, "display_name": name, "permissions": permissions,
+                        "scheme_managed": True, "built_in": True})

@@ -24,7 +24,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -E "$@"; fi; }
 answers() { curl -fsS -o /dev/null --max-time 3 "${URL}/" 2>/dev/null; }
 
 install_packages() {
-  if dpkg-query -W -f='${Status}' redmine redmine-sqlite 2>/dev/null | grep -qv 'install ok installed' \
+  if [ "$(dpkg-query -W -f='${Status}\n' redmine redmine-sqlite 2>/dev/null | grep -c 'install ok installed')" != 2 ] \
      || ! dpkg-query -W redmine redmine-sqlite >/dev/null 2>&1; then
     say "installing redmine and redmine-sqlite from Debian's packages (first run only, ~1-2 min)"
     as_root apt-get update -qq
@@ -42,13 +42,20 @@ install_web_server() {
     say "adding webrick to Redmine's Gemfile.local"
     echo 'gem "webrick"' | as_root tee -a "${REDMINE_DIR}/Gemfile.local" >/dev/null
   fi
-  (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 bundle install --local >/dev/null)
+  (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 bundle install --local >/dev/null 2>&1) \
+    || { say "bundle install --local failed"; exit 1; }
 }
 
 seed() {
   say "seeding users, projects, memberships and issues"
   (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE=default \
-     bundle exec rails runner -e production "${HERE}/seed.rb") | grep '^SEED_JSON=' > "${STATE_DIR}/seed.out"
+     bundle exec rails runner -e production "${HERE}/seed.rb" 2>"${STATE_DIR}/seed.log") \
+     | grep '^SEED_JSON=' > "${STATE_DIR}/seed.out" || true
+  if [ ! -s "${STATE_DIR}/seed.out" ]; then
+    say "seeding failed; see ${STATE_DIR}/seed.log"
+    tail -20 "${STATE_DIR}/seed.log" >&2
+    exit 1
+  fi
 }
 
 start_server() {

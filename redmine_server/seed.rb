@@ -74,6 +74,7 @@ private_issue = seed_issue(demo, alice, "Seeded: private issue in demo", assigne
 
 puts "SEED_JSON=" + JSON.generate(
   admin_key: admin.api_key,
+  non_admin_key: alice.api_key,
   redmine_version: Redmine::VERSION.to_s,
   issues: { public: public_issue.id, secret: secret_issue.id, private: private_issue.id },
   users: { alice: alice.id, bob: bob.id, carol: carol.id, dave: dave.id },

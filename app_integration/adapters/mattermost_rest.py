@@ -169,5 +169,13 @@ class MattermostChat:
         posts = raw.get("posts", {}) or {}
         return sorted(posts.values(), key=lambda p: p.get("create_at", 0))
 
+    def permissions(self) -> set[str]:
+        """Every permission the bot's roles grant it."""
+        roles = str(self.me().get("roles", "")).split()
+        found: set[str] = set()
+        for role in roles:
+            found.update(self._call(lambda d, role=role: d.roles.get_role_by_name(role)).get("permissions", []))
+        return found
+
     def ping(self) -> None:
         self._call(lambda d: d.system.get_ping())

@@ -157,7 +157,12 @@ class RedmineGateway:
 
     def ping(self) -> None:
         """Redmine answers with REST enabled and accepts the admin key."""
-        self._as(None, lambda r: r.user.get("current"))
+        self.admin_identity()
+
+    def admin_identity(self) -> tuple[str, bool]:
+        """The admin key's own login, and whether it is a Redmine administrator."""
+        raw = self._as(None, lambda r: r.user.get("current").raw())
+        return str(raw.get("login", "")), bool(raw.get("admin", False))
 
     def current_user(self, login: str) -> Account:
         raw = self._as(login, lambda r: r.user.get("current").raw())

@@ -1,0 +1,134 @@
+"""`check`: every setting and connection, a ✓ or ✗ each, and the fix for every ✗."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from ..core.errors import AccountUnavailable, BridgeError, OperatorError, PermissionDenied
+from ..core.settings import Settings
+from .wiring import Bridge, build_bridge
+
+LINK_MODE_NEEDS = {"rewrite": {"edit_others_posts"}, "reply": set(), "off": set()}
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def run_check(settings: Settings, env_file: Path | None, out: TextIO = sys.stdout) -> int:
+    findings = diagnose(build_bridge(settings, env_file))
+    width = max(len(f.check) for f in findings)
+    for finding in findings:
+        mark = "✓" if finding.ok else "✗"
+        print(f"{mark} {finding.check.ljust(width)}  {finding.detail}", file=out)
+        if not finding.ok:
+            print(f"  {' ' * width}  fix: {finding.fix}", file=out)
+    failed = sum(not f.ok for f in findings)
+    print(f"\n{len(findings) - failed} passed, {failed} failed", file=out)
+    return 1 if failed else 0
+
+
+def diagnose(bridge: Bridge) -> list[Finding]:
+    findings = _mattermost(bridge) + _redmine(bridge)
+    return findings + _user_map(bridge, {f.check for f in findings if not f.ok})
+
+
+def _probe(check: str, action: Callable[[], str], fix: str) -> Finding:
+    try:
+        return Finding(check, True, action())
+    except BridgeError as error:
+        return Finding(check, False, error.user_message, fix)
+
+
+def _mattermost(bridge: Bridge) -> list[Finding]:
+    chat, settings = bridge.chat, bridge.settings
+    url = settings.mattermost_base_url
+    reachable = _probe("Mattermost reachable", lambda: (chat.ping(), url)[1],
+                       f"Check MATTERMOST_URL ({url}) and that Mattermost answers from this host.")
+    if not reachable.ok:
+        return [reachable]
+    token = _probe("Bot token valid", lambda: "bot @" + chat.bot().username,
+                   "Create a bot account (System Console > Integrations > Bot Accounts), create a token for it, "
+                   "and put it in REDMINE_MATTERMOST_BRIDGE_APP_TOKEN.")
+    if not token.ok:
+        return [reachable, token]
+    return [reachable, token, _permissions(bridge)]
+
+
+def _permissions(bridge: Bridge) -> Finding:
+    mode = bridge.settings.link_mode
+    check = f"Bot permissions for LINK_MODE={mode}"
+    try:
+        missing = LINK_MODE_NEEDS[mode] - bridge.chat.permissions()
+    except BridgeError as error:
+        return Finding(check, False, error.user_message, "Give the bot a role it can read, or check the token.")
+    if missing:
+        return Finding(check, False, "missing " + ", ".join(sorted(missing)),
+                       "Make the bot a system admin, grant it edit_others_posts, or set LINK_MODE=reply.")
+    return Finding(check, True, "has " + (", ".join(sorted(LINK_MODE_NEEDS[mode])) or "what it needs"))
+
+
+def _redmine(bridge: Bridge) -> list[Finding]:
+    url = bridge.settings.redmine_base_url
+    try:
+        login, is_admin = bridge.gateway.admin_identity()
+    except OperatorError:
+        return [Finding("Redmine admin key", False, "Redmine refused the key",
+                        "Put an administrator's API key (My account > API access key) in ADMIN_REDMINE_KEY_API.")]
+    except PermissionDenied:
+        return [Finding("Redmine REST API", False, "REST is disabled",
+                        "Enable Administration > Settings > API > 'Enable REST web service'.")]
+    except BridgeError as error:
+        return [Finding("Redmine reachable", False, error.user_message,
+                        f"Check REDMINE_URL ({url}) and that Redmine answers from this host.")]
+    found = [Finding("Redmine reachable, REST enabled", True, url)]
+    if not is_admin:
+        return [*found, Finding("Redmine admin key", False, f"the key belongs to {login}, not an administrator",
+                                "Use an administrator's API key: impersonation needs one.")]
+    return [*found, Finding("Redmine admin key", True, f"administrator {login}")]
+
+
+def _user_map(bridge: Bridge, failed: set[str]) -> list[Finding]:
+    entries = bridge.users.entries()
+    if not entries:
+        return [Finding("User map", False, "empty", "Add `mattermost_username=redmine_login` lines to the env file, "
+                        "or set USER_MAP or USER_MAP_FILE.")]
+    findings: list[Finding] = []
+    if not any(name.startswith("Redmine") for name in failed):
+        findings.append(_impersonation(bridge, entries[0][1]))
+        findings += [_redmine_account(bridge, username, login) for username, login in entries]
+    if not any(name.startswith(("Mattermost", "Bot token")) for name in failed):
+        for username, _ in entries:
+            exists = bridge.chat.user_by_username(username) is not None
+            findings.append(Finding(f"Mattermost user @{username}", exists, "exists" if exists else "not found",
+                                    f"Fix the user map entry for {username}: no such Mattermost username."))
+    return findings
+
+
+def _impersonation(bridge: Bridge, login: str) -> Finding:
+    try:
+        seen = bridge.gateway.current_user(login).login
+    except AccountUnavailable:
+        return Finding("Impersonation", True, f"works (Redmine refused {login} itself; see below)")
+    except BridgeError as error:
+        return Finding("Impersonation", False, error.user_message, "Check that the admin key is an administrator's.")
+    ok = seen == login
+    return Finding("Impersonation", ok, f"acting as {login} gives {seen}", "Check ADMIN_REDMINE_KEY_API.")
+
+
+def _redmine_account(bridge: Bridge, username: str, login: str) -> Finding:
+    check = f"Redmine account {login} (for @{username})"
+    account = bridge.gateway.account(login)
+    if account is None:
+        return Finding(check, False, "no such login", f"Create {login} in Redmine or fix the user map.")
+    if not account.active:
+        return Finding(check, False, "locked", f"Unlock {login} in Redmine or remove it from the user map.")
+    return Finding(check, True, f"active ({account.name})")

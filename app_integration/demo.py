@@ -1,0 +1,223 @@
+"""`make demo`: the bridge's main job on a local sandbox.
+
+A real Redmine 5.0.4 (Debian's packages), the Mattermost emulator the tests use, and
+the bridge between them: its web app on a loopback port and its listener. A scripted
+session then does what people would do, and every reply is printed as they would see it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVISION = ROOT / "redmine_server" / "provision_local.sh"
+TRANSCRIPT = ROOT / "build" / "demo-transcript.md"
+WIDTH = 100
+_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(([^)\s]*)\)")
+
+
+def render(markdown: str) -> str:
+    """Markdown as a person reads it in a terminal: links as their text, tables aligned."""
+    out: list[str] = []
+    table: list[list[str]] = []
+    for line in markdown.splitlines() + [""]:
+        stripped = line.strip()
+        if stripped.startswith("|") and stripped.endswith("|"):
+            cells = [_LINK.sub(r"\1", c).replace("\\|", "|").strip() for c in re.split(r"(?<!\\)\|", stripped)[1:-1]]
+            if not all(set(c) <= set("-:") for c in cells):
+                table.append(cells)
+            continue
+        if table:
+            out += _table(table)
+            table = []
+        text = _LINK.sub(r"\1", line)
+        out.append(text.lstrip("#").strip().upper() if text.startswith("#") else text)
+    return "\n".join(out).rstrip()
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    columns = max(len(r) for r in rows)
+    rows = [r + [""] * (columns - len(r)) for r in rows]
+    widths = [min(max(len(r[i]) for r in rows), 44) for i in range(columns)]
+    cut = [[c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(r, widths, strict=True)] for r in rows]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    body = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cut]
+    return [line, body[0], line, *body[1:], line]
+
+
+class Transcript:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def step(self, title: str) -> None:
+        print("\n" + "=" * WIDTH + f"\n{title}\n" + "=" * WIDTH)
+        self.parts.append(f"\n## {title}\n")
+
+    def says(self, who: str, text: str, raw: bool = False) -> None:
+        shown = text if raw else render(text)
+        print(f"\n{who}:\n" + "\n".join("    " + line for line in shown.splitlines()))
+        self.parts.append(f"**{who}:**\n\n{text}\n")
+
+    def save(self) -> None:
+        TRANSCRIPT.parent.mkdir(exist_ok=True)
+        TRANSCRIPT.write_text("# The bridge's demo session\n" + "\n".join(self.parts), encoding="utf-8")
+
+
+def provision() -> tuple[dict[str, str], bool]:
+    was_running = subprocess.run([str(PROVISION), "status"], check=False).returncode == 0
+    print("Provisioning a local Redmine 5.0.4 from Debian's packages (the first run takes a minute or two)...")
+    process = subprocess.Popen([str(PROVISION), "start"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None and process.stdout is not None
+    for line in process.stderr:
+        print("  " + line.rstrip(), flush=True)
+    values = dict(line.split("=", 1) for line in process.stdout.read().splitlines() if "=" in line)
+    if process.wait() != 0 or "REDMINE_URL" not in values:
+        raise SystemExit("Redmine could not be provisioned; see the lines above.")
+    return values, not was_running
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise SystemExit("The demo waited too long for the bridge; something is wrong.")
+
+
+def run_demo(keep: bool = False) -> int:
+    sys.path.insert(0, str(ROOT))
+    from mattermost_server.emulator import MattermostEmulator
+
+    logging.basicConfig(level=logging.WARNING, format="  (%(name)s) %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    values, started_redmine = provision()
+    emulator = MattermostEmulator().start()
+    people = {name: emulator.add_user(name) for name in ("alice", "bob", "carol")}
+    channel = emulator.add_channel("town-square", [emulator.bot, *people.values()])
+    sandbox = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
+    try:
+        with _bridge(values, emulator, sandbox) as (web_url, slash_token):
+            _session(web_url, slash_token, emulator, people, channel["id"], values["REDMINE_URL"])
+            if keep:
+                print(f"\n--keep: the bridge runs at {web_url}, Redmine at {values['REDMINE_URL']}. Ctrl-C stops.")
+                threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+        if started_redmine and not keep:
+            subprocess.run([str(PROVISION), "stop"], check=False, capture_output=True)
+    return 0
+
+
+class _bridge:  # noqa: N801 - a context manager read as a phrase: `with _bridge(...)`
+    """The bridge's web app and listener, wired to the local Redmine and the emulator."""
+
+    def __init__(self, values: dict[str, str], emulator: Any, sandbox: Path) -> None:
+        self._values, self._emulator, self._sandbox = values, emulator, sandbox
+
+    def __enter__(self) -> tuple[str, str]:
+        from werkzeug.serving import make_server
+
+        from .adapters.listener.post_listener import PostListener
+        from .adapters.web.app_factory import create_app
+        from .adapters.wiring import build_bridge
+        from .core.settings import Settings
+
+        holder: dict[str, Any] = {}
+        self._server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
+        web_url = f"http://127.0.0.1:{self._server.server_port}"
+        slash_token = secrets.token_hex(16)
+        settings = Settings(  # type: ignore[call-arg]
+            _env_file=None, redmine_url=self._values["REDMINE_URL"],
+            admin_redmine_key_api=self._values["REDMINE_ADMIN_KEY"], mattermost_url=self._emulator.url,
+            mattermost_websocket_url=self._emulator.websocket_url,
+            redmine_mattermost_bridge_app_token=self._emulator.bot_token, mattermost_slash_tokens=slash_token,
+            request_signing_key=secrets.token_hex(32), app_jwt_secret=secrets.token_hex(32),
+            user_map="alice=alice,bob=bob,carol=carol", app_root_url=web_url,
+            database_url=f"sqlite:///{self._sandbox / 'bridge.sqlite3'}",
+        )
+        bridge = build_bridge(settings, None)
+        holder["app"] = create_app(settings, bridge)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._listener = PostListener(bridge, self._emulator.websocket_url).start()
+        wait_for(self._emulator.connected)
+        return web_url, slash_token
+
+    def __exit__(self, *_: object) -> None:
+        self._listener.stop()
+        self._server.shutdown()
+
+
+def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channel: str, redmine: str) -> None:
+    log = Transcript()
+
+    def slash(who: str, text: str) -> dict[str, Any]:
+        form = {"token": token, "user_id": people[who]["id"], "user_name": who, "channel_id": channel,
+                "text": text, "trigger_id": secrets.token_hex(8), "command": "/integration_with_redmine"}
+        log.says(f"@{who} types", f"/integration_with_redmine {text}")
+        reply: dict[str, Any] = requests.post(f"{web}/slash", data=form, timeout=30).json()
+        return reply
+
+    def dm(who: str) -> None:
+        post = emulator.dm_posts(who)[-1]
+        attachment = (post.get("props") or {}).get("attachments", [{}])[0]
+        text = "\n".join(filter(None, [attachment.get("title") or attachment.get("pretext"), attachment.get("text")]))
+        log.says(f"Bot, in a DM to @{who}", text or post["message"])
+
+    log.step("1. Help, generated from the command registry")
+    log.says("Bot (only @alice sees this)", slash("alice", "app_info")["text"])
+
+    log.step("2. Three tickets from a meeting, through the create_tickets dialog")
+    slash("alice", "create_tickets")
+    opened = emulator.dialogs[-1]
+    log.says("Mattermost opens a dialog", f"{opened['dialog']['title']}: " +
+             ", ".join(e["display_name"] for e in opened["dialog"]["elements"]))
+    due = dt.date.today() + dt.timedelta(days=14)
+    lines = (f"1. Write the quarterly report @bob {due:%d.%m.%y}\n2. Book the board room @carol\n"
+             f"3. Send the minutes @alice {due:%d.%m.%Y}")
+    log.says("@alice fills in", f"Project: Demo\n{lines}")
+    body = {"type": "dialog_submission", "callback_id": opened["dialog"]["callback_id"],
+            "state": opened["dialog"]["state"], "user_id": people["alice"]["id"], "channel_id": channel,
+            "submission": {"option": "demo", "message": lines}, "cancelled": False}
+    requests.post(f"{web}/dialog", json=body, timeout=60).raise_for_status()
+    log.says("Bot (only @alice sees this)", emulator.ephemerals[-1]["post"]["message"])
+    dm("alice")
+
+    log.step("3. Tickets for me, as @bob")
+    log.says("Bot (only @bob sees this)", slash("bob", "tickets_for_me")["text"])
+    dm("bob")
+
+    log.step("4. Tickets I created, as @alice")
+    log.says("Bot (only @alice sees this)", slash("alice", "my_tickets")["text"])
+    dm("alice")
+
+    log.step("5. #t references in a channel become links")
+    ids = [int(n) for n in re.findall(r"/issues/(\d+)\)", emulator.ephemerals[-1]["post"]["message"])][:2] or [1]
+    text = f"Standup: #t{ids[0]} is blocked by #t{ids[-1]}; the old note `#t{ids[0]}` stays as code."
+    post = emulator.post_as("carol", channel, text)
+    log.says("@carol posts in ~town-square", text)
+    wait_for(lambda: emulator.posts[post["id"]]["message"] != text)
+    log.says("...and a moment later the post's Markdown reads", emulator.posts[post["id"]]["message"], raw=True)
+
+    log.step("Open the tickets in Redmine")
+    print(f"\n{redmine}/projects/demo/issues  (log in as alice / alice-password)")
+    log.parts.append(f"\nRedmine: {redmine}/projects/demo/issues\n")
+    log.save()
+    print(f"The session is saved as Markdown in {TRANSCRIPT.relative_to(ROOT)}.")
