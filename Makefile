@@ -43,7 +43,10 @@ bench: venv
 	$(BIN)/python -m benchmarks.run_all
 
 imgs: venv
-	$(BIN)/python -m imgs.render
+	@command -v dot >/dev/null || apt-get install -y -q graphviz
+	@command -v chromium >/dev/null || apt-get install -y -q chromium
+	@test -f build/demo-transcript.md || $(MAKE) demo
+	$(BIN)/python imgs/render.py
 
 redmine:
 	redmine_server/provision_local.sh start

@@ -33,7 +33,7 @@ def render(markdown: str) -> str:
     """Markdown as a person reads it in a terminal: links as their text, tables aligned."""
     out: list[str] = []
     table: list[list[str]] = []
-    for line in markdown.splitlines() + [""]:
+    for line in [*markdown.splitlines(), ""]:
         stripped = line.strip()
         if stripped.startswith("|") and stripped.endswith("|"):
             cells = [_LINK.sub(r"\1", c).replace("\\|", "|").strip() for c in re.split(r"(?<!\\)\|", stripped)[1:-1]]
@@ -126,7 +126,7 @@ def run_demo(keep: bool = False) -> int:
     return 0
 
 
-class _bridge:  # noqa: N801 - a context manager read as a phrase: `with _bridge(...)`
+class _bridge:
     """The bridge's web app and listener, wired to the local Redmine and the emulator."""
 
     def __init__(self, values: dict[str, str], emulator: Any, sandbox: Path) -> None:
@@ -144,15 +144,20 @@ class _bridge:  # noqa: N801 - a context manager read as a phrase: `with _bridge
         self._server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
         web_url = f"http://127.0.0.1:{self._server.server_port}"
         slash_token = secrets.token_hex(16)
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, redmine_url=self._values["REDMINE_URL"],
-            admin_redmine_key_api=self._values["REDMINE_ADMIN_KEY"], mattermost_url=self._emulator.url,
+        values: dict[str, Any] = dict(
+            redmine_url=self._values["REDMINE_URL"],
+            admin_redmine_key_api=self._values["REDMINE_ADMIN_KEY"],
+            mattermost_url=self._emulator.url,
             mattermost_websocket_url=self._emulator.websocket_url,
-            redmine_mattermost_bridge_app_token=self._emulator.bot_token, mattermost_slash_tokens=slash_token,
-            request_signing_key=secrets.token_hex(32), app_jwt_secret=secrets.token_hex(32),
-            user_map="alice=alice,bob=bob,carol=carol", app_root_url=web_url,
+            redmine_mattermost_bridge_app_token=self._emulator.bot_token,
+            mattermost_slash_tokens=slash_token,
+            request_signing_key=secrets.token_hex(32),
+            app_jwt_secret=secrets.token_hex(32),
+            user_map="alice=alice,bob=bob,carol=carol",
+            app_root_url=web_url,
             database_url=f"sqlite:///{self._sandbox / 'bridge.sqlite3'}",
         )
+        settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         bridge = build_bridge(settings, None)
         holder["app"] = create_app(settings, bridge)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -169,8 +174,15 @@ def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channe
     log = Transcript()
 
     def slash(who: str, text: str) -> dict[str, Any]:
-        form = {"token": token, "user_id": people[who]["id"], "user_name": who, "channel_id": channel,
-                "text": text, "trigger_id": secrets.token_hex(8), "command": "/integration_with_redmine"}
+        form = {
+            "token": token,
+            "user_id": people[who]["id"],
+            "user_name": who,
+            "channel_id": channel,
+            "text": text,
+            "trigger_id": secrets.token_hex(8),
+            "command": "/integration_with_redmine",
+        }
         log.says(f"@{who} types", f"/integration_with_redmine {text}")
         reply: dict[str, Any] = requests.post(f"{web}/slash", data=form, timeout=30).json()
         return reply
@@ -178,7 +190,7 @@ def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channe
     def dm(who: str) -> None:
         post = emulator.dm_posts(who)[-1]
         attachment = (post.get("props") or {}).get("attachments", [{}])[0]
-        text = "\n".join(filter(None, [attachment.get("title") or attachment.get("pretext"), attachment.get("text")]))
+        text = "\n\n".join(filter(None, [attachment.get("title") or attachment.get("pretext"), attachment.get("text")]))
         log.says(f"Bot, in a DM to @{who}", text or post["message"])
 
     log.step("1. Help, generated from the command registry")
@@ -187,15 +199,25 @@ def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channe
     log.step("2. Three tickets from a meeting, through the create_tickets dialog")
     slash("alice", "create_tickets")
     opened = emulator.dialogs[-1]
-    log.says("Mattermost opens a dialog", f"{opened['dialog']['title']}: " +
-             ", ".join(e["display_name"] for e in opened["dialog"]["elements"]))
+    log.says(
+        "Mattermost opens a dialog",
+        f"{opened['dialog']['title']}: " + ", ".join(e["display_name"] for e in opened["dialog"]["elements"]),
+    )
     due = dt.date.today() + dt.timedelta(days=14)
-    lines = (f"1. Write the quarterly report @bob {due:%d.%m.%y}\n2. Book the board room @carol\n"
-             f"3. Send the minutes @alice {due:%d.%m.%Y}")
-    log.says("@alice fills in", f"Project: Demo\n{lines}")
-    body = {"type": "dialog_submission", "callback_id": opened["dialog"]["callback_id"],
-            "state": opened["dialog"]["state"], "user_id": people["alice"]["id"], "channel_id": channel,
-            "submission": {"option": "demo", "message": lines}, "cancelled": False}
+    lines = (
+        f"1. Write the quarterly report @bob {due:%d.%m.%y}\n2. Book the board room @carol\n"
+        f"3. Send the minutes @alice {due:%d.%m.%Y}"
+    )
+    log.says("@alice fills in", f"Project: Demo\n\n```\n{lines}\n```")
+    body = {
+        "type": "dialog_submission",
+        "callback_id": opened["dialog"]["callback_id"],
+        "state": opened["dialog"]["state"],
+        "user_id": people["alice"]["id"],
+        "channel_id": channel,
+        "submission": {"option": "demo", "message": lines},
+        "cancelled": False,
+    }
     requests.post(f"{web}/dialog", json=body, timeout=60).raise_for_status()
     log.says("Bot (only @alice sees this)", emulator.ephemerals[-1]["post"]["message"])
     dm("alice")

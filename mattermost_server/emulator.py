@@ -93,7 +93,7 @@ class SpecValidator:
             path,
             args=args,
             data=raw_body or None,
-            content_type=content_type or None,
+            content_type=content_type or "application/json",
             headers={"Authorization": "Bearer x"},
         )
         try:
@@ -126,8 +126,9 @@ class MattermostEmulator:
         self._refuse_websockets = False
         self._connections: set[ServerConnection] = set()
         self.team_id = new_id()
-        self.bot = self.add_user("redmine", is_bot=True, token="bot-token-" + new_id(),
-                                 roles="system_user system_admin")
+        self.bot = self.add_user(
+            "redmine", is_bot=True, token="bot-token-" + new_id(), roles="system_user system_admin"
+        )
         self.bot_token = next(t for t, uid in self.tokens.items() if uid == self.bot["id"])
         self._http = make_server("127.0.0.1", 0, self._app(), threaded=True)
         self._ws = serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
@@ -166,7 +167,7 @@ class MattermostEmulator:
     def add_user(
         self, username: str, is_bot: bool = False, token: str | None = None, roles: str = "system_user"
     ) -> dict[str, Any]:
-        user = {
+        user: dict[str, Any] = {
             "id": new_id(),
             "username": username,
             "email": f"{username}@example.org",
@@ -191,7 +192,7 @@ class MattermostEmulator:
         return next(u for u in self.users.values() if u["username"] == username)
 
     def add_channel(self, name: str, members: list[dict[str, Any]], kind: str = "O") -> dict[str, Any]:
-        channel = {
+        channel: dict[str, Any] = {
             "id": new_id(),
             "team_id": self.team_id if kind in "OP" else "",
             "type": kind,
@@ -208,10 +209,10 @@ class MattermostEmulator:
     def direct_channel(self, a: str, b: str) -> dict[str, Any]:
         name = "__".join(sorted((a, b)))
         with self.lock:
-            for channel in self.channels.values():
-                if channel["type"] == "D" and channel["name"] == name:
-                    return channel
-            channel = {
+            for existing in self.channels.values():
+                if existing["type"] == "D" and existing["name"] == name:
+                    return existing
+            channel: dict[str, Any] = {
                 "id": new_id(),
                 "team_id": "",
                 "type": "D",
@@ -383,7 +384,7 @@ class MattermostEmulator:
         self, user_id: str, channel_id: str, message: str, root_id: str, props: dict[str, Any]
     ) -> dict[str, Any]:
         created = now_ms()
-        post = {
+        post: dict[str, Any] = {
             "id": new_id(),
             "create_at": created,
             "update_at": created,
@@ -513,7 +514,7 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
         body = request.get_json()
         with em.lock:
             em.ephemerals.append(body)
-        post = {"id": new_id(), **body["post"], "user_id": em.caller()["id"], "create_at": now_ms()}
+        post: dict[str, Any] = {"id": new_id(), **body["post"], "user_id": em.caller()["id"], "create_at": now_ms()}
         return jsonify(post), 201
 
     @app.get("/api/v4/posts/<post_id>")
@@ -560,5 +561,13 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
         permissions = ["create_post", "create_direct_channel", "edit_post"]
         if name == "system_admin":
             permissions += ["edit_others_posts", "create_post_ephemeral", "manage_system"]
-        return jsonify({"id": new_id(), "name": name, "display_name": name, "permissions": permissions,
-                        "scheme_managed": True, "built_in": True})
+        return jsonify(
+            {
+                "id": new_id(),
+                "name": name,
+                "display_name": name,
+                "permissions": permissions,
+                "scheme_managed": True,
+                "built_in": True,
+            }
+        )

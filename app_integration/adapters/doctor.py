@@ -51,13 +51,24 @@ def _probe(check: str, action: Callable[[], str], fix: str) -> Finding:
 def _mattermost(bridge: Bridge) -> list[Finding]:
     chat, settings = bridge.chat, bridge.settings
     url = settings.mattermost_base_url
-    reachable = _probe("Mattermost reachable", lambda: (chat.ping(), url)[1],
-                       f"Check MATTERMOST_URL ({url}) and that Mattermost answers from this host.")
+
+    def ping() -> str:
+        chat.ping()
+        return url
+
+    reachable = _probe(
+        "Mattermost reachable",
+        ping,
+        f"Check MATTERMOST_URL ({url}) and that Mattermost answers from this host.",
+    )
     if not reachable.ok:
         return [reachable]
-    token = _probe("Bot token valid", lambda: "bot @" + chat.bot().username,
-                   "Create a bot account (System Console > Integrations > Bot Accounts), create a token for it, "
-                   "and put it in REDMINE_MATTERMOST_BRIDGE_APP_TOKEN.")
+    token = _probe(
+        "Bot token valid",
+        lambda: "bot @" + chat.bot().username,
+        "Create a bot account (System Console > Integrations > Bot Accounts), create a token for it, "
+        "and put it in REDMINE_MATTERMOST_BRIDGE_APP_TOKEN.",
+    )
     if not token.ok:
         return [reachable, token]
     return [reachable, token, _permissions(bridge)]
@@ -71,8 +82,12 @@ def _permissions(bridge: Bridge) -> Finding:
     except BridgeError as error:
         return Finding(check, False, error.user_message, "Give the bot a role it can read, or check the token.")
     if missing:
-        return Finding(check, False, "missing " + ", ".join(sorted(missing)),
-                       "Make the bot a system admin, grant it edit_others_posts, or set LINK_MODE=reply.")
+        return Finding(
+            check,
+            False,
+            "missing " + ", ".join(sorted(missing)),
+            "Make the bot a system admin, grant it edit_others_posts, or set LINK_MODE=reply.",
+        )
     return Finding(check, True, "has " + (", ".join(sorted(LINK_MODE_NEEDS[mode])) or "what it needs"))
 
 
@@ -81,26 +96,57 @@ def _redmine(bridge: Bridge) -> list[Finding]:
     try:
         login, is_admin = bridge.gateway.admin_identity()
     except OperatorError:
-        return [Finding("Redmine admin key", False, "Redmine refused the key",
-                        "Put an administrator's API key (My account > API access key) in ADMIN_REDMINE_KEY_API.")]
+        return [
+            Finding(
+                "Redmine admin key",
+                False,
+                "Redmine refused the key",
+                "Put an administrator's API key (My account > API access key) in ADMIN_REDMINE_KEY_API.",
+            )
+        ]
     except PermissionDenied:
-        return [Finding("Redmine REST API", False, "REST is disabled",
-                        "Enable Administration > Settings > API > 'Enable REST web service'.")]
+        return [
+            Finding(
+                "Redmine REST API",
+                False,
+                "REST is disabled",
+                "Enable Administration > Settings > API > 'Enable REST web service'.",
+            )
+        ]
     except BridgeError as error:
-        return [Finding("Redmine reachable", False, error.user_message,
-                        f"Check REDMINE_URL ({url}) and that Redmine answers from this host.")]
+        return [
+            Finding(
+                "Redmine reachable",
+                False,
+                error.user_message,
+                f"Check REDMINE_URL ({url}) and that Redmine answers from this host.",
+            )
+        ]
     found = [Finding("Redmine reachable, REST enabled", True, url)]
     if not is_admin:
-        return [*found, Finding("Redmine admin key", False, f"the key belongs to {login}, not an administrator",
-                                "Use an administrator's API key: impersonation needs one.")]
+        return [
+            *found,
+            Finding(
+                "Redmine admin key",
+                False,
+                f"the key belongs to {login}, not an administrator",
+                "Use an administrator's API key: impersonation needs one.",
+            ),
+        ]
     return [*found, Finding("Redmine admin key", True, f"administrator {login}")]
 
 
 def _user_map(bridge: Bridge, failed: set[str]) -> list[Finding]:
     entries = bridge.users.entries()
     if not entries:
-        return [Finding("User map", False, "empty", "Add `mattermost_username=redmine_login` lines to the env file, "
-                        "or set USER_MAP or USER_MAP_FILE.")]
+        return [
+            Finding(
+                "User map",
+                False,
+                "empty",
+                "Add `mattermost_username=redmine_login` lines to the env file, or set USER_MAP or USER_MAP_FILE.",
+            )
+        ]
     findings: list[Finding] = []
     if not any(name.startswith("Redmine") for name in failed):
         findings.append(_impersonation(bridge, entries[0][1]))
@@ -108,8 +154,14 @@ def _user_map(bridge: Bridge, failed: set[str]) -> list[Finding]:
     if not any(name.startswith(("Mattermost", "Bot token")) for name in failed):
         for username, _ in entries:
             exists = bridge.chat.user_by_username(username) is not None
-            findings.append(Finding(f"Mattermost user @{username}", exists, "exists" if exists else "not found",
-                                    f"Fix the user map entry for {username}: no such Mattermost username."))
+            findings.append(
+                Finding(
+                    f"Mattermost user @{username}",
+                    exists,
+                    "exists" if exists else "not found",
+                    f"Fix the user map entry for {username}: no such Mattermost username.",
+                )
+            )
     return findings
 
 

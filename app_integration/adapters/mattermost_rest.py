@@ -174,8 +174,12 @@ class MattermostChat:
         roles = str(self.me().get("roles", "")).split()
         found: set[str] = set()
         for role in roles:
-            found.update(self._call(lambda d, role=role: d.roles.get_role_by_name(role)).get("permissions", []))
+            found.update(self._role_permissions(role))
         return found
+
+    def _role_permissions(self, role: str) -> list[str]:
+        raw: dict[str, Any] = self._call(lambda d: d.roles.get_role_by_name(role))
+        return list(raw.get("permissions", []))
 
     def ping(self) -> None:
         self._call(lambda d: d.system.get_ping())

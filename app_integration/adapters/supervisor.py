@@ -29,7 +29,7 @@ class Child:
         self._started = 0.0
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self._argv)  # noqa: S603 - our own interpreter and module
+        self.process = subprocess.Popen(self._argv)
         self._started = time.monotonic()
 
     def poll(self, stopping: threading.Event) -> None:

@@ -16,11 +16,21 @@ GOOD_MAP = "alice=alice,bob=bob,carol=carol"
 
 
 def findings(redmine: RedmineInfo, emulator: Any, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {"redmine_url": redmine.url, "admin_key": redmine.admin_key,
-                              "mattermost_url": emulator.url, "bot_token": emulator.bot_token}
+    values: dict[str, Any] = {
+        "redmine_url": redmine.url,
+        "admin_key": redmine.admin_key,
+        "mattermost_url": emulator.url,
+        "bot_token": emulator.bot_token,
+    }
     values.update({k: overrides.pop(k) for k in list(overrides) if k in values})
-    settings = bridge_settings(values["redmine_url"], values["admin_key"], values["mattermost_url"],
-                               values["bot_token"], tmp_path, **{"user_map": GOOD_MAP, **overrides})
+    settings = bridge_settings(
+        values["redmine_url"],
+        values["admin_key"],
+        values["mattermost_url"],
+        values["bot_token"],
+        tmp_path,
+        **{"user_map": GOOD_MAP, **overrides},
+    )
     return {f.check: f for f in diagnose(build_bridge(settings, None))}
 
 
@@ -30,8 +40,9 @@ def failed(found: dict[str, Any]) -> dict[str, Any]:
 
 def test_a_good_configuration_passes_and_exits_zero(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
     assert failed(findings(redmine, emulator, tmp_path)) == {}
-    settings = bridge_settings(redmine.url, redmine.admin_key, emulator.url, emulator.bot_token, tmp_path,
-                               user_map=GOOD_MAP)
+    settings = bridge_settings(
+        redmine.url, redmine.admin_key, emulator.url, emulator.bot_token, tmp_path, user_map=GOOD_MAP
+    )
     out = io.StringIO()
     assert run_check(settings, None, out) == 0
     assert "✓ Impersonation" in out.getvalue() and "0 failed" in out.getvalue()
@@ -56,8 +67,7 @@ def test_bot_without_edit_permission_in_rewrite_mode(redmine: RedmineInfo, emula
 
 
 def test_redmine_unreachable(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
-    bad = failed(findings(redmine, emulator, tmp_path, redmine_url="http://127.0.0.1:9",
-                          redmine_connect_timeout=0.5))
+    bad = failed(findings(redmine, emulator, tmp_path, redmine_url="http://127.0.0.1:9", redmine_connect_timeout=0.5))
     assert list(bad) == ["Redmine reachable"] and "REDMINE_URL" in bad["Redmine reachable"].fix
 
 
@@ -81,8 +91,7 @@ def test_mapped_users_missing_or_locked_in_redmine(redmine: RedmineInfo, emulato
     assert len(bad) == 2
 
 
-def test_a_mapped_mattermost_username_that_does_not_exist(redmine: RedmineInfo, emulator: Any,
-                                                         tmp_path: Path) -> None:
+def test_a_mapped_mattermost_username_that_does_not_exist(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
     bad = failed(findings(redmine, emulator, tmp_path, user_map=GOOD_MAP + ",zed=alice"))
     assert list(bad) == ["Mattermost user @zed"]
 

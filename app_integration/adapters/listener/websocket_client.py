@@ -9,6 +9,7 @@ receive loop only decodes and enqueues; workers do the rest. asyncio stays in he
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
@@ -90,10 +91,8 @@ class EventStream:
                 break
             delay = self._backoff.delay(attempt)
             attempt += 1
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
         self._on_position(self.position)
 
     async def _session(self, stop: asyncio.Event) -> None:
