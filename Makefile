@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-SRC := app_integration mattermost_server tests
+SRC := app_integration mattermost_server tests benchmarks imgs
 
 .PHONY: demo test lint fmt run bench imgs redmine redmine-stop clean venv
 

@@ -29,13 +29,20 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask, Response, jsonify, request
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEC_PATH = SHARED / "mattermost-api" / "mattermost-openapi-v4.yaml"
 FIXTURES = SHARED / "fixtures" / "mattermost"
 REPLAY_BUFFER = 128
 SERVER_VERSION = "9.11.6.9.11.6.emulator.false"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No line per request: the tests and benchmarks read the recorded requests instead."""
+
+    def log_request(self, *_: Any) -> None:
+        pass
 
 
 def new_id() -> str:
@@ -130,7 +137,7 @@ class MattermostEmulator:
             "redmine", is_bot=True, token="bot-token-" + new_id(), roles="system_user system_admin"
         )
         self.bot_token = next(t for t, uid in self.tokens.items() if uid == self.bot["id"])
-        self._http = make_server("127.0.0.1", 0, self._app(), threaded=True)
+        self._http = make_server("127.0.0.1", 0, self._app(), threaded=True, request_handler=_QuietHandler)
         self._ws = serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
         self._threads: list[threading.Thread] = []
 

@@ -6,8 +6,10 @@ mattermostdriver is archived and its websocket breaks on Python >= 3.10.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -29,6 +31,8 @@ from ..core.models import ChatMessage, ChatUser
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Seconds spent waiting on Mattermost in this context; benchmarks read it.
+mattermost_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("mattermost_seconds", default=0.0)
 
 
 def driver_options(base_url: str, token: str, timeout: float) -> dict[str, Any]:
@@ -86,8 +90,12 @@ class MattermostChat:
             raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
 
     def _call(self, call: Callable[[TypedDriver], T]) -> T:
-        with self._translated():
-            return call(self._driver)
+        started = time.perf_counter()
+        try:
+            with self._translated():
+                return call(self._driver)
+        finally:
+            mattermost_seconds.set(mattermost_seconds.get() + time.perf_counter() - started)
 
     def bot(self) -> ChatUser:
         if self._bot is None:

@@ -12,6 +12,7 @@ import contextvars
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -48,8 +49,9 @@ _STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
     412: lambda login: AccountUnavailable(f"The Redmine account `{login}` is missing or locked."),
 }
 
-# Redmine requests made in this context; logs and benchmarks read it.
+# Redmine requests made in this context, and the seconds spent waiting on them; logs and benchmarks read them.
 round_trips: contextvars.ContextVar[int] = contextvars.ContextVar("redmine_round_trips", default=0)
+redmine_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("redmine_seconds", default=0.0)
 _thread = threading.local()
 
 
@@ -79,12 +81,15 @@ class _CallEngine(BaseEngine):  # type: ignore[misc]
         kwargs["headers"] = {**self._call_params.get("headers", {}), **kwargs["headers"]}
         kwargs["params"] = {**self._call_params.get("params", {}), **kwargs["params"]}
         round_trips.set(round_trips.get() + 1)
+        started = time.perf_counter()
         try:
             response = self.session.request(method, url, timeout=self._call_params["timeout"], **kwargs)
         except requests.Timeout:
             raise RedmineUnavailable("Redmine did not answer in time. Try again in a minute.") from None
         except requests.RequestException:
             raise RedmineUnavailable(UNAVAILABLE) from None
+        finally:
+            redmine_seconds.set(redmine_seconds.get() + time.perf_counter() - started)
         return self.process_response(response)
 
     def process_response(self, response: requests.Response) -> Any:

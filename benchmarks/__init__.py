@@ -1,0 +1,1 @@
+"""The bridge's benchmarks: `make bench` writes docs/benchmarks.md."""

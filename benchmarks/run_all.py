@@ -1,0 +1,222 @@
+"""`make bench`: runs the suite and writes docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import suite
+from benchmarks.fake_redmine import FakeRedmine
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "benchmarks.md"
+LIBRARIES = (
+    "flask",
+    "gunicorn",
+    "python-redmine",
+    "requests",
+    "mattermostautodriver",
+    "websockets",
+    "SQLAlchemy",
+    "pydantic",
+    "pydantic-settings",
+    "PyJWT",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def machine() -> list[str]:
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "?"
+    )
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in LIBRARIES)
+    return [
+        f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; {versions}",
+        f"- Run on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+    ]
+
+
+def provision() -> dict[str, str]:
+    done = subprocess.run(
+        [str(ROOT / "redmine_server" / "provision_local.sh"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from mattermost_server.emulator import MattermostEmulator
+
+    quick = args.quick
+    values = provision()
+    redmine_url, admin_key = values["REDMINE_URL"], values["REDMINE_ADMIN_KEY"]
+    tmp = suite.temp_dir()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m benchmarks.run_all`). Figures from one run;",
+        "these machines are noisy, so no timing is asserted in the tests.",
+        "",
+        *machine(),
+        "",
+    ]
+    emulator = MattermostEmulator(validate=False).start()
+    people = [emulator.add_user(name) for name in ("alice", "bob", "carol")]
+    emulator.add_channel("town-square", [emulator.bot, *people])
+    try:
+        lines += section_round_trips(redmine_url, admin_key, emulator, tmp, quick)
+        lines += section_load(emulator, tmp, quick)
+        lines += section_listener(redmine_url, admin_key, emulator, tmp, quick)
+        lines += section_real(redmine_url, admin_key, emulator, tmp, quick)
+    finally:
+        emulator.stop()
+    OUTPUT.parent.mkdir(exist_ok=True)
+    OUTPUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    print(f"\nwrote {OUTPUT.relative_to(ROOT)}")
+    return 0
+
+
+def section_round_trips(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    counts = suite.round_trip_counts(
+        suite.bridge_factory(redmine_url, admin_key, emulator, tmp), emulator, sizes=(1, 3) if quick else (1, 10, 50)
+    )
+    rows = [
+        "## 1. Redmine round trips per command (real Redmine, counted at the HTTP layer)",
+        "",
+        "Cold: a fresh bridge. Warm: the same command again (site lists and user ids cached).",
+        "",
+        "| Command | Cold | Warm | Minimum possible | Goal (warm) | Naive per-line design |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    rows += [
+        f"| {c.command} | {c.cold} | {c.warm} | {c.minimum} | {c.goal} | {c.naive if c.naive else '—'} |"
+        for c in counts
+    ]
+    return [*rows, ""]
+
+
+def section_load(emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    rows = [
+        "## 2. The bridge's own overhead, and 3. capacity",
+        "",
+        "The default gunicorn configuration (2 gthread workers x 8 threads) in front of a fake Redmine that",
+        "answers after a fixed 50 ms with TCP_NODELAY set. Requests are sent at a constant rate (open loop) and",
+        "each latency counts from when the request was due. Overhead = latency - 50 ms per Redmine round trip.",
+        "`app_info` makes 1 Redmine call and no Mattermost call; `tickets_for_me` makes 1 Redmine call and",
+        "posts the DM to the emulator (in the load generator's process), which counts as overhead here.",
+        "",
+        "| Command | Rate (req/s) | Sent | OK | Achieved (req/s) | p50 (ms) | p99 (ms) | Overhead p50 (ms) "
+        "| Overhead p99 (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    with FakeRedmine(latency=0.05) as fake:
+        env = suite.load_env(fake.url, emulator, tmp)
+        with suite.gunicorn(env, free_port()) as url:
+            warm = suite.slash_form(emulator, "tickets_for_me")
+            suite.constant_rate(url, warm, 10, 1, 0.05)
+            plan = [("app_info", 20, 3 if quick else 10), ("tickets_for_me", 20, 3 if quick else 10)]
+            plan += [("app_info", rate, 2 if quick else 8) for rate in ((60,) if quick else (50, 100, 150, 200))]
+            for text, rate, seconds in plan:
+                result = suite.constant_rate(url, suite.slash_form(emulator, text), rate, seconds, 0.05)
+                rows.append(
+                    f"| {text} | {rate} | {result.sent} | {result.ok} | {result.achieved:.1f} | "
+                    f"{result.p50:.1f} | {result.p99:.1f} | {result.overhead_p50:.1f} | "
+                    f"{result.overhead_p99:.1f} |"
+                )
+    return [*rows, ""]
+
+
+def section_listener(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    rows = [
+        "## 4. The listener",
+        "",
+        "Events handled by one worker thread, CPU time of that thread only (`time.thread_time`). Matching",
+        "events look up 2 references in one call to the fake Redmine (50 ms) and patch the post in the emulator.",
+        "",
+        "| Events | Count | Events/s per core | CPU µs per event |",
+        "|---|---:|---:|---:|",
+    ]
+    with FakeRedmine(latency=0.05) as fake:
+        bridge = suite.bridge_factory(fake.url, "bench", emulator, tmp)()
+        for matching, count in ((False, 2000 if quick else 50_000), (True, 20 if quick else 200)):
+            result = suite.listener_events(bridge, emulator, count, matching)
+            rows.append(
+                f"| {result.kind} | {result.events} | {result.events_per_second_per_core:,.0f} | "
+                f"{result.cpu_us_per_event:.1f} |"
+            )
+    from app_integration.adapters.listener.post_listener import PostListener
+
+    bridge = suite.bridge_factory(redmine_url, admin_key, emulator, tmp)()
+    listener = PostListener(bridge, emulator.websocket_url).start()
+    try:
+        deadline = time.monotonic() + 10
+        while not emulator.connected() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        latencies, raw = suite.post_to_link(emulator, listener, redmine_url, admin_key, 5 if quick else 40, 1)
+    finally:
+        listener.stop()
+    one_trip = suite.percentile(raw, 50)
+    p50, p95 = suite.percentile(latencies, 50), suite.percentile(latencies, 95)
+    rows += [
+        "",
+        "Time from a post to its link, end to end: the emulator's websocket, the listener, the real",
+        "Redmine lookup, and the emulator's get-post and patch.",
+        "",
+        "| Samples | p50 (ms) | p95 (ms) | One Redmine round trip, p50 (ms) | p95 / round trip |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {len(latencies)} | {p50 * 1000:.1f} | {p95 * 1000:.1f} | {one_trip * 1000:.1f} | {p95 / one_trip:.2f} |",
+        "",
+    ]
+    return rows
+
+
+def section_real(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    bridge = suite.bridge_factory(redmine_url, admin_key, emulator, tmp)()
+    ratios = suite.real_ratios(bridge, emulator, redmine_url, admin_key, 2 if quick else 7, 2 if quick else 10)
+    rows = [
+        "## 5. Against the real Redmine 5.0.4",
+        "",
+        "Median latency of each command (warm, called in-process) against the raw Redmine calls it cannot avoid,",
+        "made directly with `requests`.",
+        "",
+        "| Command | Command (ms) | Raw unavoidable calls (ms) | Ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    rows += [f"| {r.command} | {r.command_ms:.1f} | {r.raw_ms:.1f} | {r.ratio:.2f} |" for r in ratios]
+    return [*rows, ""]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,410 @@
+"""What `make bench` measures. Each function takes its size, so the test suite can run it tiny.
+
+No timing here is asserted by the tests: these machines are noisy. Round-trip counts are
+deterministic, and those are asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from app_integration.adapters.listener.post_listener import PostListener
+from app_integration.adapters.redmine_gateway import round_trips
+from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.core.models import ChatUser, CommandContext, Reply
+from app_integration.core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+USER_MAP = "alice=alice,bob=bob,carol=carol"
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def make_settings(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "redmine_url": redmine_url,
+        "admin_redmine_key_api": admin_key,
+        "mattermost_url": emulator.url,
+        "mattermost_websocket_url": emulator.websocket_url,
+        "redmine_mattermost_bridge_app_token": emulator.bot_token,
+        "mattermost_slash_tokens": "bench-token",
+        "request_signing_key": secrets.token_hex(32),
+        "user_map": USER_MAP,
+        "app_root_url": "http://127.0.0.1:1",
+        "database_url": f"sqlite:///{tmp / f'bench-{secrets.token_hex(4)}.sqlite3'}",
+        "log_level": "WARNING",
+        **extra,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+# 1. Redmine round trips per command ------------------------------------------------------------
+@dataclass
+class Count:
+    command: str
+    cold: int
+    warm: int
+    minimum: int
+    goal: str
+    naive: int | None = None
+
+
+def counted(work: Callable[[], Reply]) -> int:
+    token = round_trips.set(0)
+    try:
+        work()
+        return round_trips.get()
+    finally:
+        round_trips.reset(token)
+
+
+def round_trip_counts(
+    bridge_factory: Callable[[], Bridge], emulator: Any, sizes: tuple[int, ...] = (1, 10, 50), project: str = "demo"
+) -> list[Count]:
+    alice = emulator.user("alice")
+    caller = ChatUser(alice["id"], "alice")
+
+    def run(
+        bridge: Bridge, name: str, argument: str = "", values: dict[str, str] | None = None, submit: bool = False
+    ) -> Reply:
+        command = bridge.registry.find(name)
+        assert command is not None
+        context = CommandContext(
+            caller,
+            "c",
+            "slash",
+            argument=argument,
+            values=values or {},
+            idempotency_key=secrets.token_hex(8) if submit else None,
+        )
+        handler = command.submit if submit and command.submit else command.run
+        return handler(bridge.services, context)
+
+    def both(name: str, **kwargs: Any) -> tuple[int, int]:
+        bridge = bridge_factory()
+        cold = counted(lambda: run(bridge, name, **kwargs))
+        return cold, counted(lambda: run(bridge, name, **kwargs))
+
+    counts = [
+        Count("app_info", *both("app_info"), minimum=1, goal="1 (the link status)"),
+        Count("tickets_for_me", *both("tickets_for_me"), minimum=1, goal="1"),
+        Count("my_tickets", *both("my_tickets"), minimum=1, goal="1"),
+        Count(
+            "create_ticket_by_form (open)",
+            *both("create_ticket_by_form"),
+            minimum=1,
+            goal="1 warm (the caller's projects)",
+        ),
+    ]
+    bob = emulator.user("bob")["id"]
+    form = {
+        "projects": project,
+        "subject": "bench form",
+        "trackers": "1",
+        "status": "1",
+        "priority": "2",
+        "mattermost_user": bob,
+    }
+    counts.append(
+        Count(
+            "create_ticket_by_form (submit)",
+            *both("create_ticket_by_form", values=form, submit=True),
+            minimum=1,
+            goal="1 create + 1 membership",
+        )
+    )
+    for n in sizes:
+        names = ["bob", "carol"][: min(n, 2)]
+        lines = "\n".join(f"{i}. bench line {i} @{names[i % len(names)]}" for i in range(1, n + 1))
+        cold, warm = both("create_tickets", argument=f"{project}\n{lines}")
+        counts.append(
+            Count(
+                f"create_tickets N={n}, k={len(names)}",
+                cold,
+                warm,
+                minimum=n,
+                goal=f"N + at most 2 = {n + 2}",
+                naive=3 * n,
+            )
+        )
+    return counts
+
+
+# 2 and 3. Overhead and capacity, at a constant request rate ---------------------------------------
+@dataclass
+class LoadResult:
+    command: str
+    rate: float
+    sent: int
+    ok: int
+    achieved: float
+    p50: float
+    p99: float
+    overhead_p50: float
+    overhead_p99: float
+
+
+@contextmanager
+def gunicorn(settings_env: dict[str, str], port: int) -> Iterator[str]:
+    env = {**os.environ, **settings_env, "PYTHON_BOT_APP_PORT": str(port), "BIND_HOST": "127.0.0.1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app_integration", "--env-file", "/nonexistent", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(
+                "gunicorn did not start: " + (process.stderr.read(2000).decode() if process.stderr else "")
+            )
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def constant_rate(url: str, form: dict[str, str], rate: float, seconds: float, redmine_floor: float) -> LoadResult:
+    """Open loop: request i is due at t0 + i/rate; its latency counts from when it was due, so a
+    slow server cannot hide its slowness by delaying the next request (no coordinated omission)."""
+    total = max(1, int(rate * seconds))
+    local = threading.local()
+    results: list[tuple[float, bool]] = []
+    lock = threading.Lock()
+
+    def one(due: float) -> None:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        try:
+            ok = session.post(f"{url}/slash", data=form, timeout=10).status_code == 200
+        except requests.RequestException:
+            ok = False
+        with lock:
+            results.append((time.perf_counter() - due, ok))
+
+    start = time.perf_counter() + 0.1
+    with ThreadPoolExecutor(max_workers=128) as pool:
+        for i in range(total):
+            due = start + i / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            pool.submit(one, due)
+    elapsed = time.perf_counter() - start
+    latencies = [latency for latency, ok in results if ok]
+    overheads = [max(0.0, latency - redmine_floor) for latency in latencies]
+    return LoadResult(
+        form["text"],
+        rate,
+        total,
+        len(latencies),
+        len(latencies) / elapsed,
+        percentile(latencies, 50) * 1000,
+        percentile(latencies, 99) * 1000,
+        percentile(overheads, 50) * 1000,
+        percentile(overheads, 99) * 1000,
+    )
+
+
+def load_env(redmine_url: str, emulator: Any, tmp: Path) -> dict[str, str]:
+    return {
+        "REDMINE_URL": redmine_url,
+        "ADMIN_REDMINE_KEY_API": "bench",
+        "MATTERMOST_URL": emulator.url,
+        "REDMINE_MATTERMOST_BRIDGE_APP_TOKEN": emulator.bot_token,
+        "MATTERMOST_SLASH_TOKENS": "bench-token",
+        "REQUEST_SIGNING_KEY": secrets.token_hex(32),
+        "USER_MAP": USER_MAP,
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_URL": f"sqlite:///{tmp / 'bench-web.sqlite3'}",
+    }
+
+
+def slash_form(emulator: Any, text: str) -> dict[str, str]:
+    alice = emulator.user("alice")
+    channel = next(iter(emulator.channels))
+    return {
+        "token": "bench-token",
+        "user_id": alice["id"],
+        "user_name": "alice",
+        "channel_id": channel,
+        "text": text,
+        "command": "/integration_with_redmine",
+    }
+
+
+# 4. The listener ---------------------------------------------------------------------------------------
+@dataclass
+class ListenerResult:
+    kind: str
+    events: int
+    events_per_second_per_core: float
+    cpu_us_per_event: float
+
+
+def listener_events(bridge: Bridge, emulator: Any, count: int, matching: bool) -> ListenerResult:
+    listener = PostListener(bridge, emulator.websocket_url)
+    listener._bot_id = emulator.bot["id"]
+    channel = next(c for c in emulator.channels.values() if c["name"] == "town-square")
+    alice = emulator.user("alice")
+    messages = []
+    for n in range(count):
+        text = f"status update {n}: see #t1 and #t2" if matching else f"status update {n}: nothing to link here"
+        post = (
+            emulator.post_as("alice", channel["id"], text)
+            if matching
+            else {
+                "id": f"p{n:025d}",
+                "user_id": alice["id"],
+                "channel_id": channel["id"],
+                "message": text,
+                "type": "",
+                "props": {},
+                "root_id": "",
+                "create_at": 1,
+            }
+        )
+        messages.append(
+            {
+                "event": "posted",
+                "seq": n + 1,
+                "data": {"channel_type": "O", "sender_name": "@alice", "post": json.dumps(post)},
+            }
+        )
+    cpu = time.thread_time()
+    for message in messages:
+        listener.handle(message)
+    used = time.thread_time() - cpu
+    per_event = used / count
+    return ListenerResult(
+        "matching (2 refs)" if matching else "non-matching",
+        count,
+        1 / per_event if per_event else float("inf"),
+        per_event * 1e6,
+    )
+
+
+def post_to_link(
+    emulator: Any, listener: PostListener, redmine_url: str, admin_key: str, samples: int, issue_id: int
+) -> tuple[list[float], list[float]]:
+    """Seconds from a post to its link, and one raw Redmine round trip of the same lookup, `samples` each."""
+    channel = next(c for c in emulator.channels.values() if c["name"] == "town-square")
+    latencies: list[float] = []
+    for n in range(samples):
+        started = time.perf_counter()
+        post = emulator.post_as("alice", channel["id"], f"sample {n} #t{issue_id}")
+        deadline = started + 10
+        while "](" not in emulator.posts[post["id"]]["message"] and time.perf_counter() < deadline:
+            time.sleep(0.0005)
+        latencies.append(time.perf_counter() - started)
+    session = requests.Session()
+    headers = {"X-Redmine-API-Key": admin_key, "X-Redmine-Switch-User": "alice"}
+    raw: list[float] = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        session.get(
+            f"{redmine_url}/issues.json",
+            params={"issue_id": str(issue_id), "status_id": "*"},
+            headers=headers,
+            timeout=10,
+        ).raise_for_status()
+        raw.append(time.perf_counter() - started)
+    return latencies, raw
+
+
+# 5. Against the real Redmine: each command against the raw calls it cannot avoid -----------------------
+@dataclass
+class Ratio:
+    command: str
+    command_ms: float
+    raw_ms: float
+
+    @property
+    def ratio(self) -> float:
+        return self.command_ms / self.raw_ms if self.raw_ms else float("nan")
+
+
+def real_ratios(
+    bridge: Bridge, emulator: Any, redmine_url: str, admin_key: str, repeats: int, batch: int
+) -> list[Ratio]:
+    alice = ChatUser(emulator.user("alice")["id"], "alice")
+    session = requests.Session()
+    headers = {"X-Redmine-API-Key": admin_key, "X-Redmine-Switch-User": "alice"}
+
+    def timed(work: Callable[[], Any]) -> float:
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            work()
+            samples.append(time.perf_counter() - started)
+        return statistics.median(samples) * 1000
+
+    def command(name: str, argument: str = "") -> Callable[[], Any]:
+        found = bridge.registry.find(name)
+        assert found is not None
+        return lambda: found.run(bridge.services, CommandContext(alice, "c", "slash", argument=argument))
+
+    def raw_get(path: str, **params: str) -> Callable[[], Any]:
+        return lambda: session.get(f"{redmine_url}{path}", params=params, headers=headers, timeout=10)
+
+    command("tickets_for_me")()  # warm caches and connections
+    lines = "\n".join(f"{i}. ratio line {i} @bob" for i in range(1, batch + 1))
+
+    def raw_creates() -> None:
+        for i in range(batch):
+            session.post(
+                f"{redmine_url}/issues.json",
+                json={"issue": {"project_id": "demo", "subject": f"raw {i}", "assigned_to_id": 6}},
+                headers=headers,
+                timeout=10,
+            )
+
+    issues = {"status_id": "open", "sort": "updated_on:desc", "limit": "50"}
+    return [
+        Ratio("app_info", timed(command("app_info")), timed(raw_get("/users/current.json"))),
+        Ratio(
+            "tickets_for_me",
+            timed(command("tickets_for_me")),
+            timed(raw_get("/issues.json", assigned_to_id="me", **issues)),
+        ),
+        Ratio("my_tickets", timed(command("my_tickets")), timed(raw_get("/issues.json", author_id="me", **issues))),
+        Ratio(f"create_tickets N={batch}", timed(command("create_tickets", f"demo\n{lines}")), timed(raw_creates)),
+    ]
+
+
+def temp_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="bridge-bench-"))
+
+
+def bridge_factory(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, **extra: Any) -> Callable[[], Bridge]:
+    return lambda: build_bridge(make_settings(redmine_url, admin_key, emulator, tmp, **extra), None)

@@ -1,0 +1,56 @@
+"""The benchmark suite runs at a tiny size, and its round-trip counts hold.
+
+Counts are deterministic, so they are asserted; timings are not (these machines are noisy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks import suite
+from benchmarks.fake_redmine import FakeRedmine
+from tests.conftest import RedmineInfo
+
+
+def test_round_trip_counts_meet_their_goals(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
+    counts = {
+        c.command: c
+        for c in suite.round_trip_counts(
+            suite.bridge_factory(redmine.url, redmine.admin_key, emulator, tmp_path), emulator, sizes=(1, 4)
+        )
+    }
+    assert counts["tickets_for_me"].warm == 1 and counts["tickets_for_me"].cold == 1
+    assert counts["my_tickets"].warm == 1
+    assert counts["app_info"].warm == 1
+    assert counts["create_ticket_by_form (open)"].warm == 1
+    assert counts["create_ticket_by_form (open)"].cold == 4  # projects, trackers, statuses, priorities
+    assert counts["create_ticket_by_form (submit)"].warm == 2  # membership, create
+    one, four = counts["create_tickets N=1, k=1"], counts["create_tickets N=4, k=2"]
+    assert (one.warm, four.warm) == (2, 5)  # N creates + 1 membership lookup
+    assert four.cold == 4 + 1 + 3  # + the caller and 2 assignees looked up once each
+    assert four.warm <= 4 + 2 < four.naive  # type: ignore[operator]
+
+
+def test_the_load_and_listener_benchmarks_run(emulator: Any, tmp_path: Path) -> None:
+    with FakeRedmine(latency=0.0) as fake:
+        env = suite.load_env(fake.url, emulator, tmp_path)
+        with suite.gunicorn(env, _free_port()) as url:
+            result = suite.constant_rate(url, suite.slash_form(emulator, "app_info"), 20, 0.5, 0.0)
+        assert result.sent == 10 and result.ok == 10
+        assert fake.requests >= 10  # every request reached Redmine: nothing was answered from nowhere
+        bridge = suite.bridge_factory(fake.url, "k", emulator, tmp_path)()
+        quiet = suite.listener_events(bridge, emulator, 200, matching=False)
+        loud = suite.listener_events(bridge, emulator, 3, matching=True)
+    assert quiet.events == 200 and quiet.cpu_us_per_event > 0
+    channel = next(c for c in emulator.channels.values() if c["name"] == "town-square")
+    patched = [p for p in emulator.posts_in(channel["id"]) if "[#t1](" in p["message"]]
+    assert loud.events == 3 and len(patched) == 3
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
