@@ -162,3 +162,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "redmine" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
             _uses_redmine.add(item.nodeid)
+
+
+SEEDED_SUBJECTS = {
+    "public": "Seeded: public issue in demo",
+    "secret": "Seeded: issue in the private project",
+    "private": "Seeded: private issue in demo",
+}
+
+
+@pytest.fixture(scope="session")
+def seeded(redmine: RedmineInfo) -> dict[str, int]:
+    """Ids of the seeded issues, found by subject as alice (who can see all three), however many issues exist."""
+    import requests
+
+    found = requests.get(
+        f"{redmine.url}/issues.json",
+        params={"subject": "~Seeded:", "status_id": "*", "limit": 100},
+        headers={"X-Redmine-API-Key": redmine.admin_key, "X-Redmine-Switch-User": "alice"},
+        timeout=10,
+    ).json()["issues"]
+    by_subject = {issue["subject"]: issue["id"] for issue in found}
+    return {name: by_subject[subject] for name, subject in SEEDED_SUBJECTS.items()}

@@ -11,7 +11,6 @@ import pytest
 
 from app_integration.adapters.listener.post_listener import PostListener
 from app_integration.adapters.listener.websocket_client import Backoff
-from app_integration.adapters.redmine_gateway import RedmineGateway
 from app_integration.adapters.wiring import Bridge, build_bridge
 from tests.conftest import RedmineInfo, bridge_settings
 
@@ -26,18 +25,6 @@ def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
-
-
-@pytest.fixture(scope="module")
-def seeded(redmine: RedmineInfo) -> dict[str, int]:
-    gateway = RedmineGateway(redmine.url, redmine.admin_key)
-    issues = gateway.authored_issues("alice", 100).issues
-    by_subject = {i.subject: i.id for i in issues}
-    return {
-        "public": by_subject["Seeded: public issue in demo"],
-        "secret": by_subject["Seeded: issue in the private project"],
-        "private": by_subject["Seeded: private issue in demo"],
-    }
 
 
 def start(redmine: RedmineInfo, emulator: Any, tmp_path: Path, **overrides: Any) -> tuple[PostListener, Bridge]:

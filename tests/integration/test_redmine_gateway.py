@@ -26,11 +26,6 @@ def gateway(redmine: RedmineInfo) -> RedmineGateway:
     return RedmineGateway(redmine.url, redmine.admin_key)
 
 
-def seeded_issue(gateway: RedmineGateway, subject: str) -> int:
-    page = gateway.authored_issues("alice", 100)
-    return next(i.id for i in page.issues if i.subject == subject)
-
-
 def test_current_user_is_the_impersonated_one(gateway: RedmineGateway) -> None:
     assert gateway.current_user("bob").login == "bob"
     assert gateway.current_user("alice").name == "Alice Anders"
@@ -106,10 +101,8 @@ def test_lists_for_me_and_by_me(gateway: RedmineGateway) -> None:
     assert created.id in [i.id for i in assigned.issues]
 
 
-def test_issues_by_ids_hide_what_the_user_cannot_see(gateway: RedmineGateway) -> None:
-    public = seeded_issue(gateway, "Seeded: public issue in demo")
-    secret = seeded_issue(gateway, "Seeded: issue in the private project")
-    private = seeded_issue(gateway, "Seeded: private issue in demo")
+def test_issues_by_ids_hide_what_the_user_cannot_see(gateway: RedmineGateway, seeded: dict[str, int]) -> None:
+    public, secret, private = seeded["public"], seeded["secret"], seeded["private"]
     assert {i.id for i in gateway.issues_by_ids("alice", [public, secret, private, 99999])} == {public, secret, private}
     assert {i.id for i in gateway.issues_by_ids("bob", [public, secret, private, 99999])} == {public}
 
