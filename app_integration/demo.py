@@ -15,8 +15,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,16 +87,6 @@ def provision() -> tuple[dict[str, str], bool]:
     return values, not was_running
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise SystemExit("The demo waited too long for the bridge; something is wrong.")
-
-
 def run_demo(keep: bool = False) -> int:
     sys.path.insert(0, str(ROOT))
     from mattermost_server.emulator import MattermostEmulator
@@ -134,6 +122,8 @@ class _bridge:
 
     def __enter__(self) -> tuple[str, str]:
         from werkzeug.serving import make_server
+
+        from mattermost_server.emulator import wait_for
 
         from .adapters.listener.post_listener import PostListener
         from .adapters.web.app_factory import create_app
@@ -171,6 +161,8 @@ class _bridge:
 
 
 def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channel: str, redmine: str) -> None:
+    from mattermost_server.emulator import wait_for
+
     log = Transcript()
 
     def slash(who: str, text: str) -> dict[str, Any]:

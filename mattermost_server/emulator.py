@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +43,17 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, *_: Any) -> None:
         pass
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0, step: float = 0.05) -> Any:
+    """Polls `check` until it gives something true, for at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(step)
+    raise TimeoutError(f"condition not met within {timeout} s")
 
 
 def new_id() -> str:

@@ -61,9 +61,14 @@ seed() {
 start_server() {
   if answers; then say "already running at ${URL}"; return; fi
   say "starting Redmine at ${URL}"
-  (cd "${REDMINE_DIR}" && nohup setsid env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE=default \
-     bundle exec rails server -u webrick -e production -b 127.0.0.1 -p "${PORT}" \
-     -P "${STATE_DIR}/server.pid" > "${STATE_DIR}/server.log" 2>&1 &)
+  # Popen closes every inherited descriptor: a pipe left open in the server would keep whoever
+  # reads this script's output waiting for ever.
+  (cd "${REDMINE_DIR}" && python3 -c '
+import subprocess, sys
+log = open(sys.argv[1], "ab")
+subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+' "${STATE_DIR}/server.log" env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE=default \
+     bundle exec rails server -u webrick -e production -b 127.0.0.1 -p "${PORT}" -P "${STATE_DIR}/server.pid")
   for _ in $(seq 1 120); do
     if answers; then say "answering after start"; return; fi
     sleep 0.5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +12,10 @@ import pytest
 from app_integration.adapters.listener.post_listener import PostListener
 from app_integration.adapters.listener.websocket_client import Backoff
 from app_integration.adapters.wiring import Bridge, build_bridge
+from mattermost_server.emulator import wait_for
 from tests.conftest import RedmineInfo, bridge_settings
 
 FAST = Backoff(first=0.05, most=0.2)
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def start(redmine: RedmineInfo, emulator: Any, tmp_path: Path, **overrides: Any) -> tuple[PostListener, Bridge]:
