@@ -26,6 +26,8 @@ log = logging.getLogger("app_integration.web.classic")
 SLASH_DEADLINE = 2.5
 WORKING = "Working on it… I will answer here in a moment."
 FAILED = "Something went wrong on the bridge; the operator can find it in the logs. Nothing was lost."
+# Mattermost's trigger id for a dialog expires within seconds, so a form that came late cannot open.
+FORM_TOO_LATE = "Redmine answered too slowly for the form to open in time. Please run the command again."
 
 
 def classic_blueprint(web: WebContext) -> Blueprint:
@@ -128,7 +130,7 @@ def _buttons(web: WebContext, context: CommandContext) -> dict[str, Any]:
 def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:
     try:
         reply: Reply = done.result()
-        text = reply.text
+        text = FORM_TOO_LATE if reply.form is not None else reply.text
     except BridgeError as error:
         text = error.user_message
     except Exception:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -54,6 +55,7 @@ class WebContext:
         """Runs a command and logs who ran what, with how many Redmine round trips."""
         request_id = uuid.uuid4().hex[:12]
         token = round_trips.set(0)
+        started = time.perf_counter()
         outcome = "ok"
         try:
             return command(self.services, context)
@@ -70,6 +72,7 @@ class WebContext:
                     "surface": context.surface,
                     "redmine_round_trips": round_trips.get(),
                     "outcome": outcome,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
             round_trips.reset(token)

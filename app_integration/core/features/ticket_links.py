@@ -46,7 +46,8 @@ class TicketLinker:
         login = self._services.users.redmine_login(post.user)
         if login is None:
             raise NotMapped(f"@{post.user.username}: `#t` links need your Mattermost account linked to Redmine.")
-        visible = {i.id: i for i in self._services.tracker.issues_by_ids(login, ids)}
+        wanted = set(ids)
+        visible = {i.id: i for i in self._services.tracker.issues_by_ids(login, ids) if i.id in wanted}
         hidden = tuple(i for i in ids if i not in visible)
         if hidden:
             refs = ", ".join(f"#t{i}" for i in hidden)
