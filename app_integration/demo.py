@@ -100,7 +100,7 @@ def run_demo(keep: bool = False) -> int:
     channel = emulator.add_channel("town-square", [emulator.bot, *people.values()])
     sandbox = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
     try:
-        with _bridge(values, emulator, sandbox) as (web_url, slash_token):
+        with _RunningBridge(values, emulator, sandbox) as (web_url, slash_token):
             _session(web_url, slash_token, emulator, people, channel["id"], values["REDMINE_URL"])
             if keep:
                 print(f"\n--keep: the bridge runs at {web_url}, Redmine at {values['REDMINE_URL']}. Ctrl-C stops.")
@@ -114,7 +114,7 @@ def run_demo(keep: bool = False) -> int:
     return 0
 
 
-class _bridge:
+class _RunningBridge:
     """The bridge's web app and listener, wired to the local Redmine and the emulator."""
 
     def __init__(self, values: dict[str, str], emulator: Any, sandbox: Path) -> None:

@@ -99,15 +99,20 @@ def _context(body: dict[str, Any]) -> CommandContext:
     acting = ctx.get("acting_user") or {}
     raw_command = str(body.get("raw_command") or "")
     words = raw_command.split(None, 2)
-    state = body.get("state") or {}
     return CommandContext(
         user=ChatUser(str(acting.get("id", "")), str(acting.get("username", ""))),
         channel_id=str((ctx.get("channel") or {}).get("id", "")),
         surface="apps",
         argument=words[2] if len(words) > 2 else "",
         values={str(k): _plain(v) for k, v in (body.get("values") or {}).items()},
-        idempotency_key=str(state.get("idempotency_key") or "") or None if isinstance(state, dict) else None,
+        idempotency_key=_idempotency_key(body.get("state")),
     )
+
+
+def _idempotency_key(state: Any) -> str | None:
+    """The key the bridge put in the form's submit state; the call's JWT vouches for who sends it back."""
+    key = state.get("idempotency_key") if isinstance(state, dict) else None
+    return str(key) if key else None
 
 
 def _plain(value: Any) -> str | None:
