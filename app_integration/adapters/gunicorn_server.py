@@ -7,6 +7,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ..core.settings import Settings
+from .store import BridgeStore
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -39,5 +40,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve(settings: Settings) -> int:
+    # Once, in the master, before workers fork and each opens the store.
+    BridgeStore(settings.database_url, settings.idempotency_ttl_hours).migrate()
     _Gunicorn(settings).run()
     return 0

@@ -7,6 +7,7 @@ serve several replicas.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 _metadata = MetaData()
 _keys = Table(
@@ -70,12 +71,21 @@ class BridgeStore:
     def __repr__(self) -> str:
         return f"BridgeStore({self.engine.url.render_as_string(hide_password=True)!r})"
 
-    def migrate(self) -> None:
+    def migrate(self, attempts: int = 6) -> None:
+        """Brings the schema to head. Several processes may start at once (gunicorn workers, serve and
+        listen): the loser of a race fails on a table the winner created, and its retry finds head."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.engine.begin() as connection:
+                    config.attributes["connection"] = connection
+                    command.upgrade(config, "head")
+                return
+            except DBAPIError:
+                if attempt == attempts:
+                    raise
+                time.sleep(0.1 * attempt)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
