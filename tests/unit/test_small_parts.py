@@ -1,0 +1,37 @@
+"""Small parts with rules of their own: JSON logs, the reconnect backoff, posts that fit."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from app_integration.adapters.listener.websocket_client import Backoff
+from app_integration.core.formatting import POST_LIMIT, fit
+from app_integration.logging_setup import JsonFormatter
+
+
+def test_json_logs_carry_the_extra_fields() -> None:
+    record = logging.LogRecord("app_integration.web", logging.INFO, __file__, 1, "command", (), None)
+    record.__dict__.update(request_id="abc123", user="bob", redmine_round_trips=1, latency_ms=12.5)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "command" and line["level"] == "INFO"
+    assert (line["request_id"], line["user"], line["redmine_round_trips"], line["latency_ms"]) == (
+        "abc123",
+        "bob",
+        1,
+        12.5,
+    )
+
+
+def test_backoff_grows_from_three_seconds_to_five_minutes_with_jitter() -> None:
+    backoff = Backoff()
+    first = [backoff.delay(0) for _ in range(200)]
+    assert all(1.5 <= d <= 3.0 for d in first) and len(set(first)) > 1
+    assert all(150.0 <= backoff.delay(30) <= 300.0 for _ in range(200))
+    assert max(backoff.delay(n) for n in range(60)) <= 300.0
+
+
+def test_a_post_longer_than_the_limit_is_cut_with_a_link() -> None:
+    text = fit("x" * 20_000, "http://redmine.test/issues?set_filter=1")
+    assert len(text) <= POST_LIMIT and text.endswith("[See everything](http://redmine.test/issues?set_filter=1)")
+    assert fit("short") == "short"
