@@ -99,7 +99,7 @@ class MattermostChat:
 
     def bot(self) -> ChatUser:
         if self._bot is None:
-            raw = self._call(lambda d: d.users.get_user("me"))
+            raw = self.me()
             self._bot = ChatUser(raw["id"], raw["username"])
         return self._bot
 
@@ -137,7 +137,8 @@ class MattermostChat:
         self.post(self.direct_channel(user_id), message)
 
     def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None:
-        props = {"attachments": attachments(message)} if attachments(message) else None
+        items = attachments(message)
+        props = {"attachments": items} if items else None
         self._call(
             lambda d: d.posts.create_post(
                 channel_id=channel_id, message=fit(message.text), root_id=root_id or None, props=props

@@ -25,6 +25,10 @@ def issue_url(base_url: str, issue_id: int) -> str:
     return f"{base_url}/issues/{issue_id}"
 
 
+def issue_link(base_url: str, issue_id: int) -> str:
+    return link(f"#{issue_id}", issue_url(base_url, issue_id))
+
+
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -36,7 +40,7 @@ def _person(base_url: str, ref: Ref | None) -> str:
 def issue_row(base_url: str, issue: Issue, person: PersonColumn) -> str:
     who = issue.author if person == "author" else issue.assigned_to
     cells = [
-        link(f"#{issue.id}", issue_url(base_url, issue.id)),
+        issue_link(base_url, issue.id),
         link(issue.project.name, f"{base_url}/projects/{issue.project.id}"),
         cell(issue.tracker.name),
         cell(issue.status.name),

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
 from ...core.models import ChatUser, CommandContext, Reply
-from .form_rendering import apps_bindings, apps_form
+from .form_rendering import apps_bindings, apps_form, submitted_value
 from .request_verification import check_app_jwt
 from .web_context import WebContext
 
@@ -104,7 +104,7 @@ def _context(body: dict[str, Any]) -> CommandContext:
         channel_id=str((ctx.get("channel") or {}).get("id", "")),
         surface="apps",
         argument=words[2] if len(words) > 2 else "",
-        values={str(k): _plain(v) for k, v in (body.get("values") or {}).items()},
+        values={str(k): submitted_value(v) for k, v in (body.get("values") or {}).items()},
         idempotency_key=_idempotency_key(body.get("state")),
     )
 
@@ -113,13 +113,6 @@ def _idempotency_key(state: Any) -> str | None:
     """The key the bridge put in the form's submit state; the call's JWT vouches for who sends it back."""
     key = state.get("idempotency_key") if isinstance(state, dict) else None
     return str(key) if key else None
-
-
-def _plain(value: Any) -> str | None:
-    """Apps values come as {label, value} for selects and users, a string or null for text."""
-    if isinstance(value, dict):
-        value = value.get("value")
-    return None if value is None or value == "" else str(value)
 
 
 def _render(web: WebContext, command: Command, reply: Reply) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
-from .form_rendering import action_id, dialog
+from .form_rendering import action_id, dialog, submitted_value
 from .request_verification import check_slash_token
 from .web_context import WebContext
 
@@ -154,7 +154,7 @@ def _dialog(web: WebContext) -> Any:
     command = web.registry.find(str(state.get("cmd", "")))
     if command is None or command.submit is None or command.name != body.get("callback_id"):
         raise Unauthorized("dialog state names another command")
-    values = {str(k): (None if v is None or v == "" else str(v)) for k, v in (body.get("submission") or {}).items()}
+    values = {str(k): submitted_value(v) for k, v in (body.get("submission") or {}).items()}
     context = CommandContext(
         user=ChatUser(user_id, str(state.get("uname", ""))),
         channel_id=str(body.get("channel_id", "")),

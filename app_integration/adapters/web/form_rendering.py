@@ -107,6 +107,14 @@ def apps_bindings(registry: CommandRegistry, icon_url: str) -> list[dict[str, An
     return [{"location": "/command", "bindings": [top]}]
 
 
+def submitted_value(value: Any) -> str | None:
+    """A submitted field as the core takes it: Apps send {label, value} for selects and users, dialogs a
+    plain value; empty means unset."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return None if value is None or value == "" else str(value)
+
+
 def action_id(command_name: str) -> str:
     """Mattermost puts action ids in a URL path: letters and digits only."""
     return "".join(ch for ch in command_name if ch.isalnum())

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from ..errors import BridgeError, InputError
-from ..formatting import cell, fit, issue_url, link, mentions
+from ..formatting import cell, fit, issue_link, mentions
 from ..idempotency import run_once
 from ..models import Account, ChatMessage, ChatUser, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
@@ -128,10 +128,7 @@ def _table(base_url: str, created: list[_Created]) -> str:
     for item in created:
         issue = item.issue
         due = f"{item.line.due_date:%d.%m.%y}" if item.line.due_date else "—"
-        rows.append(
-            f"| {link('#' + str(issue.id), issue_url(base_url, issue.id))} | {cell(issue.subject)} "
-            f"| @{item.line.assignee} | {due} |"
-        )
+        rows.append(f"| {issue_link(base_url, issue.id)} | {cell(issue.subject)} | @{item.line.assignee} | {due} |")
     return "\n".join(rows)
 
 
@@ -156,8 +153,7 @@ def _report(
     failure: tuple[TicketLine, BridgeError] | None,
 ) -> Reply:
     done = "\n".join(
-        f"- {link('#' + str(c.issue.id), issue_url(base_url, c.issue.id))} {cell(c.issue.subject)} (@{c.line.assignee})"
-        for c in created
+        f"- {issue_link(base_url, c.issue.id)} {cell(c.issue.subject)} (@{c.line.assignee})" for c in created
     )
     if failure is None:
         return Reply(text=fit(f"Created {len(created)} ticket(s) in `{project}`:\n{done}"), sent_as_dm=True)
