@@ -8,21 +8,31 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .core.settings import Settings, SettingsError, env_file_path, load_settings
+from .core.configuration import load_configuration
+from .core.settings import Settings, SettingsError, env_file_path
 from .logging_setup import configure_logging
 
 log = logging.getLogger("app_integration")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app_integration", description=__doc__)
-    parser.add_argument("--env-file", help="env file to read (default: $BRIDGE_ENV_FILE or .docker.env)")
+    # --env-file is accepted before and after the subcommand; SUPPRESS keeps one side from undoing the other.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--env-file", default=argparse.SUPPRESS, help="env file to read (default: $BRIDGE_ENV_FILE or .docker.env)"
+    )
+    parser = argparse.ArgumentParser(prog="python -m app_integration", description=__doc__, parents=[common])
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the web app (slash commands, dialogs, Apps) with gunicorn")
-    commands.add_parser("listen", help="run the websocket listener (#t links, DMs to the bot)")
-    commands.add_parser("run", help="serve and listen, supervised (the default)")
-    commands.add_parser("check", help="check every setting and connection, with a fix for each problem")
-    demo = commands.add_parser("demo", help="a scripted session against a local Redmine and the emulator")
+    for name, text in (
+        ("serve", "serve the web app (slash commands, dialogs, Apps) with gunicorn"),
+        ("listen", "run the websocket listener (#t links, DMs to the bot)"),
+        ("run", "serve and listen, supervised (the default)"),
+        ("check", "check every setting and connection, with a fix for each problem"),
+    ):
+        commands.add_parser(name, help=text, parents=[common])
+    demo = commands.add_parser(
+        "demo", help="a scripted session against a local Redmine and the emulator", parents=[common]
+    )
     demo.add_argument("--keep", action="store_true", help="leave Redmine and the bridge running afterwards")
     return parser
 
@@ -34,10 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import run_demo
 
         return run_demo(keep=args.keep)
-    env_file = env_file_path(args.env_file)
+    # python-dotenv warns about a line it cannot parse; the user map reports it with its line number instead.
+    logging.getLogger("dotenv.main").setLevel(logging.ERROR)
+    env_file = env_file_path(getattr(args, "env_file", None))
     role = {"serve": "serve", "listen": "listen", "run": "run"}.get(command, "core")
     try:
-        settings = load_settings(env_file, role=role)
+        settings, _ = load_configuration(env_file, role=role)
     except SettingsError as error:
         print(
             f"The bridge cannot start: its settings (from the environment and {env_file}) have problems:",
@@ -54,7 +66,7 @@ def _run(command: str, settings: Settings, env_file: Path) -> int:
     if command == "serve":
         from .adapters.gunicorn_server import serve
 
-        return serve(settings)
+        return serve(settings, env_file)
     if command == "listen":
         from .adapters.listener.listener_main import listen
 

@@ -43,3 +43,5 @@ def configure_logging(level: str = "INFO", as_json: bool = False) -> None:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    # Alembic narrates its plugins and every migration step at INFO; the store logs one line of its own.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

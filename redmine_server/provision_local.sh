@@ -3,20 +3,35 @@
 # with no Docker engine (CI among them). Idempotent: each step checks first.
 #
 #   provision_local.sh start   install if needed, seed, start; prints URL and key
+#   provision_local.sh fresh   the same, from a freshly seeded database (what `make demo` uses)
 #   provision_local.sh stop    stop the server this script started
 #   provision_local.sh status  exit 0 when the server answers
+#
+# Each Redmine instance (Debian's REDMINE_INSTANCE) has its own database, port and state, so
+# the tests' tickets never show in the demo: REDMINE_LOCAL_INSTANCE=bridge-demo (port 3301, the
+# default) or bridge-tests (port 3302).
 #
 # Output lines meant for machines start with REDMINE_URL=, REDMINE_ADMIN_KEY=,
 # REDMINE_VERSION= and SEED_JSON=; progress goes to stderr.
 set -euo pipefail
 
-PORT="${REDMINE_LOCAL_PORT:-3301}"
-STATE_DIR="${REDMINE_STATE_DIR:-/tmp/bridge-redmine}"
+INSTANCE="${REDMINE_LOCAL_INSTANCE:-bridge-demo}"
+case "${INSTANCE}" in
+  bridge-demo) DEFAULT_PORT=3301 ;;
+  bridge-tests) DEFAULT_PORT=3302 ;;
+  *) DEFAULT_PORT=3303 ;;
+esac
+PORT="${REDMINE_LOCAL_PORT:-${DEFAULT_PORT}}"
+STATE_DIR="${REDMINE_STATE_DIR:-/tmp/${INSTANCE}}"
 REDMINE_DIR=/usr/share/redmine
+INSTANCE_DIR="/var/lib/redmine/${INSTANCE}"
+DATABASE="${INSTANCE_DIR}/db/redmine.sqlite3"
+# A migrated, seeded database, kept to start a fresh instance in seconds rather than a minute.
+TEMPLATE="${INSTANCE_DIR}/db/template.sqlite3"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 URL="http://127.0.0.1:${PORT}"
 # Debian's default bundler (2.3.27) treats Debian's gems as missing; 2.3.15 does not.
-export BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE=default RAILS_ENV=production
+export BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" RAILS_ENV=production
 
 say() { printf '[redmine] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -E "$@"; fi; }
@@ -46,9 +61,37 @@ install_web_server() {
     || { say "bundle install --local failed"; exit 1; }
 }
 
+# Debian's multi-tenancy: config, files, logs and tmp per instance, beside the packaged default.
+create_instance() {
+  [ -f "/etc/redmine/${INSTANCE}/database.yml" ] && [ -f "${TEMPLATE}" ] && return
+  say "creating the Redmine instance ${INSTANCE} (its own database; once per machine, ~1 min)"
+  as_root mkdir -p "/etc/redmine/${INSTANCE}" "${INSTANCE_DIR}/db" "${INSTANCE_DIR}/files" \
+    "/var/log/redmine/${INSTANCE}" "/var/cache/redmine/${INSTANCE}/tmp/cache"
+  printf 'production:\n  adapter: sqlite3\n  database: %s\n  encoding: utf8\n' "${DATABASE}" \
+    | as_root tee "/etc/redmine/${INSTANCE}/database.yml" >/dev/null
+  [ -s "/etc/redmine/${INSTANCE}/secret_key.txt" ] \
+    || python3 -c 'import secrets; print(secrets.token_hex(32))' | as_root tee "/etc/redmine/${INSTANCE}/secret_key.txt" >/dev/null
+  as_root ln -sfn "/etc/redmine/${INSTANCE}" "${INSTANCE_DIR}/config"
+  as_root ln -sfn "/var/log/redmine/${INSTANCE}" "${INSTANCE_DIR}/log"
+  as_root ln -sfn "/var/cache/redmine/${INSTANCE}/tmp" "${INSTANCE_DIR}/tmp"
+  as_root rm -f "${DATABASE}"
+  (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
+     bundle exec rake db:migrate RAILS_ENV=production >"${STATE_DIR}/migrate.log" 2>&1) \
+     || { say "migrating the new instance failed; see ${STATE_DIR}/migrate.log"; tail -20 "${STATE_DIR}/migrate.log" >&2; exit 1; }
+  seed
+  as_root cp "${DATABASE}" "${TEMPLATE}"
+}
+
+restore_template() {
+  say "starting ${INSTANCE} from a freshly seeded database"
+  stop_server
+  as_root cp "${TEMPLATE}" "${DATABASE}"
+  as_root rm -rf "/var/cache/redmine/${INSTANCE}/tmp/cache"
+}
+
 seed() {
   say "seeding users, projects, memberships and issues"
-  (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE=default \
+  (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
      bundle exec rails runner -e production "${HERE}/seed.rb" 2>"${STATE_DIR}/seed.log") \
      | grep '^SEED_JSON=' > "${STATE_DIR}/seed.out" || true
   if [ ! -s "${STATE_DIR}/seed.out" ]; then
@@ -67,7 +110,7 @@ start_server() {
 import subprocess, sys
 log = open(sys.argv[1], "ab")
 subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-' "${STATE_DIR}/server.log" env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE=default \
+' "${STATE_DIR}/server.log" env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
      bundle exec rails server -u webrick -e production -b 127.0.0.1 -p "${PORT}" -P "${STATE_DIR}/server.pid")
   for _ in $(seq 1 120); do
     if answers; then say "answering after start"; return; fi
@@ -100,11 +143,13 @@ report() {
 }
 
 case "${1:-start}" in
-  start)
+  start|fresh)
     mkdir -p "${STATE_DIR}"
     started=$(date +%s)
     install_packages
     install_web_server
+    create_instance
+    if [ "$1" = fresh ]; then restore_template; fi
     seed
     start_server
     say "ready in $(( $(date +%s) - started )) s"
@@ -112,5 +157,5 @@ case "${1:-start}" in
     ;;
   stop) stop_server ;;
   status) answers ;;
-  *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|fresh|stop|status]" >&2; exit 2 ;;
 esac

@@ -20,6 +20,8 @@ SHARED = ROOT.parent / "shared"
 FIXTURES = SHARED / "fixtures" / "mattermost"
 IN_CI = os.environ.get("CI") == "true"
 PROVISION = ROOT / "redmine_server" / "provision_local.sh"
+# The tests' own Redmine instance, so their tickets never show in the demo's.
+PROVISION_ENV = {**os.environ, "REDMINE_LOCAL_INSTANCE": "bridge-tests"}
 SLASH_TOKEN = "slash-token-" + "x" * 20
 JWT_SECRET = "jwt-secret-" + "y" * 32
 SIGNING_KEY = "signing-key-" + "z" * 32
@@ -56,9 +58,11 @@ def redmine() -> Iterator[RedmineInfo]:
     if url and key:
         info = RedmineInfo(url.rstrip("/"), key, os.environ.get("REDMINE_TEST_VERSION", "external"))
     else:
-        was_running = subprocess.run([str(PROVISION), "status"], check=False).returncode == 0
+        was_running = subprocess.run([str(PROVISION), "status"], check=False, env=PROVISION_ENV).returncode == 0
         try:
-            done = subprocess.run([str(PROVISION), "start"], capture_output=True, text=True, timeout=900, check=False)
+            done = subprocess.run(
+                [str(PROVISION), "start"], capture_output=True, text=True, timeout=900, check=False, env=PROVISION_ENV
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             _unavailable(f"{PROVISION.name} did not finish: {error}")
         if done.returncode != 0:
@@ -76,7 +80,7 @@ def redmine() -> Iterator[RedmineInfo]:
     _summary["redmine"] = info
     yield info
     if info.started_here:
-        subprocess.run([str(PROVISION), "stop"], check=False, capture_output=True)
+        subprocess.run([str(PROVISION), "stop"], check=False, capture_output=True, env=PROVISION_ENV)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -11,8 +12,9 @@ from .store import BridgeStore
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, env_file: Path | None) -> None:
         self._settings = settings
+        self._env_file = env_file
         super().__init__()
 
     def load_config(self) -> None:
@@ -23,7 +25,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from .web.app_factory import create_app
 
-        return create_app(self._settings)
+        return create_app(self._settings, env_file=self._env_file)
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
@@ -39,8 +41,8 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, env_file: Path | None) -> int:
     # Once, in the master, before workers fork and each opens the store.
     BridgeStore(settings.database_url, settings.idempotency_ttl_hours).migrate()
-    _Gunicorn(settings).run()
+    _Gunicorn(settings, env_file).run()
     return 0

@@ -7,12 +7,15 @@ serve several replicas.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
     DateTime,
@@ -46,6 +49,7 @@ _state = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 
 def _now() -> dt.datetime:
@@ -76,11 +80,18 @@ class BridgeStore:
         listen): the loser of a race fails on a table the winner created, and its retry finds head."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        # Alembic narrates every step at INFO; one line of our own says what happened.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         for attempt in range(1, attempts + 1):
             try:
                 with self.engine.begin() as connection:
+                    current = MigrationContext.configure(connection).get_current_revision()
+                    if current == head:
+                        return
                     config.attributes["connection"] = connection
                     command.upgrade(config, "head")
+                log.info("store: migrated the schema from %s to %s", current or "empty", head)
                 return
             except DBAPIError:
                 if attempt == attempts:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ENV_FILE = ".docker.env"
@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     # The bridge's own web app.
     python_bot_app_host: str = "localhost"
     python_bot_app_port: int = Field(default=8090, ge=1, le=65535)
-    app_root_url: str | None = None
+    # ROOT_URL is the original bridge's name for it.
+    app_root_url: str | None = Field(default=None, validation_alias=AliasChoices("app_root_url", "root_url"))
     bind_host: str = "127.0.0.1"
     web_workers: int = Field(default=2, ge=1, le=64)
     web_threads: int = Field(default=8, ge=1, le=256)

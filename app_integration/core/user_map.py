@@ -3,6 +3,9 @@
 1. The original convention: `alice=alice.r` lines in the env file, whose key is not a
    known setting. Only lower-case keys count: Mattermost usernames are lower-case, so
    other docker variables (POSTGRES_PASSWORD=...) are never taken for users.
+   The same lines given as process environment variables (docker's `env_file:` turns
+   them into that) count too; there, anything that is not a username=login pair is
+   someone else's variable and is passed over.
 2. USER_MAP="alice=alice.r,bob=bob.r".
 3. USER_MAP_FILE: one pair per line, `#` comments.
 
@@ -12,8 +15,9 @@ Later sources override earlier ones, with a notice in the log.
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from dotenv.parser import parse_stream
@@ -27,6 +31,8 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _LOGIN = re.compile(r"^[A-Za-z0-9_@.-]{1,255}$")
 
 Pair = tuple[int, str, str]  # line number, key, value
+# Lower-case variables every shell or proxy setup may carry; never people.
+_NOT_PEOPLE = frozenset({"http_proxy", "https_proxy", "no_proxy", "ftp_proxy", "all_proxy", "ws_proxy", "wss_proxy"})
 
 
 class StaticUserMap:
@@ -42,18 +48,30 @@ class StaticUserMap:
         return sorted(self._mapping.items())
 
 
-def build_user_map(settings: Settings, env_file: Path | None) -> StaticUserMap:
-    """Merges the three sources or raises SettingsError with one line per problem."""
+def build_user_map(
+    settings: Settings, env_file: Path | None, environ: Mapping[str, str] | None = None
+) -> StaticUserMap:
+    """Merges the sources or raises SettingsError with one line per problem."""
+    return user_map_from(env_file, settings.user_map, settings.user_map_file, environ)
+
+
+def user_map_from(
+    env_file: Path | None,
+    user_map: str | None,
+    user_map_file: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> StaticUserMap:
+    """The map from its raw sources, so it can be checked even when other settings are broken."""
     problems: list[str] = []
     sources: list[tuple[str, dict[str, str]]] = []
     if env_file is not None and env_file.is_file():
         sources.append((str(env_file), _collect(str(env_file), _env_file_pairs(env_file, problems), problems)))
-    if settings.user_map is not None:
-        raw = settings.user_map
-        pairs = _split_pairs("USER_MAP", enumerate(raw.split(","), start=1), problems)
+    sources.append(("the environment", _environment_pairs(os.environ if environ is None else environ)))
+    if user_map is not None:
+        pairs = _split_pairs("USER_MAP", enumerate(user_map.split(","), start=1), problems)
         sources.append(("USER_MAP", _collect("USER_MAP", pairs, problems)))
-    if settings.user_map_file is not None:
-        path = settings.user_map_file
+    if user_map_file is not None:
+        path = user_map_file
         if not path.is_file():
             problems.append(f"USER_MAP_FILE: {path} is not a readable file")
         else:
@@ -75,6 +93,19 @@ def _env_file_pairs(path: Path, problems: list[str]) -> list[Pair]:
             elif binding.key and binding.key.upper() not in settings_names and binding.key == binding.key.lower():
                 pairs.append((line, binding.key, binding.value or ""))
     return pairs
+
+
+def _environment_pairs(environ: Mapping[str, str]) -> dict[str, str]:
+    settings_names = known_variable_names()
+    return {
+        key: value.strip()
+        for key, value in environ.items()
+        if key == key.lower()
+        and key not in _NOT_PEOPLE
+        and key.upper() not in settings_names
+        and _USERNAME.match(key)
+        and _LOGIN.match(value.strip())
+    }
 
 
 def _split_pairs(source: str, lines: Iterable[tuple[int, str]], problems: list[str]) -> list[Pair]:

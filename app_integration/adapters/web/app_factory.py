@@ -20,9 +20,15 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 DEFAULT_MANIFEST = Path("manifest.json")
 
 
-def create_app(settings: Settings | None = None, bridge: Bridge | None = None, manifest: Path | None = None) -> Flask:
-    """Refuses to build an app that could not verify its callers (fail closed)."""
-    env_file = env_file_path()
+def create_app(
+    settings: Settings | None = None,
+    bridge: Bridge | None = None,
+    manifest: Path | None = None,
+    env_file: Path | None = None,
+) -> Flask:
+    """Refuses to build an app that could not verify its callers (fail closed). Settings and the user map
+    both come from `env_file`, the file the command was given."""
+    env_file = env_file or env_file_path()
     settings = settings or load_settings(env_file, role="serve")
     problems = settings.problems("serve")
     if problems:
