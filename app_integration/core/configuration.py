@@ -42,9 +42,9 @@ def _raw(name: str, env_file: Path) -> str | None:
         if key.upper() == name:
             return value
     if env_file.is_file():
-        for key, value in dotenv_values(env_file).items():
-            if key.upper() == name:
-                return value
+        for file_key, file_value in dotenv_values(env_file).items():
+            if file_key.upper() == name:
+                return file_value
     return None
 
 
