@@ -62,6 +62,21 @@ def apps_headers(user_id: str, **kwargs: Any) -> dict[str, str]:
     return {"Mattermost-App-Authorization": f"Bearer {app_jwt(user_id, **kwargs)}"}
 
 
+def anonymous_apps_headers(expires_in: int = 900) -> dict[str, str]:
+    """The JWT of a call the apps plugin makes for no user (/ping, /install, /bindings without expand)."""
+    token = jwt.encode({"exp": int(time.time()) + expires_in}, JWT_SECRET, algorithm="HS256")
+    return {"Mattermost-App-Authorization": f"Bearer {token}"}
+
+
+def bindings_call(channel_id: str) -> dict[str, Any]:
+    """/bindings as the apps plugin sends it. The shared fixture shows an acting user, but the plugin calls
+    /bindings without expand, so the body carries none: this drops it."""
+    call = copy.deepcopy(fixture("apps_bindings_call.json"))
+    call.get("context", {}).pop("acting_user", None)
+    call.setdefault("context", {}).setdefault("channel", {})["id"] = channel_id
+    return call
+
+
 def dialog_submission(
     opened: dict[str, Any], user: dict[str, Any], channel_id: str, submission: dict[str, Any]
 ) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from mattermostautodriver.exceptions import (
     ResourceNotFound,
 )
 
-from ..core.errors import ChatUnavailable, NotFound, PermissionDenied
+from ..core.chat_ids import is_chat_id
+from ..core.errors import ChatUnavailable, InputError, NotFound, PermissionDenied
 from ..core.formatting import fit
 from ..core.models import ChatMessage, ChatUser
 
@@ -60,6 +61,13 @@ def attachments(message: ChatMessage) -> list[dict[str, str]]:
         "text": fit(message.body),
     }
     return [{k: v for k, v in item.items() if v}]
+
+
+def _checked(object_id: str) -> str:
+    """An id fit for an API path. `me`, `../teams` and the like never reach one, whoever sent them."""
+    if not is_chat_id(object_id):
+        raise InputError("That is not a Mattermost id.")
+    return object_id
 
 
 class MattermostChat:
@@ -108,7 +116,7 @@ class MattermostChat:
         return result
 
     def user(self, user_id: str) -> ChatUser | None:
-        return self._cached_user(user_id, lambda d: d.users.get_user(user_id))
+        return self._cached_user(_checked(user_id), lambda d: d.users.get_user(user_id))
 
     def user_by_username(self, username: str) -> ChatUser | None:
         return self._cached_user("@" + username.lower(), lambda d: d.users.get_user_by_username(username))
@@ -127,7 +135,7 @@ class MattermostChat:
         return found
 
     def direct_channel(self, user_id: str) -> str:
-        if user_id not in self._dm_channels:
+        if _checked(user_id) not in self._dm_channels:
             bot_id = self.bot().id
             raw = self._call(lambda d: d.channels.create_direct_channel([bot_id, user_id]))
             self._dm_channels[user_id] = raw["id"]
@@ -153,11 +161,11 @@ class MattermostChat:
         )
 
     def patch_post(self, post_id: str, message: str) -> None:
-        self._call(lambda d: d.posts.patch_post(post_id, message=message))
+        self._call(lambda d: d.posts.patch_post(_checked(post_id), message=message))
 
     def post_message(self, post_id: str) -> str | None:
         try:
-            raw = self._call(lambda d: d.posts.get_post(post_id))
+            raw = self._call(lambda d: d.posts.get_post(_checked(post_id)))
         except NotFound:
             return None
         return None if raw.get("delete_at") else str(raw.get("message", ""))
@@ -174,7 +182,7 @@ class MattermostChat:
         return [(c["id"], c.get("type", "O")) for c in raws]
 
     def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
-        raw = self._call(lambda d: d.posts.get_posts_for_channel(channel_id, since=since_ms))
+        raw = self._call(lambda d: d.posts.get_posts_for_channel(_checked(channel_id), since=since_ms))
         posts = raw.get("posts", {}) or {}
         return sorted(posts.values(), key=lambda p: p.get("create_at", 0))
 

@@ -9,6 +9,8 @@ from .models import CommandContext, Reply
 from .services import Services
 
 SLASH_TRIGGER = "integration_with_redmine"
+# The 2024 version's Apps command: `/redmine <cmd>`.
+LEGACY_TRIGGER = "redmine"
 Handler = Callable[[Services, CommandContext], Reply]
 
 

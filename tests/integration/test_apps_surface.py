@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from app_integration.adapters.web.app_factory import create_app
 from app_integration.adapters.wiring import Bridge
-from tests.mattermost_payloads import apps_call, apps_headers, fixture
+from tests.mattermost_payloads import anonymous_apps_headers, apps_call, apps_headers, bindings_call, fixture
 
 
 @pytest.fixture
@@ -43,16 +43,65 @@ def test_the_manifest_is_served_with_root_url_and_jwt(client: FlaskClient) -> No
 
 
 def test_bindings_come_from_the_registry(client: FlaskClient, emulator: Any, channel: str) -> None:
-    alice = emulator.user("alice")
-    body = apps_call("apps_bindings_call.json", alice, channel)
-    data = client.post("/bindings", json=body, headers=apps_headers(alice["id"])).get_json()
-    [command] = data["data"]
+    body = bindings_call(channel)
+    # The apps plugin calls /bindings without expand: no acting user in the body, none in the JWT.
+    response = client.post("/bindings", json=body, headers=anonymous_apps_headers())
+    assert response.status_code == 200
+    [command] = response.get_json()["data"]
     assert command["location"] == "/command"
-    [top] = command["bindings"]
-    assert top["label"] == "integration_with_redmine"
-    paths = {b["label"]: b["submit"]["path"] for b in top["bindings"]}
-    assert paths["tickets_for_me"] == "/tickets_for_me" and paths["tasks_for_me"] == "/tickets_for_me"
-    assert paths["create_ticket_by_form"] == "/create_ticket_by_form" and paths["new_tasks"] == "/create_tickets"
+    groups = {b["label"]: b for b in command["bindings"]}
+    assert {"integration_with_redmine", "redmine", "tickets_for_me", "my_tickets", "create_tickets"} <= set(groups)
+    for trigger in ("integration_with_redmine", "redmine"):  # the 2024 version's `/redmine <cmd>` too
+        paths = {b["label"]: b["submit"]["path"] for b in groups[trigger]["bindings"]}
+        assert paths["tickets_for_me"] == "/tickets_for_me" and paths["tasks_for_me"] == "/tickets_for_me"
+        assert paths["create_ticket_by_form"] == "/create_ticket_by_form" and paths["new_tasks"] == "/create_tickets"
+    assert groups["tickets_for_me"]["submit"]["path"] == "/tickets_for_me"  # the original's top-level command
+
+
+def test_calls_that_never_act_accept_a_jwt_naming_nobody(client: FlaskClient, channel: str) -> None:
+    for path in ("/ping", "/install", "/bindings"):
+        response = client.post(path, json=bindings_call(channel), headers=anonymous_apps_headers())
+        assert response.status_code == 200, path
+    expired = client.post("/ping", json={}, headers=anonymous_apps_headers(expires_in=-10))
+    assert expired.status_code == 401
+    unsigned = client.post("/ping", json={})
+    assert unsigned.status_code == 401
+
+
+def test_a_call_that_acts_still_needs_its_acting_user(client: FlaskClient, emulator: Any, channel: str) -> None:
+    body = bindings_call(channel)
+    response = client.post("/tickets_for_me", json=body, headers=anonymous_apps_headers())
+    assert response.status_code == 401
+
+
+def test_the_body_cannot_rename_the_acting_user(client: FlaskClient, emulator: Any, channel: str) -> None:
+    alice, bob = emulator.user("alice"), emulator.user("bob")
+    body = apps_call("apps_call_command.json", alice, channel, path="/app_info")
+    body["context"]["acting_user"]["username"] = "bob"
+    reply = client.post("/app_info", json=body, headers=apps_headers(alice["id"])).get_json()
+    assert "linked to Redmine login `alice`" in reply["text"] and "`bob`" not in reply["text"]
+    assert bob["id"] not in str(reply)
+
+
+def test_a_top_level_command_takes_its_argument(client: FlaskClient, emulator: Any, channel: str) -> None:
+    alice = emulator.user("alice")
+    tag = uuid.uuid4().hex[:8]
+    body = apps_call("apps_call_command.json", alice, channel, path="/create_tickets")
+    body["raw_command"] = f"/create_tickets demo\n1. Top-level {tag} @bob"
+    reply = client.post("/create_tickets", json=body, headers=apps_headers(alice["id"])).get_json()
+    assert reply["type"] == "ok" and "Created 1 ticket" in reply["text"], reply
+
+
+def test_junk_bodies_get_400_without_a_traceback(
+    client: FlaskClient, emulator: Any, channel: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = emulator.user("alice")
+    for junk in (b"[1, 2]", b"[" * 100_000, b'{"context": 5}', b'{"context": {"acting_user": []}}'):
+        response = client.post(
+            "/app_info", data=junk, content_type="application/json", headers=apps_headers(alice["id"])
+        )
+        assert response.status_code == 400, junk[:20]
+    assert "Traceback" not in caplog.text
 
 
 def test_app_info(client: FlaskClient, emulator: Any, channel: str) -> None:

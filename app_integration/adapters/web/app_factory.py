@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ...core.settings import Settings, SettingsError, env_file_path, load_settings
@@ -55,6 +55,14 @@ def create_app(
     )
     app.register_blueprint(classic_blueprint(web))
     app.register_blueprint(apps_blueprint(web, manifest or _manifest_path()))
+
+    @app.before_request
+    def cap_streamed_bodies() -> None:
+        # A chunked body has no Content-Length to refuse in advance, and the cap alone truncates it
+        # silently; reading it here (cached for the handlers) turns "at the cap" into a 413.
+        if request.content_length is None and request.method == "POST":
+            if len(request.get_data(cache=True)) >= settings.max_body_bytes:
+                raise RequestEntityTooLarge()
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_: RequestEntityTooLarge) -> Any:

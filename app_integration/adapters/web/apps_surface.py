@@ -14,10 +14,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ...core.commands import Command
+from ...core.chat_ids import is_chat_id
+from ...core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, Command
 from ...core.errors import BridgeError, InputError, Unauthorized
-from ...core.models import ChatUser, CommandContext, Reply
+from ...core.models import CommandContext, Reply
 from .form_rendering import apps_bindings, apps_form, submitted_value
+from .request_parsing import MalformedRequest, json_object, member, text
 from .request_verification import check_app_jwt
 from .web_context import WebContext
 
@@ -25,6 +27,7 @@ log = logging.getLogger("app_integration.web.apps")
 JWT_HEADER = "Mattermost-App-Authorization"
 # The original's first paths, kept as aliases so old installs keep working.
 LEGACY_PATHS = {"create_issues": "create_tickets"}
+TOP_LEVEL_GROUPS = (SLASH_TRIGGER, LEGACY_TRIGGER)
 
 
 def apps_blueprint(web: WebContext, manifest_template: Path) -> Blueprint:
@@ -37,18 +40,24 @@ def apps_blueprint(web: WebContext, manifest_template: Path) -> Blueprint:
         data["http"]["use_jwt"] = True
         return jsonify(data)
 
+    # These three never act as a user: the apps plugin calls /ping and /install with no acting user, and
+    # /bindings without expand, so their JWT and body may name nobody. Every other call must.
     @blueprint.post("/bindings")
     def bindings() -> Any:
-        return _boundary(web, lambda body: {"type": "ok", "data": apps_bindings(web.registry, web.icon_url)})
+        return _boundary(
+            web, lambda body: {"type": "ok", "data": apps_bindings(web.registry, web.icon_url)}, acting=False
+        )
 
     @blueprint.post("/ping")
     def ping() -> Any:
-        return _boundary(web, lambda body: {"type": "ok"})
+        return _boundary(web, lambda body: {"type": "ok"}, acting=False)
 
     @blueprint.post("/install")
     def install() -> Any:
         return _boundary(
-            web, lambda body: {"type": "ok", "text": "Installed. Try `/integration_with_redmine app_info`."}
+            web,
+            lambda body: {"type": "ok", "text": "Installed. Try `/integration_with_redmine app_info`."},
+            acting=False,
         )
 
     @blueprint.post("/<string:path>")
@@ -58,13 +67,16 @@ def apps_blueprint(web: WebContext, manifest_template: Path) -> Blueprint:
     return blueprint
 
 
-def _boundary(web: WebContext, handler: Any) -> Any:
+def _boundary(web: WebContext, handler: Any, acting: bool = True) -> Any:
     """The Apps surface's one error boundary."""
     try:
-        body = request.get_json(force=True, silent=True) or {}
-        acting = ((body.get("context") or {}).get("acting_user") or {}).get("id", "")
-        check_app_jwt(request.headers.get(JWT_HEADER), _secret(web), str(acting))
+        body = json_object(request.get_data())
+        acting_id = text(member(member(body, "context"), "acting_user"), "id")
+        check_app_jwt(request.headers.get(JWT_HEADER), _secret(web), acting_id, require_user=acting)
         return jsonify(handler(body))
+    except MalformedRequest as error:
+        log.warning("refused a malformed Apps call: %s", error.description)
+        return jsonify({"type": "error", "text": "This request is not one Mattermost sends."}), 400
     except HTTPException:
         raise  # 413 and friends keep their status
     except Unauthorized as error:
@@ -89,24 +101,34 @@ def _call(web: WebContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
     command = web.registry.find(LEGACY_PATHS.get(name, name))
     if command is None or (submitting and command.submit is None):
         return {"type": "error", "text": f"Unknown call `/{path}`."}
-    context = _context(body)
+    context = _context(web, body)
     handler = command.submit if submitting and command.submit else command.run
     return _render(web, command, web.run(handler, context))
 
 
-def _context(body: dict[str, Any]) -> CommandContext:
-    ctx = body.get("context") or {}
-    acting = ctx.get("acting_user") or {}
-    raw_command = str(body.get("raw_command") or "")
-    words = raw_command.split(None, 2)
+def _context(web: WebContext, body: dict[str, Any]) -> CommandContext:
+    ctx = member(body, "context")
+    channel_id = text(member(ctx, "channel"), "id")
+    if channel_id and not is_chat_id(channel_id):
+        raise MalformedRequest("channel id is not a Mattermost id")
     return CommandContext(
-        user=ChatUser(str(acting.get("id", "")), str(acting.get("username", ""))),
-        channel_id=str((ctx.get("channel") or {}).get("id", "")),
+        # The JWT vouches for the acting user's id only; the name comes from Mattermost, never from the body.
+        user=web.identify(text(member(ctx, "acting_user"), "id")),
+        channel_id=channel_id,
         surface="apps",
-        argument=words[2] if len(words) > 2 else "",
-        values={str(k): submitted_value(v) for k, v in (body.get("values") or {}).items()},
+        argument=_argument(text(body, "raw_command")),
+        values={str(k): submitted_value(v) for k, v in member(body, "values").items()},
         idempotency_key=_idempotency_key(body.get("state")),
     )
+
+
+def _argument(raw_command: str) -> str:
+    """What follows the command's name: `/integration_with_redmine create_tickets demo …` or a top-level
+    `/create_tickets demo …`."""
+    words = raw_command.split(None, 1)
+    if words and words[0].lstrip("/") in TOP_LEVEL_GROUPS:
+        words = words[1].split(None, 1) if len(words) > 1 else []
+    return words[1] if len(words) > 1 else ""
 
 
 def _idempotency_key(state: Any) -> str | None:

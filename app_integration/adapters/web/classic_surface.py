@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any
+from typing import Any, Literal
 
 import requests
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ...core.chat_ids import is_chat_id
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
-from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
+from ...core.models import ChatMessage, CommandContext, Reply
 from .form_rendering import action_id, dialog, submitted_value
+from .request_parsing import MalformedRequest, json_object, member, text
 from .request_verification import check_slash_token
 from .web_context import WebContext
 
@@ -28,6 +30,11 @@ WORKING = "Working on it… I will answer here in a moment."
 FAILED = "Something went wrong on the bridge; the operator can find it in the logs. Nothing was lost."
 # Mattermost's trigger id for a dialog expires within seconds, so a form that came late cannot open.
 FORM_TOO_LATE = "Redmine answered too slowly for the form to open in time. Please run the command again."
+UNVERIFIED = "This request could not be verified."
+MALFORMED = "This request is not one Mattermost sends."
+# Each endpoint answers in the shape Mattermost reads from it: a slash command's response, a dialog's
+# errors, or a button's ephemeral_text (a button's answer in any other shape is dropped unseen).
+Shape = Literal["slash", "dialog", "action"]
 
 
 def classic_blueprint(web: WebContext) -> Blueprint:
@@ -35,41 +42,58 @@ def classic_blueprint(web: WebContext) -> Blueprint:
 
     @blueprint.post("/slash")
     def slash() -> Any:
-        return _boundary(lambda: _slash(web), as_dialog=False)
+        return _boundary(lambda: _slash(web), "slash")
 
     @blueprint.post("/dialog")
     def dialog_submission() -> Any:
-        return _boundary(lambda: _dialog(web), as_dialog=True)
+        return _boundary(lambda: _dialog(web), "dialog")
 
     @blueprint.post("/actions")
     def actions() -> Any:
-        return _boundary(lambda: _action(web), as_dialog=False)
+        return _boundary(lambda: _action(web), "action")
 
     return blueprint
 
 
-def _boundary(handler: Any, as_dialog: bool) -> Any:
+def _boundary(handler: Any, shape: Shape) -> Any:
     """The classic surface's one error boundary: no traceback ever reaches a person."""
     try:
         return handler()
+    except MalformedRequest as error:
+        log.warning("refused a malformed request: %s", error.description)
+        return jsonify(_answer(shape, MALFORMED)), 400
     except HTTPException:
         raise  # 413 and friends keep their status
     except Unauthorized as error:
         log.warning("refused an unverified request: %s", error)
-        return jsonify({"text": "This request could not be verified."}), 401
+        return jsonify(_answer(shape, UNVERIFIED)), 401
     except InputError as error:
-        if as_dialog and error.field_errors:
+        if shape == "dialog" and error.field_errors:
             return jsonify({"errors": error.field_errors})
-        return jsonify({"error": error.user_message} if as_dialog else _ephemeral(error.user_message))
+        return jsonify(_answer(shape, error.user_message))
     except BridgeError as error:
-        return jsonify({"error": error.user_message} if as_dialog else _ephemeral(error.user_message))
+        return jsonify(_answer(shape, error.user_message))
     except Exception:
         log.exception("unexpected error in the classic surface")
-        return jsonify({"error": FAILED} if as_dialog else _ephemeral(FAILED))
+        return jsonify(_answer(shape, FAILED))
+
+
+def _answer(shape: Shape, message: str) -> dict[str, Any]:
+    if shape == "dialog":
+        return {"error": message}
+    if shape == "action":
+        return {"ephemeral_text": message}
+    return _ephemeral(message)
 
 
 def _ephemeral(text: str, **extra: Any) -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": text, **extra}
+
+
+def _channel(value: str) -> str:
+    if value and not is_chat_id(value):
+        raise MalformedRequest("channel_id is not a Mattermost id")
+    return value
 
 
 def _slash(web: WebContext) -> Any:
@@ -79,8 +103,8 @@ def _slash(web: WebContext) -> Any:
     command = command or web.registry.find("app_info")
     assert command is not None
     context = CommandContext(
-        user=ChatUser(form.get("user_id", ""), form.get("user_name", "")),
-        channel_id=form.get("channel_id", ""),
+        user=web.identify(form.get("user_id", "")),
+        channel_id=_channel(form.get("channel_id", "")),
         surface="slash",
         argument=argument,
     )
@@ -95,14 +119,7 @@ def _slash(web: WebContext) -> Any:
 
 def _render(web: WebContext, command: Command, context: CommandContext, reply: Reply, trigger_id: str) -> Any:
     if reply.form is not None:
-        state = web.signer.sign(
-            {
-                "cmd": reply.form.command,
-                "key": reply.form.idempotency_key,
-                "uid": context.user.id,
-                "uname": context.user.username,
-            }
-        )
+        state = web.signer.sign({"cmd": reply.form.command, "key": reply.form.idempotency_key, "uid": context.user.id})
         web.chat.open_dialog(trigger_id, f"{web.root_url}/dialog", dialog(reply.form, state, web.icon_url))
         return {}
     if command.name == "app_info":
@@ -116,7 +133,7 @@ def _buttons(web: WebContext, context: CommandContext) -> dict[str, Any]:
     for command in web.registry:
         if command.name == "app_info":
             continue
-        signed = web.signer.sign({"cmd": command.name, "uid": context.user.id, "uname": context.user.username})
+        signed = web.signer.sign({"cmd": command.name, "uid": context.user.id})
         actions.append(
             {
                 "id": action_id(command.name),
@@ -146,18 +163,18 @@ def _answer_late(web: WebContext, context: CommandContext, response_url: str, do
 
 
 def _dialog(web: WebContext) -> Any:
-    body = request.get_json(force=True, silent=True) or {}
-    user_id = str(body.get("user_id", ""))
-    state = web.signer.verify(body.get("state"), user_id)
+    body = json_object(request.get_data())
+    user_id = text(body, "user_id")
+    state = web.signer.verify(text(body, "state"), user_id)
     if body.get("cancelled"):
         return Response(status=200)
     command = web.registry.find(str(state.get("cmd", "")))
     if command is None or command.submit is None or command.name != body.get("callback_id"):
         raise Unauthorized("dialog state names another command")
-    values = {str(k): submitted_value(v) for k, v in (body.get("submission") or {}).items()}
+    values = {str(k): submitted_value(v) for k, v in member(body, "submission").items()}
     context = CommandContext(
-        user=ChatUser(user_id, str(state.get("uname", ""))),
-        channel_id=str(body.get("channel_id", "")),
+        user=web.identify(user_id),
+        channel_id=_channel(text(body, "channel_id")),
         surface="slash",
         values=values,
         idempotency_key=str(state.get("key", "")) or None,
@@ -169,15 +186,15 @@ def _dialog(web: WebContext) -> Any:
 
 
 def _action(web: WebContext) -> Any:
-    body = request.get_json(force=True, silent=True) or {}
-    user_id = str(body.get("user_id", ""))
-    signed = web.signer.verify((body.get("context") or {}).get("sig"), user_id)
+    body = json_object(request.get_data())
+    user_id = text(body, "user_id")
+    signed = web.signer.verify(text(member(body, "context"), "sig"), user_id)
     command = web.registry.find(str(signed.get("cmd", "")))
     if command is None:
         raise Unauthorized("button names no command")
     context = CommandContext(
-        user=ChatUser(user_id, str(signed.get("uname", ""))),
-        channel_id=str(body.get("channel_id", "")),
+        user=web.identify(user_id),
+        channel_id=_channel(text(body, "channel_id")),
         surface="slash",
     )
     reply = web.run(command.run, context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.commands import SLASH_TRIGGER, CommandRegistry
+from ...core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, CommandRegistry
 from ...core.models import Form, FormField
 
 APPS_EXPAND = {"app": "all", "acting_user": "all", "channel": "all", "team": "all", "locale": "all"}
@@ -85,26 +85,32 @@ def apps_form(form: Form, icon_url: str) -> dict[str, Any]:
 
 
 def apps_bindings(registry: CommandRegistry, icon_url: str) -> list[dict[str, Any]]:
-    commands = [
-        {
+    """`/integration_with_redmine <cmd>`, the 2024 version's `/redmine <cmd>`, and the original's top-level
+    commands (`/tickets_for_me` …), so nobody relearns a command after switching."""
+
+    def binding(name: str, command: Any) -> dict[str, Any]:
+        return {
             "location": name,
             "label": name,
             "description": command.summary,
             "icon": icon_url,
             "submit": {"path": f"/{command.name}", "expand": APPS_EXPAND},
         }
-        for command in registry
-        for name in command.names
+
+    commands = [binding(name, command) for command in registry for name in command.names]
+    groups = [
+        {
+            "location": trigger,
+            "label": trigger,
+            "icon": icon_url,
+            "description": "Redmine from Mattermost",
+            "hint": "[command]",
+            "bindings": commands,
+        }
+        for trigger in (SLASH_TRIGGER, LEGACY_TRIGGER)
     ]
-    top = {
-        "location": SLASH_TRIGGER,
-        "label": SLASH_TRIGGER,
-        "icon": icon_url,
-        "description": "Redmine from Mattermost",
-        "hint": "[command]",
-        "bindings": commands,
-    }
-    return [{"location": "/command", "bindings": [top]}]
+    top_level = [binding(command.name, command) for command in registry]
+    return [{"location": "/command", "bindings": groups + top_level}]
 
 
 def submitted_value(value: Any) -> str | None:

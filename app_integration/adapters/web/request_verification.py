@@ -50,8 +50,9 @@ class StateSigner:
         return payload
 
 
-def check_app_jwt(header: str | None, secret: str | None, acting_user_id: str) -> None:
-    """HS256 only, `exp` required and unexpired, `acting_user_id` equal to the context's."""
+def check_app_jwt(header: str | None, secret: str | None, acting_user_id: str, require_user: bool = True) -> None:
+    """HS256 only, `exp` required and unexpired, `acting_user_id` equal to the context's. A call that never acts
+    as a user (`require_user=False`) may name no one, but if the JWT or the body names someone, both must agree."""
     if not secret:
         raise Unauthorized("the Apps framework is not configured")
     if not header or not header.startswith("Bearer "):
@@ -62,5 +63,8 @@ def check_app_jwt(header: str | None, secret: str | None, acting_user_id: str) -
         )
     except jwt.PyJWTError:
         raise Unauthorized("invalid app JWT") from None
-    if not acting_user_id or not hmac.compare_digest(str(claims.get("acting_user_id", "")), acting_user_id):
+    claimed = str(claims.get("acting_user_id", "") or "")
+    if not require_user and not claimed and not acting_user_id:
+        return
+    if not acting_user_id or not hmac.compare_digest(claimed, acting_user_id):
         raise Unauthorized("JWT acting user differs from the call's")

@@ -11,9 +11,10 @@ from contextvars import copy_context
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ...core.chat_ids import is_chat_id
 from ...core.commands import CommandRegistry
-from ...core.errors import BridgeError
-from ...core.models import ChatMessage, CommandContext, Reply
+from ...core.errors import BridgeError, Unauthorized
+from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
 from ...core.services import Services
 from ...core.settings import Settings
 from ..redmine_gateway import round_trips
@@ -28,6 +29,8 @@ class WebChat(Protocol):
     base_url: str
 
     def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None: ...
+
+    def user(self, user_id: str) -> ChatUser | None: ...
 
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None: ...
 
@@ -76,6 +79,17 @@ class WebContext:
                 },
             )
             round_trips.reset(token)
+
+    def identify(self, user_id: object) -> ChatUser:
+        """The person behind a verified user id, named by Mattermost itself: a username in a request body is
+        whatever its sender typed, so it never decides who acts."""
+        if not is_chat_id(user_id):
+            raise Unauthorized("no well-formed user id")
+        assert isinstance(user_id, str)
+        user = self.chat.user(user_id)
+        if user is None:
+            raise Unauthorized("the user id names nobody in Mattermost")
+        return user
 
     def submit(self, work: Callable[[], Any]) -> Future[Any]:
         return self.pool.submit(copy_context().run, work)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from ..chat_ids import is_chat_id
 from ..errors import InputError
 from ..formatting import issue_link, issue_table
 from ..idempotency import run_once
@@ -62,6 +63,8 @@ def _create(services: Services, context: CommandContext) -> Reply:
     members = project_members(services, login, draft.project, "projects")
     assignee_id = context.values.get("mattermost_user")
     if assignee_id:
+        if not is_chat_id(assignee_id):
+            raise InputError("Choose the assignee from the list.", {"mattermost_user": "Choose a person from the list"})
         user = services.chat.user(assignee_id)
         found = assignee_problem(services, user, members) if user else "That Mattermost user does not exist"
         if isinstance(found, str):

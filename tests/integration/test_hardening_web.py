@@ -1,0 +1,160 @@
+"""Regression tests for the hardening issue, on the web surfaces: identity comes from the verified
+user id only, malformed bodies get 400, buttons answer in a button's shape, and no id taken from a
+request reaches a Mattermost API path unchecked."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from app_integration.adapters.web.app_factory import create_app
+from app_integration.adapters.web.request_verification import StateSigner
+from app_integration.adapters.wiring import Bridge
+from tests.conftest import SIGNING_KEY
+from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
+
+
+@pytest.fixture
+def client(bridge: Bridge) -> Iterator[FlaskClient]:
+    with create_app(bridge.settings, bridge).test_client() as client:
+        yield client
+
+
+@pytest.fixture
+def channel(emulator: Any) -> str:
+    return next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")
+
+
+def open_dialog(client: FlaskClient, emulator: Any, username: str, command: str, channel: str) -> dict[str, Any]:
+    before = len(emulator.dialogs)
+    response = client.post(
+        "/slash", data=slash_form(emulator.user(username), command, channel), headers=slash_headers()
+    )
+    assert response.status_code == 200 and len(emulator.dialogs) == before + 1
+    opened: dict[str, Any] = emulator.dialogs[-1]
+    return opened
+
+
+def test_slash_acts_as_the_user_id_whatever_user_name_says(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    form = slash_form(emulator.user("alice"), f"create_tickets demo\n1. Forged {tag} @bob", channel)
+    form["user_name"] = "carol"
+    reply = client.post("/slash", data=form, headers=slash_headers()).get_json()
+    assert "Created 1 ticket" in reply["text"], reply
+    [issue] = [i for i in bridge.gateway.authored_issues("alice", 100).issues if tag in i.subject]
+    assert issue.author.name == "Alice Anders"
+    assert [i for i in bridge.gateway.authored_issues("carol", 100).issues if tag in i.subject] == []
+
+
+def test_a_dialog_acts_as_its_user_id_and_the_state_carries_no_name(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str
+) -> None:
+    opened = open_dialog(client, emulator, "alice", "create_tickets", channel)
+    state = StateSigner(SIGNING_KEY, 60).verify(opened["dialog"]["state"], emulator.user("alice")["id"])
+    assert set(state) == {"cmd", "key", "uid"}  # who acts is the verified id, never a name carried along
+    tag = uuid.uuid4().hex[:8]
+    body = dialog_submission(opened, emulator.user("alice"), channel, {"option": "demo", "message": f"Dlg {tag} @bob"})
+    body["user_name"] = "carol"
+    assert client.post("/dialog", json=body).status_code == 200
+    [issue] = [i for i in bridge.gateway.authored_issues("alice", 100).issues if tag in i.subject]
+    assert issue.author.name == "Alice Anders"
+
+
+def test_an_unknown_or_malformed_user_id_is_refused(client: FlaskClient, emulator: Any, channel: str) -> None:
+    for user_id in ("me", "../teams", "a" * 26):
+        form = slash_form(emulator.user("alice"), "app_info", channel)
+        form["user_id"] = user_id
+        assert client.post("/slash", data=form, headers=slash_headers()).status_code == 401, user_id
+
+
+@pytest.mark.parametrize("assignee", ["me", "../teams", "../../system/ping", "x" * 30])
+def test_a_submitted_assignee_never_becomes_an_api_path(
+    client: FlaskClient, emulator: Any, channel: str, assignee: str
+) -> None:
+    opened = open_dialog(client, emulator, "alice", "create_ticket_by_form", channel)
+    submission = {
+        "projects": "demo",
+        "trackers": "1",
+        "subject": "Path probe",
+        "status": "1",
+        "priority": "2",
+        "mattermost_user": assignee,
+    }
+    before = len(emulator.requests)
+    reply = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
+    assert "mattermost_user" in reply.get_json()["errors"]
+    paths = [r.path for r in emulator.requests[before:]]
+    assert not any("teams" in p or p.endswith("/users/me") or "system/ping" in p for p in paths), paths
+
+
+@pytest.mark.parametrize(
+    ("path", "junk"),
+    [
+        ("/dialog", b"[1, 2, 3]"),
+        ("/dialog", b"[" * 50_000 + b"]" * 50_000),
+        ("/dialog", b'{"user_id": 5, "state": []}'),
+        ("/dialog", b"{not json"),
+        ("/actions", b'{"user_id": "x", "context": 5}'),
+        ("/actions", b'"just a string"'),
+    ],
+)
+def test_malformed_bodies_get_400_and_no_traceback(
+    client: FlaskClient, path: str, junk: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = client.post(path, data=junk, content_type="application/json")
+    assert response.status_code == 400
+    assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records)
+
+
+def test_a_well_formed_but_unsigned_body_gets_401(client: FlaskClient, emulator: Any, channel: str) -> None:
+    body = {"user_id": emulator.user("alice")["id"], "channel_id": channel, "context": {"sig": "forged"}}
+    response = client.post("/actions", json=body)
+    assert response.status_code == 401
+    assert set(response.get_json()) == {"ephemeral_text"}  # a button's shape, even when refused
+
+
+def test_a_button_error_comes_back_as_ephemeral_text(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str
+) -> None:
+    reply = client.post(
+        "/slash", data=slash_form(emulator.user("erin"), "app_info", channel), headers=slash_headers()
+    ).get_json()
+    button = next(
+        a for a in reply["attachments"][0]["actions"] if a["integration"]["context"]["action"] == "my_tickets"
+    )
+    body = {"user_id": emulator.user("erin")["id"], "channel_id": channel, "context": button["integration"]["context"]}
+    answer = client.post("/actions", json=body).get_json()
+    assert set(answer) == {"ephemeral_text"} and "not linked" in answer["ephemeral_text"]
+
+
+def test_a_chunked_body_over_the_cap_gets_413(client: FlaskClient, bridge: Bridge) -> None:
+    """Over a real socket: a chunked body has no Content-Length for the cap to read in advance."""
+    cap = bridge.settings.max_body_bytes
+    server = make_server("127.0.0.1", 0, client.application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(cap // 1024 + 8):
+            yield b"x" * 1024
+
+    try:
+        response = requests.post(
+            f"http://127.0.0.1:{server.server_port}/dialog",
+            data=chunks(),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert response.status_code == 413
