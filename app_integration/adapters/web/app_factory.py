@@ -60,9 +60,9 @@ def create_app(
     def cap_streamed_bodies() -> None:
         # A chunked body has no Content-Length to refuse in advance, and the cap alone truncates it
         # silently; reading it here (cached for the handlers) turns "at the cap" into a 413.
-        if request.content_length is None and request.method == "POST":
-            if len(request.get_data(cache=True)) >= settings.max_body_bytes:
-                raise RequestEntityTooLarge()
+        streamed = request.content_length is None and request.method == "POST"
+        if streamed and len(request.get_data(cache=True)) >= settings.max_body_bytes:
+            raise RequestEntityTooLarge()
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_: RequestEntityTooLarge) -> Any:
