@@ -38,6 +38,26 @@ REPLAY_BUFFER = 128
 SERVER_VERSION = "9.11.6.9.11.6.emulator.false"
 
 
+# Default role permissions, as server/public/model/role.go (MakeDefaultRoles) grants them: only the ones
+# the endpoints below check. system_admin holds every permission. A test may grant more to a role.
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    "system_user": {"create_direct_channel", "create_group_channel", "view_members", "list_public_teams"},
+    "team_user": {"list_team_channels", "join_public_channels", "read_public_channel", "view_team"},
+    "team_admin": {"delete_others_posts", "manage_team", "manage_channel_roles"},
+    "channel_user": {"read_channel", "read_channel_content", "create_post", "edit_post", "delete_post"},
+    "channel_admin": {"manage_channel_roles", "use_group_mentions"},
+}
+# Channel-scoped permissions: the server checks them with SessionHasPermissionToChannel, so the member's
+# channel and team roles count. Everything else is checked against the system roles alone.
+CHANNEL_SCOPED = {"read_channel", "read_channel_content", "create_post", "edit_post", "edit_others_posts"}
+# model/integration_action.go: the limits Dialog.IsValid enforces (in bytes, as Go's len counts).
+DIALOG_TITLE_MAX = 24
+DIALOG_LIMITS = {"display_name": 24, "name": 300, "help_text": 150}
+DIALOG_TEXT_LIMITS = {"text": 150, "textarea": 3000, "select": 3000}
+DIALOG_TYPES = {"text", "textarea", "select", "bool", "radio", "date", "datetime"}
+POST_MESSAGE_MAX_RUNES = 16383  # model/post.go PostMessageMaxRunesV2
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No line per request: the tests and benchmarks read the recorded requests instead."""
 
@@ -73,6 +93,7 @@ class Recorded:
     query: dict[str, list[str]]
     body: Any
     user_id: str | None
+    status: int = 0
 
 
 @dataclass
@@ -125,7 +146,9 @@ class SpecValidator:
 class MattermostEmulator:
     """Start it, add users and channels, post as people, and read what the bridge did."""
 
-    def __init__(self, spec_path: Path | None = None, validate: bool = True) -> None:
+    def __init__(
+        self, spec_path: Path | None = None, validate: bool = True, bot_roles: str = "system_user system_admin"
+    ) -> None:
         path = spec_path or SPEC_PATH
         self.validator = SpecValidator(path) if validate and path.is_file() else None
         self.lock = threading.RLock()
@@ -138,15 +161,14 @@ class MattermostEmulator:
         self.dialogs: list[dict[str, Any]] = []
         self.ephemerals: list[dict[str, Any]] = []
         self.hook_replies: list[dict[str, Any]] = []
-        self.bot_may_edit_others = True
-        self.bot_may_post_ephemeral = True
+        self.granted: dict[str, set[str]] = {}  # extra permissions per role, as an admin would grant them
+        self.post_edit_time_limit = -1  # ServiceSettings.PostEditTimeLimit, seconds; -1 is no limit
+        self.refuse_rest = False  # answer 503 to every REST call, as a server that is starting up
         self._sessions: dict[str, _Session] = {}
         self._refuse_websockets = False
         self._connections: set[ServerConnection] = set()
         self.team_id = new_id()
-        self.bot = self.add_user(
-            "redmine", is_bot=True, token="bot-token-" + new_id(), roles="system_user system_admin"
-        )
+        self.bot = self.add_user("redmine", is_bot=True, token="bot-token-" + new_id(), roles=bot_roles)
         self.bot_token = next(t for t, uid in self.tokens.items() if uid == self.bot["id"])
         self._http = make_server("127.0.0.1", 0, self._app(), threaded=True, request_handler=_QuietHandler)
         self._ws = serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
@@ -243,10 +265,19 @@ class MattermostEmulator:
             self.channels[channel["id"]] = channel
             return channel
 
-    def post_as(self, username: str, channel_id: str, message: str, root_id: str = "") -> dict[str, Any]:
-        """A person posts; the bot hears it on the websocket if it is in the channel."""
+    def post_as(
+        self,
+        username: str,
+        channel_id: str,
+        message: str,
+        root_id: str = "",
+        props: dict[str, Any] | None = None,
+        sender_name: str | None = None,
+    ) -> dict[str, Any]:
+        """A person posts; the bot hears it on the websocket if it is in the channel. For a webhook's post
+        (props from_webhook), the server sets sender_name to its override_username, as the real one does."""
         author = self.user(username)
-        return self._create_post(author["id"], channel_id, message, root_id, {})
+        return self._create_post(author["id"], channel_id, message, root_id, props or {}, sender_name)
 
     def edit_as(self, post_id: str, message: str) -> dict[str, Any]:
         with self.lock:
@@ -265,6 +296,31 @@ class MattermostEmulator:
     def dm_posts(self, username: str) -> list[dict[str, Any]]:
         channel = self.direct_channel(self.bot["id"], self.user(username)["id"])
         return self.posts_in(channel["id"])
+
+    def delete_post(self, post_id: str) -> None:
+        with self.lock:
+            post = self.posts[post_id]
+            post.update(delete_at=now_ms(), update_at=now_ms())
+
+    # Permissions -----------------------------------------------------------------
+    def role_permissions(self, role: str) -> set[str]:
+        if role == "system_admin":
+            return {"*"}
+        return ROLE_PERMISSIONS.get(role, set()) | self.granted.get(role, set())
+
+    def may(self, user_id: str, permission: str, channel_id: str | None = None) -> bool:
+        """SessionHasPermissionTo / SessionHasPermissionToChannel, for the roles this emulator knows."""
+        with self.lock:
+            user = self.users.get(user_id)
+            channel = self.channels.get(channel_id or "")
+        if user is None:
+            return False
+        roles = str(user.get("roles", "")).split()
+        if permission in CHANNEL_SCOPED and channel is not None and user_id in channel["members"]:
+            roles += ["channel_user"] + (["team_user"] if channel["type"] in "OP" else [])
+            roles += channel.get("admins", {}).get(user_id, "").split()
+        granted: set[str] = set().union(*(self.role_permissions(r) for r in roles)) if roles else set()
+        return "*" in granted or permission in granted
 
     # Websocket control -------------------------------------------------------
     def disconnect_all(self) -> None:
@@ -399,7 +455,13 @@ class MattermostEmulator:
 
     # REST ----------------------------------------------------------------------
     def _create_post(
-        self, user_id: str, channel_id: str, message: str, root_id: str, props: dict[str, Any]
+        self,
+        user_id: str,
+        channel_id: str,
+        message: str,
+        root_id: str,
+        props: dict[str, Any],
+        sender_name: str | None = None,
     ) -> dict[str, Any]:
         created = now_ms()
         post: dict[str, Any] = {
@@ -432,7 +494,7 @@ class MattermostEmulator:
             "channel_name": channel["name"],
             "channel_type": channel["type"],
             "post": json.dumps(post),
-            "sender_name": "@" + author["username"],
+            "sender_name": sender_name or props.get("override_username") or "@" + author["username"],
             "set_online": True,
             "team_id": channel["team_id"],
         }
@@ -451,7 +513,10 @@ class MattermostEmulator:
             query = {k: request.args.getlist(k) for k in request.args}
             with emulator.lock:
                 emulator.requests.append(Recorded(request.method, request.path, query, body, user_id))
+                request.environ["emulator.recorded"] = emulator.requests[-1]
             if request.path.startswith("/api/v4/"):
+                if emulator.refuse_rest:
+                    return _error(503, "api.emulator.unavailable", "Starting up")
                 if emulator.validator is not None:
                     problem = emulator.validator.problems(
                         request.method, request.path, query, request.get_data(), request.content_type
@@ -462,6 +527,13 @@ class MattermostEmulator:
                 if user_id is None and request.path != "/api/v4/system/ping":
                     return _error(401, "api.context.session_expired.app_error", "Invalid or expired session")
             return None
+
+        @app.after_request
+        def status(response: Response) -> Response:
+            recorded = request.environ.get("emulator.recorded")
+            if recorded is not None:
+                recorded.status = response.status_code
+            return response
 
         _routes(app, emulator)
         return app
@@ -480,7 +552,50 @@ def _error(status: int, error_id: str, message: str) -> Response:
 
 
 def _public(channel: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in channel.items() if k != "members"}
+    return {k: v for k, v in channel.items() if k not in ("members", "admins")}
+
+
+def _denied(permission: str) -> Response:
+    return _error(
+        403, "api.context.permissions.app_error", f"You do not have the appropriate permissions ({permission})"
+    )
+
+
+def dialog_problems(dialog: dict[str, Any]) -> list[str]:
+    """What model/integration_action.go's Dialog.IsValid refuses; lengths in bytes, as Go's len counts them."""
+
+    def size(value: Any) -> int:
+        return len(str(value or "").encode("utf-8"))
+
+    problems = []
+    title = dialog.get("title") or ""
+    if not title or size(title) > DIALOG_TITLE_MAX:
+        problems.append(f"invalid dialog title {title!r}")
+    names: set[str] = set()
+    for element in dialog.get("elements") or []:
+        name = str(element.get("name") or "")
+        if name in names:
+            problems.append(f"duplicate dialog element {name!r}")
+        names.add(name)
+        for key, limit in DIALOG_LIMITS.items():
+            if key in ("display_name", "name") and not element.get(key):
+                problems.append(f"{name}: {key} cannot be empty")
+            if size(element.get(key)) > limit:
+                problems.append(f"{name}: {key} longer than {limit} bytes")
+        kind = element.get("type")
+        if kind not in DIALOG_TYPES:
+            problems.append(f"{name}: invalid element type {kind!r}")
+        if int(element.get("min_length") or 0) > int(element.get("max_length") or 0):
+            problems.append(f"{name}: min_length above max_length")
+        limit = DIALOG_TEXT_LIMITS.get(str(kind))
+        if limit is not None:
+            for key in ("default", "placeholder"):
+                if size(element.get(key)) > limit:
+                    problems.append(f"{name}: {key} longer than {limit} bytes")
+        if kind == "select" and not element.get("data_source") and element.get("default"):
+            if element["default"] not in {o.get("value") for o in element.get("options") or []}:
+                problems.append(f"{name}: default {element['default']!r} is not an option")
+    return problems
 
 
 def _routes(app: Flask, em: MattermostEmulator) -> None:
@@ -501,6 +616,8 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
     @app.get("/api/v4/users/<user_id>/channels")
     def channels_for_user(user_id: str) -> Any:
         uid = em.caller()["id"] if user_id == "me" else user_id
+        if uid != em.caller()["id"] and not em.may(em.caller()["id"], "edit_other_users"):
+            return _denied("edit_other_users")
         with em.lock:
             return jsonify([_public(c) for c in em.channels.values() if uid in c["members"]])
 
@@ -509,6 +626,11 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
         ids = request.get_json()
         if not isinstance(ids, list) or len(ids) != 2 or any(i not in em.users for i in ids):
             return _error(400, "api.channel.create_direct_channel.invalid_user.app_error", "Invalid users")
+        caller = em.caller()["id"]
+        if not em.may(caller, "create_direct_channel"):
+            return _denied("create_direct_channel")
+        if caller not in ids and not em.may(caller, "manage_system"):
+            return _denied("manage_system")
         return jsonify(_public(em.direct_channel(ids[0], ids[1]))), 201
 
     @app.post("/api/v4/posts")
@@ -516,9 +638,9 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
         body = request.get_json()
         channel = em.channels.get(body.get("channel_id", ""))
         caller = em.caller()
-        if channel is None or caller["id"] not in channel["members"]:
-            return _error(403, "api.context.permissions.app_error", "No permission in this channel")
-        if len(body.get("message", "")) > 16383:
+        if channel is None or not em.may(caller["id"], "create_post", channel["id"]):
+            return _denied("create_post")
+        if len(body.get("message", "")) > POST_MESSAGE_MAX_RUNES:
             return _error(400, "model.post.is_valid.msg.app_error", "Message too long")
         post = em._create_post(
             caller["id"], channel["id"], body.get("message", ""), body.get("root_id") or "", body.get("props") or {}
@@ -527,8 +649,8 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
 
     @app.post("/api/v4/posts/ephemeral")
     def ephemeral() -> Any:
-        if not em.bot_may_post_ephemeral:
-            return _error(403, "api.context.permissions.app_error", "create_post_ephemeral is required")
+        if not em.may(em.caller()["id"], "create_post_ephemeral"):  # a system permission, never a channel one
+            return _denied("create_post_ephemeral")
         body = request.get_json()
         with em.lock:
             em.ephemerals.append(body)
@@ -538,16 +660,25 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
     @app.get("/api/v4/posts/<post_id>")
     def get_post(post_id: str) -> Any:
         post = em.posts.get(post_id)
-        return jsonify(post) if post else _error(404, "app.post.get.app_error", "Post not found")
+        if post is None or post.get("delete_at"):
+            return _error(404, "app.post.get.app_error", "Post not found")
+        if not em.may(em.caller()["id"], "read_channel_content", post["channel_id"]):
+            return _denied("read_channel_content")
+        return jsonify(post)
 
     @app.put("/api/v4/posts/<post_id>/patch")
     def patch_post(post_id: str) -> Any:
         post = em.posts.get(post_id)
         caller = em.caller()
-        if post is None:
-            return _error(404, "app.post.get.app_error", "Post not found")
-        if post["user_id"] != caller["id"] and not em.bot_may_edit_others:
-            return _error(403, "api.context.permissions.app_error", "edit_others_posts is required")
+        # api4/post.go postPatchChecks: a missing or deleted post is a permission error, not a 404.
+        if post is None or post.get("delete_at"):
+            return _denied("edit_post")
+        permission = "edit_post" if post["user_id"] == caller["id"] else "edit_others_posts"
+        if not em.may(caller["id"], permission, post["channel_id"]):
+            return _denied(permission)
+        limit = em.post_edit_time_limit
+        if limit != -1 and now_ms() > post["create_at"] + limit * 1000:
+            return _error(400, "api.post.update_post.permissions_time_limit.app_error", "Edit time limit passed")
         body = request.get_json()
         with em.lock:
             post.update(message=body.get("message", post["message"]), edit_at=now_ms(), update_at=now_ms())
@@ -557,6 +688,9 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
 
     @app.get("/api/v4/channels/<channel_id>/posts")
     def channel_posts(channel_id: str) -> Any:
+        if not em.may(em.caller()["id"], "read_channel_content", channel_id):
+            return _denied("read_channel_content")
+        # GetPostsSince returns what changed since then, deleted posts included.
         since = int(request.args.get("since", "0") or 0)
         posts = [p for p in em.posts_in(channel_id) if p["update_at"] >= since]
         order = [p["id"] for p in sorted(posts, key=lambda p: p["create_at"], reverse=True)]
@@ -564,8 +698,15 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
 
     @app.post("/api/v4/actions/dialogs/open")
     def open_dialog() -> Any:
+        body = request.get_json()
+        problems = dialog_problems(body.get("dialog") or {})
+        if not body.get("trigger_id") or not body.get("url"):
+            problems.append("empty trigger id or URL")
+        if problems:
+            em.spec_errors.append("dialog: " + "; ".join(problems))
+            return _error(400, "api.dialog.open.invalid", "; ".join(problems))
         with em.lock:
-            em.dialogs.append(request.get_json())
+            em.dialogs.append(body)
         return jsonify({"status": "OK"})
 
     @app.post("/hooks/commands/<hook_id>")
@@ -576,9 +717,9 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
 
     @app.get("/api/v4/roles/name/<name>")
     def role(name: str) -> Any:
-        permissions = ["create_post", "create_direct_channel", "edit_post"]
-        if name == "system_admin":
-            permissions += ["edit_others_posts", "create_post_ephemeral", "manage_system"]
+        granted = em.role_permissions(name)
+        everything = {"edit_others_posts", "create_post_ephemeral", "manage_system", "edit_other_users"}
+        permissions = sorted((granted - {"*"}) | (everything if "*" in granted else set()))
         return jsonify(
             {
                 "id": new_id(),

@@ -21,17 +21,23 @@ from mattermostautodriver import TypedDriver
 from mattermostautodriver.exceptions import (
     InvalidMattermostError,
     MattermostError,
+    NoAccessTokenProvided,
     NotEnoughPermissions,
     ResourceNotFound,
 )
 
 from ..core.chat_ids import is_chat_id
-from ..core.errors import ChatUnavailable, InputError, NotFound, PermissionDenied
+from ..core.errors import ChatTokenRefused, ChatUnavailable, InputError, NotFound, PermissionDenied
 from ..core.formatting import fit
 from ..core.models import ChatMessage, ChatUser
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+EPHEMERAL_RETRY_SECONDS = 3600.0
+TOKEN_REFUSED = (
+    "Mattermost refused the bot's token: check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN "
+    "(a bot account's access token, not revoked)."
+)
 # Seconds spent waiting on Mattermost in this context; benchmarks read it.
 mattermost_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("mattermost_seconds", default=0.0)
 
@@ -81,6 +87,7 @@ class MattermostChat:
         self._users: TTLCache[str, ChatUser | None] = TTLCache(maxsize=4096, ttl=300)
         self._dm_channels: dict[str, str] = {}
         self._bot: ChatUser | None = None
+        self._ephemeral_refused_at = -EPHEMERAL_RETRY_SECONDS
 
     def __repr__(self) -> str:
         return f"MattermostChat({self.base_url!r})"
@@ -93,6 +100,8 @@ class MattermostChat:
             raise NotFound("Not found in Mattermost.") from None
         except NotEnoughPermissions:
             raise PermissionDenied("The bot lacks a Mattermost permission for that.") from None
+        except NoAccessTokenProvided:
+            raise ChatTokenRefused(TOKEN_REFUSED) from None
         except (MattermostError, InvalidMattermostError, httpx.HTTPError) as error:
             log.warning("mattermost: request failed (%s)", type(error).__name__)
             raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
@@ -154,11 +163,19 @@ class MattermostChat:
         )
 
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
-        self._call(
-            lambda d: d.posts.create_post_ephemeral(
-                user_id=user_id, post={"channel_id": channel_id, "message": fit(text)}
+        # create_post_ephemeral is a system permission (system admins only, by default): once refused, it stays
+        # refused, so the bot stops asking for an hour instead of being refused on every notice.
+        if time.monotonic() - self._ephemeral_refused_at < EPHEMERAL_RETRY_SECONDS:
+            raise PermissionDenied("The bot may not post ephemeral messages.")
+        try:
+            self._call(
+                lambda d: d.posts.create_post_ephemeral(
+                    user_id=user_id, post={"channel_id": channel_id, "message": fit(text)}
+                )
             )
-        )
+        except PermissionDenied:
+            self._ephemeral_refused_at = time.monotonic()
+            raise
 
     def patch_post(self, post_id: str, message: str) -> None:
         self._call(lambda d: d.posts.patch_post(_checked(post_id), message=message))

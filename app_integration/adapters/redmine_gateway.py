@@ -133,6 +133,8 @@ class RedmineGateway:
         self._lists: TTLCache[str, list[Choice]] = TTLCache(maxsize=8, ttl=cache_ttl)
         # Login -> id and state, as the admin sees it. Short, so a lock takes effect soon.
         self._accounts: TTLCache[str, Account | None] = TTLCache(maxsize=4096, ttl=min(cache_ttl, 60.0))
+        # Project id -> is_public. Short for the same reason: a project made private stops leaking soon.
+        self._publicity: TTLCache[int, bool] = TTLCache(maxsize=1024, ttl=min(cache_ttl, 60.0))
 
     @property
     def base_url(self) -> str:
@@ -175,6 +177,16 @@ class RedmineGateway:
 
     def project(self, login: str, identifier: str) -> Project:
         return _project(self._as(login, lambda r: r.project.get(identifier).raw()))
+
+    def project_is_public(self, project_id: int) -> bool:
+        with self._lock:
+            if project_id in self._publicity:
+                return self._publicity[project_id]
+        raw = self._as(None, lambda r: r.project.get(project_id).raw())
+        public = bool(raw.get("is_public", False))
+        with self._lock:
+            self._publicity[project_id] = public
+        return public
 
     def member_ids(self, login: str, identifier: str) -> frozenset[int]:
         raws = self._as(login, lambda r: [m.raw() for m in r.project_membership.filter(project_id=identifier)])

@@ -51,6 +51,10 @@ class ChatUnavailable(BridgeError):
     """Mattermost's REST API failed."""
 
 
+class ChatTokenRefused(ChatUnavailable):
+    """Mattermost answered 401 to the bot's own token: only an operator can fix it, and retrying never will."""
+
+
 class InputError(BridgeError):
     """Bad input, with a message per form field where one applies."""
 

@@ -1,4 +1,7 @@
-"""The listener end to end: the emulator's websocket and REST, and the real Redmine."""
+"""The listener end to end: the emulator's websocket and REST, and the real Redmine.
+
+Every test runs twice: with a bot that is a system admin (LINK_MODE=rewrite edits posts), and with a
+plain `system_user` bot (LINK_MODE=reply), which may not edit others' posts or post ephemeral notices."""
 
 from __future__ import annotations
 
@@ -16,9 +19,23 @@ from mattermost_server.emulator import wait_for
 from tests.conftest import RedmineInfo, bridge_settings
 
 FAST = Backoff(first=0.05, most=0.2)
+ROLES = {"admin": ("system_user system_admin", "rewrite"), "plain": ("system_user", "reply")}
+
+
+@pytest.fixture(params=sorted(ROLES), autouse=True)
+def bot_role(request: pytest.FixtureRequest, emulator: Any) -> Iterator[str]:
+    role: str = request.param
+    emulator.bot["roles"] = ROLES[role][0]
+    yield role
+    refused = [(r.method, r.path) for r in emulator.requests if r.status == 403]
+    assert len(refused) == len(set(refused)) and len([p for _, p in refused if p.endswith("/ephemeral")]) <= 1, (
+        f"a request was refused more than once: {refused}"
+    )
 
 
 def start(redmine: RedmineInfo, emulator: Any, tmp_path: Path, **overrides: Any) -> tuple[PostListener, Bridge]:
+    role = next(name for name, (roles, _) in ROLES.items() if roles == emulator.bot["roles"])
+    overrides.setdefault("link_mode", ROLES[role][1])
     settings = bridge_settings(
         redmine.url,
         redmine.admin_key,
@@ -49,8 +66,24 @@ def message_of(emulator: Any, post_id: str) -> str:
     return str(emulator.posts[post_id]["message"])
 
 
+def replies_to(emulator: Any, post_id: str) -> list[str]:
+    post = emulator.posts[post_id]
+    thread = post["root_id"] or post_id
+    return [
+        p["message"]
+        for p in emulator.posts_in(post["channel_id"])
+        if p["user_id"] == emulator.bot["id"] and p["root_id"] == thread
+    ]
+
+
 def linked(emulator: Any, post_id: str, issue_id: int) -> bool:
-    return f"[#t{issue_id}](" in message_of(emulator, post_id)
+    """The reference became a link: in the post itself (rewrite), or in the bot's reply in its thread."""
+    link = f"[#t{issue_id}]("
+    return link in message_of(emulator, post_id) or any(link in text for text in replies_to(emulator, post_id))
+
+
+def rewrites(emulator: Any) -> bool:
+    return "system_admin" in emulator.bot["roles"]
 
 
 def test_a_channel_post_gets_links_for_what_its_author_can_see(
@@ -59,14 +92,18 @@ def test_a_channel_post_gets_links_for_what_its_author_can_see(
     text = f"look at #t{seeded['public']} and #t{seeded['secret']} and #t{seeded['private']} and #t999999"
     post = emulator.post_as("bob", town(emulator), text)
     wait_for(lambda: linked(emulator, post["id"], seeded["public"]))
-    message = message_of(emulator, post["id"])
-    assert f"[#t{seeded['public']}]({redmine.url}/issues/{seeded['public']})" in message
+    shown = message_of(emulator, post["id"]) + "\n".join(replies_to(emulator, post["id"]))
+    assert f"[#t{seeded['public']}]({redmine.url}/issues/{seeded['public']})" in shown
     for hidden in (seeded["secret"], seeded["private"], 999999):
-        assert f"#t{hidden}" in message and f"[#t{hidden}]" not in message
-    notice = wait_for(lambda: [e for e in emulator.ephemerals if e["user_id"] == emulator.user("bob")["id"]])
-    assert notice[-1]["post"]["message"].startswith(f"#t{seeded['secret']}, #t{seeded['private']}, #t999999:")
+        assert f"[#t{hidden}]" not in shown
     patches = [r for r in emulator.requests if r.method == "PUT" and post["id"] in r.path]
-    assert len(patches) == 1
+    if rewrites(emulator):
+        notice = wait_for(lambda: [e for e in emulator.ephemerals if e["user_id"] == emulator.user("bob")["id"]])
+        assert notice[-1]["post"]["message"].startswith(f"#t{seeded['secret']}, #t{seeded['private']}, #t999999:")
+        assert len(patches) == 1
+    else:  # the notice is refused: the author hears nothing, and nothing of it reaches the channel
+        assert emulator.ephemerals == [] and patches == []
+        assert not any("cannot see" in p["message"] for p in emulator.posts_in(town(emulator)))
 
 
 def test_code_links_and_urls_are_left_alone(
@@ -75,7 +112,11 @@ def test_code_links_and_urls_are_left_alone(
     n = seeded["public"]
     text = f"`#t{n}` and\n```\n#t{n}\n```\nhttp://example.org/#t{n} [#t{n}](http://x/issues/{n}) plain #t{n}"
     post = emulator.post_as("alice", town(emulator), text)
-    wait_for(lambda: message_of(emulator, post["id"]).endswith(")"))
+    # The text already holds a link to n, so wait for the change itself.
+    wait_for(lambda: message_of(emulator, post["id"]).endswith(")") or replies_to(emulator, post["id"]))
+    if not rewrites(emulator):
+        assert replies_to(emulator, post["id"]) == [f"[#t{n}]({redmine.url}/issues/{n})"]
+        return
     message = message_of(emulator, post["id"])
     assert message.startswith(f"`#t{n}` and\n```\n#t{n}\n```\nhttp://example.org/#t{n} [#t{n}](http://x/issues/{n}) ")
     assert message.endswith(f"plain [#t{n}]({redmine.url}/issues/{n})")
@@ -97,6 +138,7 @@ def test_the_bots_own_posts_and_other_channels_are_ignored(
     marker = emulator.post_as("alice", channel, f"marker #t{seeded['public']}")
     wait_for(lambda: linked(emulator, marker["id"], seeded["public"]))
     assert message_of(emulator, own["id"]) == f"#t{seeded['public']} by the bot"
+    assert replies_to(emulator, own["id"]) == []
     assert message_of(emulator, elsewhere["id"]).startswith("#t")
 
 
@@ -108,14 +150,19 @@ def test_an_unmapped_author_hears_once(listener: PostListener, emulator: Any, se
     wait_for(lambda: linked(emulator, marker["id"], seeded["public"]))
     wait_for(lambda: listener.events.empty() and listener.handled >= 4)
     notices = [e for e in emulator.ephemerals if e["user_id"] == erin["id"]]
-    assert len(notices) == 1 and "linked to Redmine" in notices[0]["post"]["message"]
+    if rewrites(emulator):
+        assert len(notices) == 1 and "linked to Redmine" in notices[0]["post"]["message"]
+    else:
+        assert notices == []
+    assert not any("linked to Redmine" in p["message"] for p in emulator.posts_in(town(emulator)))
 
 
 def test_a_dm_with_refs_gets_links_in_the_dm(listener: PostListener, emulator: Any, seeded: dict[str, int]) -> None:
     dm = emulator.direct_channel(emulator.bot["id"], emulator.user("bob")["id"])
-    emulator.post_as("bob", dm["id"], f"what is #t{seeded['public']}?")
-    reply = wait_for(lambda: [p for p in emulator.posts_in(dm["id"]) if p["user_id"] == emulator.bot["id"]])
-    assert f"[#t{seeded['public']}](" in reply[-1]["message"]
+    post = emulator.post_as("bob", dm["id"], f"what is #t{seeded['public']}?")
+    wait_for(lambda: linked(emulator, post["id"], seeded["public"]))
+    # As the original bridge did, the DM itself is edited where the bot may; a plain bot answers instead.
+    assert (f"[#t{seeded['public']}](" in message_of(emulator, post["id"])) == rewrites(emulator)
 
 
 def test_dm_commands_are_answered_in_the_dm(listener: PostListener, emulator: Any, bridge_tag: str) -> None:
@@ -141,13 +188,54 @@ def bridge_tag() -> str:
 
 
 def test_rewrite_falls_back_to_a_thread_reply_without_permission(
-    listener: PostListener, emulator: Any, seeded: dict[str, int]
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path, seeded: dict[str, int]
 ) -> None:
-    emulator.bot_may_edit_others = False
-    post = emulator.post_as("alice", town(emulator), f"see #t{seeded['public']}")
-    reply = wait_for(lambda: [p for p in emulator.posts_in(town(emulator)) if p["root_id"] == post["id"]])
-    assert f"[#t{seeded['public']}](" in reply[0]["message"]
-    assert message_of(emulator, post["id"]) == f"see #t{seeded['public']}"
+    emulator.bot["roles"] = "system_user"
+    listener, _ = start(redmine, emulator, tmp_path, link_mode="rewrite")
+    try:
+        posts = [emulator.post_as("alice", town(emulator), f"see {n} #t{seeded['public']}") for n in range(3)]
+        for post in posts:
+            wait_for(lambda post=post: replies_to(emulator, post["id"]))
+            assert f"[#t{seeded['public']}](" in replies_to(emulator, post["id"])[0]
+            assert message_of(emulator, post["id"]).startswith("see ")
+        refused = [r for r in emulator.requests if r.method == "PUT" and r.status == 403]
+        assert len(refused) == 1  # the channel is remembered: one refusal, not one per post
+    finally:
+        listener.stop()
+
+
+def test_a_webhook_post_acts_for_no_one(listener: PostListener, emulator: Any, seeded: dict[str, int]) -> None:
+    """A webhook's sender_name is its override_username: bob's hook posting as "alice" must not act as alice,
+    who can see the private project. Nor may any event's sender_name name the author."""
+    secret = f"#t{seeded['secret']}"
+    hook = emulator.post_as("bob", town(emulator), secret, props={"from_webhook": "true", "override_username": "alice"})
+    forged = emulator.post_as("bob", town(emulator), secret, sender_name="alice")
+    marker = emulator.post_as("alice", town(emulator), f"marker #t{seeded['public']}")
+    wait_for(lambda: linked(emulator, marker["id"], seeded["public"]))
+    wait_for(lambda: listener.events.empty() and listener.handled >= 3)
+    for post in (hook, forged):
+        assert not linked(emulator, post["id"], seeded["secret"])
+        assert "Seeded: issue in the private project" not in str(emulator.posts_in(town(emulator)))
+
+
+def test_a_webhook_in_the_bots_dm_creates_nothing(
+    listener: PostListener, emulator: Any, bridge_tag: str, redmine: RedmineInfo
+) -> None:
+    import requests
+
+    dm = emulator.direct_channel(emulator.bot["id"], emulator.user("bob")["id"])
+    handled = listener.handled
+    text = f"create_tickets secret\n1. Webhook {bridge_tag} @alice"
+    emulator.post_as("bob", dm["id"], text, props={"from_webhook": "true", "override_username": "alice"})
+    emulator.post_as("bob", dm["id"], text, sender_name="alice")  # a forged sender_name on a plain post
+    wait_for(lambda: listener.events.empty() and listener.handled >= handled + 2)
+    found = requests.get(
+        f"{redmine.url}/issues.json",
+        params={"subject": f"~{bridge_tag}", "status_id": "*"},
+        headers={"X-Redmine-API-Key": redmine.admin_key},
+        timeout=10,
+    ).json()["issues"]
+    assert found == []
 
 
 def test_reply_mode_and_subjects_never_leak_private_issues(
@@ -155,12 +243,15 @@ def test_reply_mode_and_subjects_never_leak_private_issues(
 ) -> None:
     listener, _ = start(redmine, emulator, tmp_path, link_mode="reply", link_show_subject=True)
     try:
-        post = emulator.post_as("alice", town(emulator), f"#t{seeded['public']} #t{seeded['private']}")
-        reply = wait_for(lambda: [p for p in emulator.posts_in(town(emulator)) if p["root_id"] == post["id"]])
-        text = reply[0]["message"]
+        refs = f"#t{seeded['public']} #t{seeded['private']} #t{seeded['secret']}"
+        post = emulator.post_as("alice", town(emulator), refs)
+        reply = wait_for(lambda: replies_to(emulator, post["id"]))
+        text = reply[0]["message"] if isinstance(reply[0], dict) else reply[0]
         assert "Seeded: public issue in demo" in text
         assert f"[#t{seeded['private']}](" in text and "Seeded: private issue" not in text
-        assert message_of(emulator, post["id"]) == f"#t{seeded['public']} #t{seeded['private']}"
+        # Not private, but in a private project: a channel never gets its subject either.
+        assert f"[#t{seeded['secret']}](" in text and "Seeded: issue in the private project" not in text
+        assert message_of(emulator, post["id"]) == refs
     finally:
         listener.stop()
 

@@ -51,12 +51,16 @@ class FakeTracker:
     fail_on_create: int | None = None  # 1-based index of the create that fails
     page: IssuePage = field(default_factory=lambda: IssuePage((), 0))
     calls: list[str] = field(default_factory=list)
+    private_projects: set[int] = field(default_factory=set)
 
     def current_user(self, login: str) -> Account:
         return ACCOUNTS[login]
 
     def project(self, login: str, identifier: str) -> Project:
         return Project(1, identifier, identifier.title())
+
+    def project_is_public(self, project_id: int) -> bool:
+        return project_id not in self.private_projects
 
     def member_ids(self, login: str, identifier: str) -> frozenset[int]:
         self.calls.append("member_ids")

@@ -15,10 +15,11 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from ...core.chat_ids import is_chat_id
 from ...core.errors import BridgeError, NotMapped
 from ...core.features.direct_messages import answer_direct_message
 from ...core.features.ticket_links import TicketLinker
-from ...core.models import ChatPost, ChatUser
+from ...core.models import ChatPost
 from ..wiring import Bridge
 from .websocket_client import Backoff, EventStream, StreamPosition
 
@@ -133,7 +134,7 @@ class PostListener:
             self._channel_types[raw.get("channel_id", "")] = data["channel_type"]
         if event == "posted" and not self._first_sight(raw.get("id", "")):
             return
-        post = self._post(raw, str(data.get("sender_name", "")).lstrip("@"))
+        post = self._post(raw)
         if post is not None:
             self._answer(post)
         with self._lock:
@@ -148,18 +149,23 @@ class PostListener:
                 self._seen.popitem(last=False)
             return True
 
-    def _post(self, raw: dict[str, Any], sender: str) -> ChatPost | None:
+    def _post(self, raw: dict[str, Any]) -> ChatPost | None:
+        """The post and its author, named by Mattermost for the post's user_id. An event's sender_name is the
+        webhook's override_username for a webhook post, chosen by whoever made the hook, so it never names
+        anyone; webhook posts themselves act for no one."""
         user_id = str(raw.get("user_id", ""))
         props = raw.get("props") or {}
         if user_id == self._bot_id or str(raw.get("type", "")).startswith("system_") or props.get("from_bot"):
             return None
-        if not sender:
-            found = self._chat.user(user_id)
-            sender = found.username if found else ""
+        if str(props.get("from_webhook", "")).lower() == "true" or not is_chat_id(user_id):
+            return None
+        author = self._chat.user(user_id)
+        if author is None:
+            return None
         channel_id = str(raw.get("channel_id", ""))
         return ChatPost(
             id=str(raw.get("id", "")),
-            user=ChatUser(user_id, sender),
+            user=author,
             channel_id=channel_id,
             channel_type=self._channel_types.get(channel_id, "O"),
             message=str(raw.get("message", "")),

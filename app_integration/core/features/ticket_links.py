@@ -1,7 +1,9 @@
 """`#t10` in a message becomes a link to Redmine issue 10, as its author may see it.
 
 All references of a post are looked up in one Redmine call, as the post's author.
-The ones the author cannot see stay as written, and the author hears about them once.
+The ones the author cannot see stay as written, and the author hears about them in a
+notice only they see, where the bot may post one: the notice is best effort and never
+stops the links, and it is never posted where others could read it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from ..errors import NotMapped, PermissionDenied
+from ..errors import BridgeError, NotMapped, PermissionDenied
 from ..formatting import issue_url
 from ..models import ChatMessage, ChatPost, Issue
 from ..services import Services
@@ -33,6 +35,9 @@ class TicketLinker:
         self._mode: LinkMode = mode
         self._show_subject = show_subject
         self._fallback_logged = threading.Event()
+        self._notice_refusal_logged = threading.Event()
+        # Channels where editing others' posts was refused; edit_others_posts is granted per channel.
+        self._no_edit: set[str] = set()
 
     @property
     def mode(self) -> LinkMode:
@@ -51,23 +56,34 @@ class TicketLinker:
         hidden = tuple(i for i in ids if i not in visible)
         if hidden:
             refs = ", ".join(f"#t{i}" for i in hidden)
-            self._services.chat.post_ephemeral(
-                post.user.id, post.channel_id, f"{refs}: not found in Redmine, or you cannot see it."
-            )
+            self._notice(post, f"{refs}: not found in Redmine, or you cannot see it.")
         if not visible:
             return LinkOutcome((), hidden, "none")
         rendered = {i: self._render(issue, post) for i, issue in visible.items()}
         return LinkOutcome(tuple(visible), hidden, self._deliver(post, rendered))
 
+    def _notice(self, post: ChatPost, text: str) -> None:
+        try:
+            self._services.chat.post_ephemeral(post.user.id, post.channel_id, text)
+        except BridgeError as error:
+            if not self._notice_refusal_logged.is_set():
+                self._notice_refusal_logged.set()
+                log.warning("listener: private notices are refused (%s); authors will not hear of them", error)
+
     def _render(self, issue: Issue, post: ChatPost) -> str:
         label = f"#t{issue.id}"
-        # A subject goes into a channel only when the issue is not private; a DM is the author's own.
-        if self._show_subject and (post.is_direct or not issue.is_private):
+        if self._show_subject and (post.is_direct or self._everyone_may_see(issue)):
             label += f" {issue.subject}"
         return markdown_link(label, issue_url(self._services.tracker.base_url, issue.id))
 
+    def _everyone_may_see(self, issue: Issue) -> bool:
+        """A subject goes into a channel only when any reader could see it in Redmine: the issue is not private
+        and its project is public. A DM is the author's own."""
+        return not issue.is_private and self._services.tracker.project_is_public(issue.project.id)
+
     def _deliver(self, post: ChatPost, rendered: dict[int, str]) -> str:
-        if self._mode == "rewrite" and not post.is_direct:
+        # In a DM too, as the original bridge did; a bot that may not edit others' posts replies instead.
+        if self._mode == "rewrite" and post.channel_id not in self._no_edit:
             current = self._services.chat.post_message(post.id)
             if current != post.message:
                 return "skipped: the post changed after it was read"
@@ -75,6 +91,7 @@ class TicketLinker:
                 self._services.chat.patch_post(post.id, rewrite_refs(post.message, rendered))
                 return "patched"
             except PermissionDenied:
+                self._no_edit.add(post.channel_id)
                 if not self._fallback_logged.is_set():
                     self._fallback_logged.set()
                     log.warning("LINK_MODE=rewrite but the bot may not edit others' posts; replying instead")
