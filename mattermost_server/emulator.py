@@ -587,14 +587,14 @@ def dialog_problems(dialog: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: invalid element type {kind!r}")
         if int(element.get("min_length") or 0) > int(element.get("max_length") or 0):
             problems.append(f"{name}: min_length above max_length")
-        limit = DIALOG_TEXT_LIMITS.get(str(kind))
-        if limit is not None:
+        text_limit = DIALOG_TEXT_LIMITS.get(str(kind))
+        if text_limit is not None:
             for key in ("default", "placeholder"):
-                if size(element.get(key)) > limit:
-                    problems.append(f"{name}: {key} longer than {limit} bytes")
-        if kind == "select" and not element.get("data_source") and element.get("default"):
-            if element["default"] not in {o.get("value") for o in element.get("options") or []}:
-                problems.append(f"{name}: default {element['default']!r} is not an option")
+                if size(element.get(key)) > text_limit:
+                    problems.append(f"{name}: {key} longer than {text_limit} bytes")
+        options = {o.get("value") for o in element.get("options") or []}
+        if kind == "select" and not element.get("data_source") and element.get("default") not in options | {None, ""}:
+            problems.append(f"{name}: default {element['default']!r} is not an option")
     return problems
 
 

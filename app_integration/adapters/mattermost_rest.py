@@ -34,7 +34,7 @@ from ..core.models import ChatMessage, ChatUser
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EPHEMERAL_RETRY_SECONDS = 3600.0
-TOKEN_REFUSED = (
+TOKEN_REFUSED = (  # noqa: S105 - a message naming the setting, not a secret
     "Mattermost refused the bot's token: check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN "
     "(a bot account's access token, not revoked)."
 )
