@@ -34,8 +34,9 @@ from ..core.models import ChatMessage, ChatUser
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EPHEMERAL_RETRY_SECONDS = 3600.0
-TOKEN_REFUSED = (  # noqa: S105 - a message naming the setting, not a secret
-    "Mattermost refused the bot's token: check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN "
+# A message naming the setting, not a secret.
+BOT_TOKEN_REFUSED = (
+    "Mattermost refused the bot's token: check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN "  # noqa: S105
     "(a bot account's access token, not revoked)."
 )
 # Seconds spent waiting on Mattermost in this context; benchmarks read it.
@@ -101,7 +102,7 @@ class MattermostChat:
         except NotEnoughPermissions:
             raise PermissionDenied("The bot lacks a Mattermost permission for that.") from None
         except NoAccessTokenProvided:
-            raise ChatTokenRefused(TOKEN_REFUSED) from None
+            raise ChatTokenRefused(BOT_TOKEN_REFUSED) from None
         except (MattermostError, InvalidMattermostError, httpx.HTTPError) as error:
             log.warning("mattermost: request failed (%s)", type(error).__name__)
             raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
