@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -11,14 +12,24 @@ POST_LIMIT = 16_383
 PersonColumn = Literal["author", "assignee"]
 
 
+_MARKUP = re.compile(r"([\\`*_~\[\]<>|])")
+# A zero-width space after @ keeps Mattermost from reading a mention (@channel, @all, @here, @someone).
+_NO_MENTION = "@\u200b"
+
+
+def plain(text: object) -> str:
+    """Text from Redmine (subjects, names, notes) made inert for chat: no mention pings anyone, and no link,
+    autolink or markup it holds comes alive. Whoever wrote it in Redmine chose it, not the bot."""
+    return _MARKUP.sub(r"\\\1", str(text)).replace("@", _NO_MENTION)
+
+
 def cell(text: object) -> str:
     """Text safe inside a Markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or " "
+    return plain(text).replace("\n", " ").strip() or " "
 
 
 def link(text: object, url: str) -> str:
-    label = cell(text).replace("[", "\\[").replace("]", "\\]")
-    return f"[{label}]({url})"
+    return f"[{cell(text)}]({url})"
 
 
 def issue_url(base_url: str, issue_id: int) -> str:

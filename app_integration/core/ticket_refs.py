@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 
+from .formatting import link
+
 MAX_REFS = 20
 
 _PROTECTED = re.compile(
@@ -59,5 +61,4 @@ def rewrite_refs(message: str, render: Mapping[int, str] | Callable[[int], str |
 
 
 def markdown_link(label: str, url: str) -> str:
-    escaped = label.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-    return f"[{escaped}]({url})"
+    return link(label, url)

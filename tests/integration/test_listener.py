@@ -308,3 +308,26 @@ def test_a_restart_resumes_from_the_store(
         assert again.stream.position.connection_id == saved.connection_id  # resumed, not a new connection
     finally:
         again.stop()
+
+
+def test_a_subject_with_mentions_and_links_reaches_the_channel_inert(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path
+) -> None:
+    import requests
+
+    subject = f"@channel @all see [here](http://evil.example) {time.time_ns()}"
+    created = requests.post(
+        f"{redmine.url}/issues.json",
+        json={"issue": {"project_id": "demo", "subject": subject}},
+        headers={"X-Redmine-API-Key": redmine.admin_key, "X-Redmine-Switch-User": "alice"},
+        timeout=10,
+    ).json()["issue"]
+    listener, _ = start(redmine, emulator, tmp_path, link_mode="reply", link_show_subject=True)
+    try:
+        post = emulator.post_as("alice", town(emulator), f"#t{created['id']}")
+        [reply] = wait_for(lambda: replies_to(emulator, post["id"]))
+        assert f"[#t{created['id']} " in reply
+        assert "@channel" not in reply and "@all" not in reply
+        assert "\\[here\\](http://evil" in reply  # shown as text, not a live link
+    finally:
+        listener.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from app_integration.adapters.listener.websocket_client import Backoff
 from app_integration.core.formatting import POST_LIMIT, fit
@@ -35,3 +36,15 @@ def test_a_post_longer_than_the_limit_is_cut_with_a_link() -> None:
     text = fit("x" * 20_000, "http://redmine.test/issues?set_filter=1")
     assert len(text) <= POST_LIMIT and text.endswith("[See everything](http://redmine.test/issues?set_filter=1)")
     assert fit("short") == "short"
+
+
+def test_redmine_text_never_pings_or_links() -> None:
+    from app_integration.core.formatting import cell, link, plain
+
+    nasty = "@channel @all @here [x](http://evil.example) <http://evil.example> `code` **bold**"
+    linked = link(nasty, "http://redmine/issues/1")
+    assert linked.startswith("[") and linked.endswith("](http://redmine/issues/1)")
+    for rendered in (plain(nasty), cell(nasty), linked[1 : -len("](http://redmine/issues/1)")]):
+        assert not re.search(r"@(channel|all|here)", rendered)
+        assert not re.search(r"(?<!\\)[\[\]<>`*]", rendered), rendered  # every markup character is escaped
+    assert plain("Fix the @bob report").replace("\u200b", "") == "Fix the @bob report"

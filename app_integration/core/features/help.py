@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ..commands import SLASH_TRIGGER, CommandRegistry, Handler
 from ..errors import BridgeError
+from ..formatting import plain
 from ..models import CommandContext, Reply
 from ..services import Services
 
@@ -40,7 +41,7 @@ def link_status(services: Services, context: CommandContext) -> str:
         account = services.tracker.current_user(login)
     except BridgeError as error:
         return f"**You:** linked to Redmine login `{login}`, but Redmine says: {error.user_message}"
-    return f"**You:** linked to Redmine login `{login}` ({account.name})."
+    return f"**You:** linked to Redmine login `{login}` ({plain(account.name)})."
 
 
 def make_app_info(registry: Callable[[], CommandRegistry]) -> Handler:

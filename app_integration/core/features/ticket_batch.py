@@ -159,7 +159,7 @@ def _report(
         return Reply(text=fit(f"Created {len(created)} ticket(s) in `{project}`:\n{done}"), sent_as_dm=True)
     failed_line, error = failure
     left = tickets[len(created) :]
-    not_done = "\n".join(f"- line {t.line}: {t.subject} (@{t.assignee})" for t in left)
+    not_done = "\n".join(f"- line {t.line}: {cell(t.subject)} (@{t.assignee})" for t in left)
     text = (
         f"Redmine failed on line {failed_line.line}: {error.user_message}\n"
         f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}\n"

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from ..chat_ids import is_chat_id
 from ..errors import InputError
-from ..formatting import issue_link, issue_table
+from ..formatting import issue_link, issue_table, plain
 from ..idempotency import run_once
 from ..models import ChatMessage, Choice, CommandContext, Form, FormField, IssueDraft, Reply
 from ..services import Services
@@ -75,9 +75,9 @@ def _create(services: Services, context: CommandContext) -> Reply:
     pretext = f"@{context.user.username} created a ticket by form"
     table, _ = issue_table(base_url, [issue], "assignee")
     services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
-    text = f"Created {issue_link(base_url, issue.id)} {issue.subject}."
+    text = f"Created {issue_link(base_url, issue.id)} {plain(issue.subject)}."
     if draft.status_id is not None and issue.status.id != draft.status_id:
-        text += f" Redmine's workflow started it as **{issue.status.name}**, not the status you chose."
+        text += f" Redmine's workflow started it as **{plain(issue.status.name)}**, not the status you chose."
     return Reply(text=text, sent_as_dm=True)
 
 
