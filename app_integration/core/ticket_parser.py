@@ -17,6 +17,8 @@ MAX_LINES = 100
 _NUMBER = re.compile(r"^\s*\d{1,4}\s*[.)]\s+")
 _MENTION = re.compile(r"^@([a-z0-9][a-z0-9._-]*)[,;:]?$", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^\d{1,4}[.\-/]\d{1,2}[.\-/]\d{1,4}$")
+_TRAILING = ".,;:!?)"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FORMATS = (
     ("%d.%m.%y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{2}$")),
     ("%d.%m.%Y", re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}$")),
@@ -39,6 +41,27 @@ class LineError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
+
+
+def _due_date(words: list[str]) -> dt.date | str | None:
+    """The due date wherever it stands after the subject's first word, taken out of `words`; or why not.
+    `1. Write report @bob 22.12.26 urgent` and `... 22.12.26.` both have one. Only the accepted forms count
+    mid-line, so `Upgrade to 2.4.1` keeps its version; a date-like last word that is no date is refused."""
+    first = 1 if len(words) > 1 else 0  # a lone word may be the date of a line with no subject
+    at = [i for i in range(first, len(words)) if any(shape.match(words[i].rstrip(_TRAILING)) for _, shape in _FORMATS)]
+    if len(at) > 1:
+        return "two due dates (" + ", ".join(words[i].rstrip(_TRAILING) for i in at) + "); keep one"
+    if not at:
+        if words and _DATE_LIKE.match(words[-1].rstrip(_TRAILING)):
+            at = [len(words) - 1]
+        else:
+            return None
+    try:
+        due = parse_date(words[at[0]].rstrip(_TRAILING))
+    except ValueError as error:
+        return str(error)
+    del words[at[0]]
+    return due
 
 
 def parse_date(text: str) -> dt.date:
@@ -67,6 +90,8 @@ def parse_ticket_lines(text: str, today: dt.date) -> tuple[list[TicketLine], lis
 
 
 def _parse_line(number: int, raw: str, today: dt.date) -> TicketLine | LineError:
+    if _CONTROL.search(raw):
+        return LineError(number, "holds a control character (such as NUL); retype the line")
     words = _NUMBER.sub("", raw.strip(), count=1).split()
     mentions = [m.group(1).lower() for w in words if (m := _MENTION.match(w))]
     rest = [w for w in words if not _MENTION.match(w)]
@@ -74,14 +99,12 @@ def _parse_line(number: int, raw: str, today: dt.date) -> TicketLine | LineError
         return LineError(number, "no assignee; add @username")
     if len(set(mentions)) > 1:
         return LineError(number, "more than one assignee (" + ", ".join("@" + m for m in mentions) + ")")
-    due: dt.date | None = None
-    if rest and _DATE_LIKE.match(rest[-1]):
-        try:
-            due = parse_date(rest.pop())
-        except ValueError as error:
-            return LineError(number, str(error))
-        if due < today:
-            return LineError(number, f"due date {due:%d.%m.%Y} is in the past")
+    found = _due_date(rest)
+    if isinstance(found, str):
+        return LineError(number, found)
+    due = found
+    if due is not None and due < today:
+        return LineError(number, f"due date {due:%d.%m.%Y} is in the past")
     subject = " ".join(rest).strip(" -\u2013\u2014:")
     if not subject:
         return LineError(number, "no subject")

@@ -4,6 +4,7 @@ request reaches a Mattermost API path unchecked."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
@@ -158,3 +159,35 @@ def test_a_chunked_body_over_the_cap_gets_413(client: FlaskClient, bridge: Bridg
         server.shutdown()
         thread.join(timeout=5)
     assert response.status_code == 413
+
+
+def test_a_date_mid_line_is_kept_and_the_reply_counts_the_lines(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    lines = f"1. Report {tag} @bob 22.12.27 urgent\n2. Minutes {tag} @carol 23.12.27.\n3. Room {tag} @bob"
+    form = slash_form(emulator.user("alice"), f"create_tickets demo\n{lines}", channel)
+    reply = client.post("/slash", data=form, headers=slash_headers()).get_json()
+    assert "Created 3 ticket(s) in `demo` from the 3 line(s) read" in reply["text"]
+    due = {i.subject: i.due_date for i in bridge.gateway.authored_issues("alice", 100).issues if tag in i.subject}
+    assert due == {
+        f"Report {tag} urgent": dt.date(2027, 12, 22),
+        f"Minutes {tag}": dt.date(2027, 12, 23),
+        f"Room {tag}": None,
+    }
+
+
+def test_a_nul_byte_is_refused_with_its_line(client: FlaskClient, emulator: Any, bridge: Bridge, channel: str) -> None:
+    tag = uuid.uuid4().hex[:8]
+    form = slash_form(
+        emulator.user("alice"), f"create_tickets demo\n1. Fine {tag} @bob\n2. Bad\x00 {tag} @bob", channel
+    )
+    reply = client.post("/slash", data=form, headers=slash_headers()).get_json()
+    assert "line 2: holds a control character" in reply["text"]
+    assert [i for i in bridge.gateway.authored_issues("alice", 100).issues if tag in i.subject] == []
+
+
+def test_the_lines_field_holds_every_line_the_parser_takes(client: FlaskClient, emulator: Any, channel: str) -> None:
+    opened = open_dialog(client, emulator, "alice", "create_tickets", channel)
+    [lines] = [e for e in opened["dialog"]["elements"] if e["name"] == "message"]
+    assert lines["type"] == "textarea" and lines["max_length"] >= 100 * 255

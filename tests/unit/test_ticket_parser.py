@@ -21,6 +21,11 @@ TODAY = dt.date(2026, 11, 22)
         ("3. Write @Bob the report", "Write the report", "bob", None),
         ("4. Buy coffee for the meeting @bob 22.11.26", "Buy coffee for the meeting", "bob", TODAY),
         ("5. Email bob@example.org about 1.2 release @carol", "Email bob@example.org about 1.2 release", "carol", None),
+        # The hardening issue: a date anywhere after the subject, with or without a full stop after it.
+        ("1. Write report @bob 22.12.26 urgent", "Write report urgent", "bob", dt.date(2026, 12, 22)),
+        ("1. Write report @bob 22.12.26.", "Write report", "bob", dt.date(2026, 12, 22)),
+        ("1. Write report by 2026-12-22, please @bob", "Write report by please", "bob", dt.date(2026, 12, 22)),
+        ("1. Upgrade to 2.4.1 @bob 10.05.27", "Upgrade to 2.4.1", "bob", dt.date(2027, 5, 10)),
     ],
 )
 def test_accepted_forms(line: str, subject: str, assignee: str, due: dt.date | None) -> None:
@@ -33,6 +38,8 @@ def test_accepted_forms(line: str, subject: str, assignee: str, due: dt.date | N
     ("line", "reason"),
     [
         ("1. Write report 10.05.27", "no assignee"),
+        ("1. Report @bob 10.05.27 or 12.05.27", "two due dates (10.05.27, 12.05.27)"),
+        ("1. Report\x00 @bob", "control character"),
         ("1. Write report @bob @carol", "more than one assignee"),
         ("1. @bob 10.05.27", "no subject"),
         ("1. Report @bob 31.02.27", "not a real date"),

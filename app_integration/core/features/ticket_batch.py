@@ -15,10 +15,13 @@ from ..formatting import cell, fit, issue_link, mentions
 from ..idempotency import run_once
 from ..models import Account, ChatMessage, ChatUser, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
-from ..ticket_parser import LineError, TicketLine, parse_ticket_lines
+from ..ticket_parser import MAX_LINES, MAX_SUBJECT, LineError, TicketLine, parse_ticket_lines
 from .project_access import assignee_problem, project_choices, project_members
 
 PROJECT_FIELD = "option"
+# Room for every line the parser takes. The server bounds a textarea's default and placeholder (3000 bytes,
+# model/integration_action.go), not what is typed into it.
+LINES_MAX_LENGTH = MAX_LINES * (MAX_SUBJECT + 45)
 LINES_FIELD = "message"
 EXAMPLE = "1. Write the report @bob 31.12.27\n2. Book the room @alice 2027-01-15"
 DM_USAGE = (
@@ -55,7 +58,7 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
         submit_label="Create",
         fields=(
             FormField(PROJECT_FIELD, "Project", "select", required=True, options=options, default=preselected),
-            FormField(LINES_FIELD, "Tickets", "textarea", required=True, hint=EXAMPLE, max_length=3000),
+            FormField(LINES_FIELD, "Tickets", "textarea", required=True, hint=EXAMPLE, max_length=LINES_MAX_LENGTH),
         ),
     )
     return Reply(form=form)
@@ -156,7 +159,9 @@ def _report(
         f"- {issue_link(base_url, c.issue.id)} {cell(c.issue.subject)} (@{c.line.assignee})" for c in created
     )
     if failure is None:
-        return Reply(text=fit(f"Created {len(created)} ticket(s) in `{project}`:\n{done}"), sent_as_dm=True)
+        # Says how many lines were read, so a paste cut short by a field limit cannot pass unnoticed.
+        text = f"Created {len(created)} ticket(s) in `{project}` from the {len(tickets)} line(s) read:\n{done}"
+        return Reply(text=fit(text), sent_as_dm=True)
     failed_line, error = failure
     left = tickets[len(created) :]
     not_done = "\n".join(f"- line {t.line}: {cell(t.subject)} (@{t.assignee})" for t in left)
