@@ -30,6 +30,7 @@ from ..core.errors import (
     BridgeError,
     NotFound,
     OperatorError,
+    OutcomeUnknown,
     PermissionDenied,
     RedmineRejected,
     RedmineUnavailable,
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 UNAVAILABLE = "Redmine is unavailable right now. Try again in a minute."
+# How far before the request a found ticket may claim to be created: Redmine's clock is not ours.
+CREATE_CLOCK_SKEW = dt.timedelta(minutes=5)
 _STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
     401: lambda _: OperatorError(
         "The bridge's Redmine admin key was refused. Ask the operator to check ADMIN_REDMINE_KEY_API."
@@ -254,7 +257,39 @@ class RedmineGateway:
             "done_ratio": draft.done_ratio,
         }
         fields.update({k: v for k, v in optional.items() if v is not None})
-        return _issue(self._as(login, lambda r: r.issue.create(**fields).raw()))
+        sent_at = dt.datetime.now(dt.UTC)
+        try:
+            return _issue(self._as(login, lambda r: r.issue.create(**fields).raw()))
+        except RedmineUnavailable:
+            # The answer was lost, not necessarily the ticket: Redmine may have created it. Look before saying.
+            return self._find_created(login, draft, sent_at)
+
+    def _find_created(self, login: str, draft: IssueDraft, sent_at: dt.datetime) -> Issue:
+        """The ticket this login just created with this subject, or OutcomeUnknown."""
+        since = (sent_at - CREATE_CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            found = self._as(
+                login,
+                lambda r: [
+                    i.raw()
+                    for i in r.issue.filter(
+                        author_id="me", status_id="*", created_on=f">={since}", sort="id:desc", limit=25
+                    )
+                ],
+            )
+        except BridgeError:
+            found = None
+        if found is not None:
+            match = next((raw for raw in found if raw.get("subject") == draft.subject), None)
+            if match is not None:
+                log.info("redmine: a create's answer was lost; found the ticket it made (#%s)", match["id"])
+                return _issue(match)
+            log.info("redmine: a create's answer was lost and no ticket was made")
+            raise RedmineUnavailable(UNAVAILABLE)
+        latest = f"{self._base_url}/issues?set_filter=1&author_id=me&status_id=*&sort=id:desc"
+        raise OutcomeUnknown(
+            f"Redmine did not confirm this ticket, so it may have been created. Check [your latest tickets]({latest})."
+        )
 
     def assigned_issues(self, login: str, limit: int) -> IssuePage:
         return self._open_issues(login, limit, assigned_to_id="me")

@@ -47,6 +47,11 @@ class RedmineUnavailable(BridgeError):
     """A timeout, a refused connection or a 5xx."""
 
 
+class OutcomeUnknown(RedmineUnavailable):
+    """A create was sent, Redmine's answer was lost, and looking for the result failed too: the ticket may
+    exist. Never to be reported as "not created", since a resend could duplicate it."""
+
+
 class ChatUnavailable(BridgeError):
     """Mattermost's REST API failed."""
 

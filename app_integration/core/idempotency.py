@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Callable
 
+from .errors import OutcomeUnknown
 from .models import CommandContext, Reply
 from .ports import IdempotencyStore
 
@@ -35,6 +36,10 @@ def run_once(store: IdempotencyStore, context: CommandContext, work: Callable[[]
     if store.claim(key, context.user.id):
         try:
             reply = work()
+        except OutcomeUnknown as error:
+            # The ticket may exist: a resubmit must not create it again, so the key keeps this answer.
+            store.complete(key, encode_reply(Reply(text=error.user_message)))
+            raise
         except BaseException:
             store.release(key)
             raise

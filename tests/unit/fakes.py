@@ -49,6 +49,7 @@ class FakeTracker:
     base_url: str = "http://redmine.test"
     created: list[IssueDraft] = field(default_factory=list)
     fail_on_create: int | None = None  # 1-based index of the create that fails
+    fail_with: type[BridgeError] = BridgeError
     page: IssuePage = field(default_factory=lambda: IssuePage((), 0))
     calls: list[str] = field(default_factory=list)
     private_projects: set[int] = field(default_factory=set)
@@ -84,7 +85,7 @@ class FakeTracker:
 
     def create_issue(self, login: str, draft: IssueDraft) -> Issue:
         if self.fail_on_create == len(self.created) + 1:
-            raise BridgeError("Redmine is unavailable right now. Try again in a minute.")
+            raise self.fail_with("Redmine is unavailable right now. Try again in a minute.")
         self.created.append(draft)
         return make_issue(100 + len(self.created), draft.subject, draft.assigned_to_id)
 

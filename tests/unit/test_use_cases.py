@@ -104,6 +104,30 @@ def test_a_batch_failing_midway_says_what_was_and_was_not_created() -> None:
     assert chat.dms[0][1].body.count("/issues/") == 2
 
 
+def test_a_batch_whose_create_went_unconfirmed_never_calls_that_line_not_created() -> None:
+    from app_integration.core.errors import OutcomeUnknown
+
+    tracker = FakeTracker(fail_on_create=2, fail_with=OutcomeUnknown)
+    lines = "1. One @bob\n2. Two @carol\n3. Three @bob"
+    reply = run("create_tickets", services(tracker, FakeChat()), ctx(argument=f"demo\n{lines}"))
+    assert "Line 2 (Two) may have been created" in reply.text
+    assert "Not created (1):\n- line 3: Three (@bob)" in reply.text and "line 2: Two" not in reply.text
+
+
+def test_run_once_keeps_the_key_when_the_outcome_is_unknown() -> None:
+    from app_integration.core.errors import OutcomeUnknown
+
+    store = MemoryStore()
+    context = CommandContext(ALICE, "c", "slash", idempotency_key="k-unknown")
+
+    def unconfirmed() -> Reply:
+        raise OutcomeUnknown("may have been created")
+
+    with pytest.raises(OutcomeUnknown):
+        run_once(store, context, unconfirmed)
+    assert run_once(store, context, lambda: Reply(text="created again")).text == "may have been created"
+
+
 def test_a_batch_with_an_unmapped_assignee_creates_nothing() -> None:
     tracker = FakeTracker()
     with pytest.raises(InputError) as caught:

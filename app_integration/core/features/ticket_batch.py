@@ -10,7 +10,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass
 
-from ..errors import BridgeError, InputError
+from ..errors import BridgeError, InputError, OutcomeUnknown
 from ..formatting import cell, fit, issue_link, mentions
 from ..idempotency import run_once
 from ..models import Account, ChatMessage, ChatUser, CommandContext, Form, FormField, Issue, IssueDraft, Reply
@@ -163,11 +163,17 @@ def _report(
         text = f"Created {len(created)} ticket(s) in `{project}` from the {len(tickets)} line(s) read:\n{done}"
         return Reply(text=fit(text), sent_as_dm=True)
     failed_line, error = failure
-    left = tickets[len(created) :]
+    unknown = isinstance(error, OutcomeUnknown)
+    left = tickets[len(created) + (1 if unknown else 0) :]
     not_done = "\n".join(f"- line {t.line}: {cell(t.subject)} (@{t.assignee})" for t in left)
-    text = (
-        f"Redmine failed on line {failed_line.line}: {error.user_message}\n"
-        f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}\n"
-        f"Not created ({len(left)}):\n{not_done}\nSend the lines that were not created again."
-    )
-    return Reply(text=fit(text))
+    parts = [
+        f"Redmine failed on line {failed_line.line}: {error.user_message}",
+        f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}",
+    ]
+    if unknown:
+        parts.append(
+            f"Line {failed_line.line} ({cell(failed_line.subject)}) may have been created: check before you add it again."
+        )
+    if left:
+        parts.append(f"Not created ({len(left)}):\n{not_done}\nSend the lines that were not created again.")
+    return Reply(text=fit("\n".join(parts)))

@@ -1,0 +1,127 @@
+"""A create whose answer is lost: Redmine made the ticket, the bridge never heard. It must look before it
+says "not created", and never invite a resend that would duplicate the ticket."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+
+from app_integration.adapters.redmine_gateway import RedmineGateway
+from app_integration.core.errors import OutcomeUnknown
+from app_integration.core.models import IssueDraft
+from tests.conftest import RedmineInfo
+
+
+class LosingProxy:
+    """Forwards to the real Redmine, but drops the answer to every issue create after Redmine made it.
+    With `lookups_fail`, the search that follows fails too (503)."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.lookups_fail = False
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _forward(self) -> requests.Response:
+                length = int(self.headers.get("Content-Length") or 0)
+                headers = {k: v for k, v in self.headers.items() if k.lower().startswith("x-redmine")}
+                headers["Content-Type"] = self.headers.get("Content-Type", "application/json")
+                return requests.request(
+                    self.command,
+                    proxy.target + self.path,
+                    data=self.rfile.read(length) if length else None,
+                    headers=headers,
+                    timeout=10,
+                )
+
+            def do_POST(self) -> None:
+                self._forward()
+                self.close_connection = True  # Redmine answered; the bridge never hears it
+
+            def do_GET(self) -> None:
+                if proxy.lookups_fail:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                answer = self._forward()
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+    def __enter__(self) -> LosingProxy:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def proxy(redmine: RedmineInfo) -> Iterator[LosingProxy]:
+    with LosingProxy(redmine.url) as running:
+        yield running
+
+
+def count(redmine: RedmineInfo, subject: str) -> int:
+    found = requests.get(
+        f"{redmine.url}/issues.json",
+        params={"subject": f"~{subject}", "status_id": "*"},
+        headers={"X-Redmine-API-Key": redmine.admin_key},
+        timeout=10,
+    ).json()["issues"]
+    return len([i for i in found if i["subject"] == subject])
+
+
+def test_a_lost_answer_is_found_and_reported_as_created(proxy: LosingProxy, redmine: RedmineInfo) -> None:
+    gateway = RedmineGateway(proxy.url, redmine.admin_key, read_timeout=5)
+    subject = f"Lost answer {uuid.uuid4().hex[:8]}"
+    issue = gateway.create_issue("alice", IssueDraft(project="demo", subject=subject))
+    assert issue.subject == subject and issue.author.name == "Alice Anders"
+    assert count(redmine, subject) == 1
+
+
+def test_an_unconfirmed_create_says_it_may_exist(proxy: LosingProxy, redmine: RedmineInfo) -> None:
+    proxy.lookups_fail = True
+    gateway = RedmineGateway(proxy.url, redmine.admin_key, read_timeout=5)
+    subject = f"Unconfirmed {uuid.uuid4().hex[:8]}"
+    with pytest.raises(OutcomeUnknown) as caught:
+        gateway.create_issue("alice", IssueDraft(project="demo", subject=subject))
+    assert "may have been created" in caught.value.user_message
+    assert "author_id=me" in caught.value.user_message
+    assert "again" not in caught.value.user_message
+    assert count(redmine, subject) == 1  # it was, indeed
+
+
+def test_a_batch_with_an_unconfirmed_line_never_calls_it_not_created(
+    proxy: LosingProxy, redmine: RedmineInfo, emulator: Any, tmp_path: Any
+) -> None:
+    from app_integration.adapters.wiring import build_bridge
+    from app_integration.core.features.ticket_batch import create_batch
+    from app_integration.core.models import CommandContext
+    from tests.conftest import bridge_settings
+
+    proxy.lookups_fail = False
+    bridge = build_bridge(
+        bridge_settings(proxy.url, redmine.admin_key, emulator.url, emulator.bot_token, tmp_path), None
+    )
+    alice = emulator.user("alice")
+    context = CommandContext(user=bridge.chat.user(alice["id"]), channel_id="", surface="slash")  # type: ignore[arg-type]
+    tag = uuid.uuid4().hex[:8]
+    reply = create_batch(bridge.services, context, "demo", f"1. One {tag} @bob\n2. Two {tag} @carol")
+    assert "Created 2 ticket(s)" in reply.text and "Not created" not in reply.text
+    assert count(redmine, f"One {tag}") == 1 and count(redmine, f"Two {tag}") == 1
