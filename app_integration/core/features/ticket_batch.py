@@ -171,9 +171,8 @@ def _report(
         f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}",
     ]
     if unknown:
-        parts.append(
-            f"Line {failed_line.line} ({cell(failed_line.subject)}) may have been created: check before you add it again."
-        )
+        line = f"Line {failed_line.line} ({cell(failed_line.subject)})"
+        parts.append(f"{line} may have been created: check before you add it again.")
     if left:
         parts.append(f"Not created ({len(left)}):\n{not_done}\nSend the lines that were not created again.")
     return Reply(text=fit("\n".join(parts)))
