@@ -38,7 +38,23 @@ def run_check(settings: Settings, env_file: Path | None, out: TextIO = sys.stdou
 
 def diagnose(bridge: Bridge) -> list[Finding]:
     findings = _mattermost(bridge) + _redmine(bridge)
-    return findings + _user_map(bridge, {f.check for f in findings if not f.ok})
+    return findings + _user_map(bridge, {f.check for f in findings if not f.ok}) + _apps(bridge)
+
+
+def _apps(bridge: Bridge) -> list[Finding]:
+    """The original bridge's Apps install sent no JWT; this one requires it, so an install made before the
+    switch gets 401 on every call until it is reinstalled with the secret."""
+    install = f"/apps install http {bridge.settings.root_url}/manifest.json"
+    if bridge.settings.app_jwt_secret is None:
+        return [Finding("Apps framework", True, f"off (no APP_JWT_SECRET); to use it, set one and run `{install}`")]
+    return [
+        Finding(
+            "Apps framework",
+            True,
+            f"calls must carry a JWT signed with APP_JWT_SECRET. An install made for the original bridge gets "
+            f"401 until reinstalled: run `{install}` and give the same secret",
+        )
+    ]
 
 
 def _probe(check: str, action: Callable[[], str], fix: str) -> Finding:

@@ -108,6 +108,7 @@ class FormField:
     default: str | None = None
     hint: str = ""
     max_length: int | None = None
+    help: str = ""  # shown under the field, on every surface
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,9 @@ def test_create_tickets_through_the_dialog(client: FlaskClient, emulator: Any, b
     assert by_subject[f"Book the room {tag}"].assigned_to.name == "Carol Clark"  # type: ignore[union-attr]
     dm = emulator.dm_posts("alice")[-1]
     assert dm["props"]["attachments"][0]["pretext"] == "@alice created ticket(s) for @bob, @carol"
-    assert dm["props"]["attachments"][0]["text"].count("/issues/") == 3
+    table = dm["props"]["attachments"][0]["text"]
+    assert table.count("\n") == 4  # the header, its rule and three rows of the nine-column table
+    assert all(f"/issues/{i.id})" in table for i in created) and "/projects/" in table and "/users/" in table
 
 
 def test_create_tickets_with_bad_lines_creates_nothing(

@@ -46,6 +46,7 @@ def test_a_good_configuration_passes_and_exits_zero(redmine: RedmineInfo, emulat
     out = io.StringIO()
     assert run_check(settings, None, out) == 0
     assert "✓ Impersonation" in out.getvalue() and "0 failed" in out.getvalue()
+    assert "401 until reinstalled: run `/apps install http http://bridge.test:8090/manifest.json`" in out.getvalue()
 
 
 def test_mattermost_unreachable(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:

@@ -191,3 +191,10 @@ def test_the_lines_field_holds_every_line_the_parser_takes(client: FlaskClient, 
     opened = open_dialog(client, emulator, "alice", "create_tickets", channel)
     [lines] = [e for e in opened["dialog"]["elements"] if e["name"] == "message"]
     assert lines["type"] == "textarea" and lines["max_length"] >= 100 * 255
+
+
+@pytest.mark.parametrize("command", ["create_ticket_by_form", "create_tickets"])
+def test_every_form_field_has_help_text(client: FlaskClient, emulator: Any, channel: str, command: str) -> None:
+    opened = open_dialog(client, emulator, "alice", command, channel)
+    assert all(e.get("help_text") for e in opened["dialog"]["elements"]), opened["dialog"]["elements"]
+    assert emulator.spec_errors == []  # the emulator checks each dialog as the server's Dialog.IsValid does

@@ -101,7 +101,9 @@ def test_a_batch_failing_midway_says_what_was_and_was_not_created() -> None:
     assert "Redmine failed on line 3" in reply.text
     assert "Created 2 of 4" in reply.text and "#101" in reply.text and "#102" in reply.text
     assert "Not created (2):\n- line 3: Three (@bob)\n- line 4: Four (@carol)" in reply.text
-    assert chat.dms[0][1].body.count("/issues/") == 2
+    table = chat.dms[0][1].body
+    assert table.startswith("| ID | Project | Tracker | Status | Subject | Updated | Due | Priority | Assignee |")
+    assert table.count("\n") == 3 and "/issues/101)" in table and "/issues/102)" in table  # two rows, linked
 
 
 def test_a_batch_whose_create_went_unconfirmed_never_calls_that_line_not_created() -> None:

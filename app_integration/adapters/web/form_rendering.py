@@ -9,11 +9,23 @@ from ...core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, CommandRegistry
 from ...core.models import Form, FormField
 
 APPS_EXPAND = {"app": "all", "acting_user": "all", "channel": "all", "team": "all", "locale": "all"}
+# model/integration_action.go: limits in bytes, as Go's len counts them.
 DIALOG_TEXT_LIMIT = 150
+DIALOG_LABEL_LIMIT = 24
+DIALOG_HELP_LIMIT = 150
+
+
+def fit_bytes(text: str, limit: int) -> str:
+    """At most `limit` bytes of UTF-8, cut on a character boundary (a Cyrillic letter is two bytes)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 def dialog_element(field: FormField) -> dict[str, Any]:
-    element: dict[str, Any] = {"display_name": field.label[:24], "name": field.name, "optional": not field.required}
+    element: dict[str, Any] = {
+        "display_name": fit_bytes(field.label, DIALOG_LABEL_LIMIT),
+        "name": field.name,
+        "optional": not field.required,
+    }
     if field.kind == "select":
         element.update(type="select", options=[{"text": o.label, "value": o.value} for o in field.options])
     elif field.kind == "user":
@@ -24,15 +36,18 @@ def dialog_element(field: FormField) -> dict[str, Any]:
             element["max_length"] = min(element["max_length"], DIALOG_TEXT_LIMIT)
     if field.default is not None:
         element["default"] = field.default
-    if field.hint:
-        element["placeholder" if field.kind in ("text", "textarea") else "help_text"] = field.hint
+    if field.hint and field.kind in ("text", "textarea"):
+        element["placeholder"] = fit_bytes(field.hint, DIALOG_TEXT_LIMIT if field.kind == "text" else 3000)
+    help_text = field.help or (field.hint if field.kind not in ("text", "textarea") else "")
+    if help_text:
+        element["help_text"] = fit_bytes(help_text, DIALOG_HELP_LIMIT)
     return element
 
 
 def dialog(form: Form, state: str, icon_url: str) -> dict[str, Any]:
     return {
         "callback_id": form.command,
-        "title": form.title[:24],
+        "title": fit_bytes(form.title, DIALOG_LABEL_LIMIT),
         "introduction_text": form.introduction,
         "icon_url": icon_url,
         "elements": [dialog_element(f) for f in form.fields],
@@ -67,6 +82,8 @@ def apps_field(field: FormField) -> dict[str, Any]:
             result["max_length"] = field.max_length
     if field.hint:
         result["hint"] = field.hint
+    if field.help:
+        result["description"] = field.help
     return result
 
 

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from ..errors import BridgeError, InputError, OutcomeUnknown
-from ..formatting import cell, fit, issue_link, mentions
+from ..formatting import cell, fit, issue_link, issue_table, mentions
 from ..idempotency import run_once
 from ..models import Account, ChatMessage, ChatUser, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
@@ -57,8 +57,24 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
         idempotency_key=uuid.uuid4().hex,
         submit_label="Create",
         fields=(
-            FormField(PROJECT_FIELD, "Project", "select", required=True, options=options, default=preselected),
-            FormField(LINES_FIELD, "Tickets", "textarea", required=True, hint=EXAMPLE, max_length=LINES_MAX_LENGTH),
+            FormField(
+                PROJECT_FIELD,
+                "Project",
+                "select",
+                required=True,
+                options=options,
+                default=preselected,
+                help="Where the tickets go; every assignee must be a member",
+            ),
+            FormField(
+                LINES_FIELD,
+                "Tickets",
+                "textarea",
+                required=True,
+                hint=EXAMPLE,
+                max_length=LINES_MAX_LENGTH,
+                help=f"One per line: subject, @assignee, optional due date. Up to {MAX_LINES} lines.",
+            ),
         ),
     )
     return Reply(form=form)
@@ -126,15 +142,6 @@ def _create_all(
     return created, None
 
 
-def _table(base_url: str, created: list[_Created]) -> str:
-    rows = ["| ID | Subject | Assignee | Due |", "|---|---|---|---|"]
-    for item in created:
-        issue = item.issue
-        due = f"{item.line.due_date:%d.%m.%y}" if item.line.due_date else "—"
-        rows.append(f"| {issue_link(base_url, issue.id)} | {cell(issue.subject)} | @{item.line.assignee} | {due} |")
-    return "\n".join(rows)
-
-
 def _announce(services: Services, context: CommandContext, created: list[_Created]) -> None:
     if not created:
         return
@@ -143,9 +150,9 @@ def _announce(services: Services, context: CommandContext, created: list[_Create
     pretext = f"@{context.user.username} created ticket(s) for {who}"
     # The reply lists every created ticket too, so a failed DM loses nothing.
     with contextlib.suppress(BridgeError):
-        services.chat.send_direct(
-            context.user.id, ChatMessage(text=pretext, pretext=pretext, body=fit(_table(base_url, created)))
-        )
+        # The original's nine-column table, with its Redmine links.
+        table, _ = issue_table(base_url, [item.issue for item in created], "assignee")
+        services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
 
 
 def _report(
