@@ -188,3 +188,31 @@ def seeded(redmine: RedmineInfo) -> dict[str, int]:
     ).json()["issues"]
     by_subject = {issue["subject"]: issue["id"] for issue in found}
     return {name: by_subject[subject] for name, subject in SEEDED_SUBJECTS.items()}
+
+
+@pytest.fixture
+def client(bridge: Bridge) -> Iterator[Any]:
+    """The web app wired to the real Redmine and the emulator, as a Flask test client."""
+    from app_integration.adapters.web.app_factory import create_app
+
+    with create_app(bridge.settings, bridge).test_client() as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def channel(emulator: Any) -> str:
+    """The id of the emulator's town-square, where the bot and every person are members."""
+    return next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")
+
+
+def issues_matching(redmine: RedmineInfo, text: str) -> list[dict[str, Any]]:
+    """Every issue whose subject holds `text`, as the admin sees them."""
+    import requests
+
+    found: list[dict[str, Any]] = requests.get(
+        f"{redmine.url}/issues.json",
+        params={"subject": f"~{text}", "status_id": "*", "limit": 100},
+        headers={"X-Redmine-API-Key": redmine.admin_key},
+        timeout=10,
+    ).json()["issues"]
+    return found

@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from app_integration.adapters.web.app_factory import create_app
 from app_integration.adapters.wiring import Bridge
 from tests.mattermost_payloads import anonymous_apps_headers, apps_call, apps_headers, bindings_call, fixture
-
-
-@pytest.fixture
-def client(bridge: Bridge) -> Iterator[FlaskClient]:
-    with create_app(bridge.settings, bridge).test_client() as client:
-        yield client
-
-
-@pytest.fixture
-def channel(emulator: Any) -> str:
-    return next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")
 
 
 def call(client: FlaskClient, emulator: Any, username: str, path: str, channel: str, **kwargs: Any) -> Any:

@@ -7,7 +7,6 @@ import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,18 +16,6 @@ from app_integration.adapters.web import classic_surface
 from app_integration.adapters.web.app_factory import create_app
 from app_integration.adapters.wiring import Bridge
 from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
-
-
-@pytest.fixture
-def client(bridge: Bridge) -> Iterator[FlaskClient]:
-    app = create_app(bridge.settings, bridge)
-    with app.test_client() as client:
-        yield client
-
-
-@pytest.fixture
-def channel(emulator: Any) -> str:
-    return next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")
 
 
 def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:

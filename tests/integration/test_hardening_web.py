@@ -15,22 +15,10 @@ import requests
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from app_integration.adapters.web.app_factory import create_app
 from app_integration.adapters.web.request_verification import StateSigner
 from app_integration.adapters.wiring import Bridge
 from tests.conftest import SIGNING_KEY
 from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
-
-
-@pytest.fixture
-def client(bridge: Bridge) -> Iterator[FlaskClient]:
-    with create_app(bridge.settings, bridge).test_client() as client:
-        yield client
-
-
-@pytest.fixture
-def channel(emulator: Any) -> str:
-    return next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")
 
 
 def open_dialog(client: FlaskClient, emulator: Any, username: str, command: str, channel: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from app_integration.adapters.listener.post_listener import PostListener
 from app_integration.adapters.listener.websocket_client import Backoff
 from app_integration.adapters.wiring import Bridge, build_bridge
 from mattermost_server.emulator import wait_for
-from tests.conftest import RedmineInfo, bridge_settings
+from tests.conftest import RedmineInfo, bridge_settings, issues_matching
 
 FAST = Backoff(first=0.05, most=0.2)
 ROLES = {"admin": ("system_user system_admin", "rewrite"), "plain": ("system_user", "reply")}
@@ -221,7 +221,6 @@ def test_a_webhook_post_acts_for_no_one(listener: PostListener, emulator: Any, s
 def test_a_webhook_in_the_bots_dm_creates_nothing(
     listener: PostListener, emulator: Any, bridge_tag: str, redmine: RedmineInfo
 ) -> None:
-    import requests
 
     dm = emulator.direct_channel(emulator.bot["id"], emulator.user("bob")["id"])
     handled = listener.handled
@@ -229,13 +228,7 @@ def test_a_webhook_in_the_bots_dm_creates_nothing(
     emulator.post_as("bob", dm["id"], text, props={"from_webhook": "true", "override_username": "alice"})
     emulator.post_as("bob", dm["id"], text, sender_name="alice")  # a forged sender_name on a plain post
     wait_for(lambda: listener.events.empty() and listener.handled >= handled + 2)
-    found = requests.get(
-        f"{redmine.url}/issues.json",
-        params={"subject": f"~{bridge_tag}", "status_id": "*"},
-        headers={"X-Redmine-API-Key": redmine.admin_key},
-        timeout=10,
-    ).json()["issues"]
-    assert found == []
+    assert issues_matching(redmine, bridge_tag) == []
 
 
 def test_reply_mode_and_subjects_never_leak_private_issues(

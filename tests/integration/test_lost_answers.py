@@ -15,7 +15,7 @@ import requests
 from app_integration.adapters.redmine_gateway import RedmineGateway
 from app_integration.core.errors import OutcomeUnknown
 from app_integration.core.models import IssueDraft
-from tests.conftest import RedmineInfo
+from tests.conftest import RedmineInfo, issues_matching
 
 
 class LosingProxy:
@@ -78,13 +78,7 @@ def proxy(redmine: RedmineInfo) -> Iterator[LosingProxy]:
 
 
 def count(redmine: RedmineInfo, subject: str) -> int:
-    found = requests.get(
-        f"{redmine.url}/issues.json",
-        params={"subject": f"~{subject}", "status_id": "*"},
-        headers={"X-Redmine-API-Key": redmine.admin_key},
-        timeout=10,
-    ).json()["issues"]
-    return len([i for i in found if i["subject"] == subject])
+    return len([i for i in issues_matching(redmine, subject) if i["subject"] == subject])
 
 
 def test_a_lost_answer_is_found_and_reported_as_created(proxy: LosingProxy, redmine: RedmineInfo) -> None:
