@@ -89,6 +89,8 @@ class MattermostChat:
         self._dm_channels: dict[str, str] = {}
         self._bot: ChatUser | None = None
         self._ephemeral_refused_at = -EPHEMERAL_RETRY_SECONDS
+        self._ephemeral_allowed = False
+        self._ephemeral_probe = threading.Lock()
 
     def __repr__(self) -> str:
         return f"MattermostChat({self.base_url!r})"
@@ -166,17 +168,26 @@ class MattermostChat:
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
         # create_post_ephemeral is a system permission (system admins only, by default): once refused, it stays
         # refused, so the bot stops asking for an hour instead of being refused on every notice.
-        if time.monotonic() - self._ephemeral_refused_at < EPHEMERAL_RETRY_SECONDS:
-            raise PermissionDenied("The bot may not post ephemeral messages.")
-        try:
-            self._call(
-                lambda d: d.posts.create_post_ephemeral(
-                    user_id=user_id, post={"channel_id": channel_id, "message": fit(text)}
-                )
+        # Until one is accepted, one thread at a time asks, so a refusal is met once.
+        if self._ephemeral_allowed:
+            self._ephemeral(user_id, channel_id, text)
+            return
+        with self._ephemeral_probe:
+            if time.monotonic() - self._ephemeral_refused_at < EPHEMERAL_RETRY_SECONDS:
+                raise PermissionDenied("The bot may not post ephemeral messages.")
+            try:
+                self._ephemeral(user_id, channel_id, text)
+            except PermissionDenied:
+                self._ephemeral_refused_at = time.monotonic()
+                raise
+            self._ephemeral_allowed = True
+
+    def _ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
+        self._call(
+            lambda d: d.posts.create_post_ephemeral(
+                user_id=user_id, post={"channel_id": channel_id, "message": fit(text)}
             )
-        except PermissionDenied:
-            self._ephemeral_refused_at = time.monotonic()
-            raise
+        )
 
     def patch_post(self, post_id: str, message: str) -> None:
         self._call(lambda d: d.posts.patch_post(_checked(post_id), message=message))

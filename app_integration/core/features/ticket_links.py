@@ -38,6 +38,9 @@ class TicketLinker:
         self._notice_refusal_logged = threading.Event()
         # Channels where editing others' posts was refused; edit_others_posts is granted per channel.
         self._no_edit: set[str] = set()
+        self._may_edit: set[str] = set()
+        # The first edit in a channel is a probe: one thread at a time makes it, so a refusal is met once.
+        self._probe = threading.Lock()
 
     @property
     def mode(self) -> LinkMode:
@@ -62,6 +65,22 @@ class TicketLinker:
         rendered = {i: self._render(issue, post) for i, issue in visible.items()}
         return LinkOutcome(tuple(visible), hidden, self._deliver(post, rendered))
 
+    def _rewrite(self, post: ChatPost, rendered: dict[int, str]) -> str | None:
+        """The outcome, or None when the bot may not edit here and must reply instead."""
+        current = self._services.chat.post_message(post.id)
+        if current != post.message:
+            return "skipped: the post changed after it was read"
+        try:
+            self._services.chat.patch_post(post.id, rewrite_refs(post.message, rendered))
+        except PermissionDenied:
+            self._no_edit.add(post.channel_id)
+            if not self._fallback_logged.is_set():
+                self._fallback_logged.set()
+                log.warning("LINK_MODE=rewrite but the bot may not edit others' posts; replying instead")
+            return None
+        self._may_edit.add(post.channel_id)
+        return "patched"
+
     def _notice(self, post: ChatPost, text: str) -> None:
         try:
             self._services.chat.post_ephemeral(post.user.id, post.channel_id, text)
@@ -83,18 +102,14 @@ class TicketLinker:
 
     def _deliver(self, post: ChatPost, rendered: dict[int, str]) -> str:
         # In a DM too, as the original bridge did; a bot that may not edit others' posts replies instead.
-        if self._mode == "rewrite" and post.channel_id not in self._no_edit:
-            current = self._services.chat.post_message(post.id)
-            if current != post.message:
-                return "skipped: the post changed after it was read"
-            try:
-                self._services.chat.patch_post(post.id, rewrite_refs(post.message, rendered))
-                return "patched"
-            except PermissionDenied:
-                self._no_edit.add(post.channel_id)
-                if not self._fallback_logged.is_set():
-                    self._fallback_logged.set()
-                    log.warning("LINK_MODE=rewrite but the bot may not edit others' posts; replying instead")
+        if self._mode == "rewrite":
+            if post.channel_id in self._may_edit:
+                outcome = self._rewrite(post, rendered)
+            else:
+                with self._probe:
+                    outcome = None if post.channel_id in self._no_edit else self._rewrite(post, rendered)
+            if outcome is not None:
+                return outcome
         links = " ".join(rendered.values())
         self._services.chat.post(post.channel_id, ChatMessage(text=links), root_id=post.root_id or post.id)
         return "replied"
