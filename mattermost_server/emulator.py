@@ -164,6 +164,8 @@ class MattermostEmulator:
         self.granted: dict[str, set[str]] = {}  # extra permissions per role, as an admin would grant them
         self.post_edit_time_limit = -1  # ServiceSettings.PostEditTimeLimit, seconds; -1 is no limit
         self.refuse_rest = False  # answer 503 to every REST call, as a server that is starting up
+        self.upgrade_auth: list[bool] = []  # per websocket: did the upgrade request itself carry a valid token
+        self.strip_upgrade_auth = False  # as a proxy that drops the Authorization header would
         self._sessions: dict[str, _Session] = {}
         self._refuse_websockets = False
         self._connections: set[ServerConnection] = set()
@@ -376,25 +378,14 @@ class MattermostEmulator:
             connection.close(1013, "try again later")
             return
         query = parse_qs(urlsplit(connection.request.path if connection.request else "").query)
-        try:
-            challenge = json.loads(connection.recv(timeout=10))
-        except (TimeoutError, ConnectionClosed, ValueError):
+        header = connection.request.headers.get("Authorization", "") if connection.request else ""
+        upgraded = self.tokens.get(header.removeprefix("Bearer ").strip()) == self.bot["id"]
+        upgraded = upgraded and not self.strip_upgrade_auth
+        self.upgrade_auth.append(upgraded)
+        if not upgraded and not self._challenge(connection):
             return
-        token = (challenge.get("data") or {}).get("token", "")
-        if challenge.get("action") != "authentication_challenge" or self.tokens.get(token) != self.bot["id"]:
-            connection.send(
-                json.dumps(
-                    {
-                        "status": "FAIL",
-                        "seq_reply": challenge.get("seq"),
-                        "error": {"id": "api.web_socket_router.not_authenticated.app_error"},
-                    }
-                )
-            )
-            connection.close()
-            return
-        connection.send(json.dumps({"status": "OK", "seq_reply": challenge.get("seq")}))
-        session, replay = self._attach(query)
+        # api4/websocket.go: connection_id and sequence_number count only when the upgrade carried a session.
+        session, replay = self._attach(query if upgraded else {})
         with self.lock:
             self._connections.add(connection)
         try:
@@ -402,6 +393,19 @@ class MattermostEmulator:
         finally:
             with self.lock:
                 self._connections.discard(connection)
+
+    def _challenge(self, connection: ServerConnection) -> bool:
+        """platform/websocket_router.go: a bad token closes the socket, with no answer."""
+        try:
+            challenge = json.loads(connection.recv(timeout=10))
+        except (TimeoutError, ConnectionClosed, ValueError):
+            return False
+        token = (challenge.get("data") or {}).get("token", "")
+        if challenge.get("action") != "authentication_challenge" or self.tokens.get(token) != self.bot["id"]:
+            connection.close()
+            return False
+        connection.send(json.dumps({"status": "OK", "seq_reply": challenge.get("seq")}))
+        return True
 
     def _attach(self, query: dict[str, list[str]]) -> tuple[_Session, list[dict[str, Any]]]:
         wanted = (query.get("connection_id") or [""])[0]

@@ -324,3 +324,40 @@ def test_a_subject_with_mentions_and_links_reaches_the_channel_inert(
         assert "\\[here\\](http://evil" in reply  # shown as text, not a live link
     finally:
         listener.stop()
+
+
+def test_a_reconnect_resumes_because_the_upgrade_carries_the_token(
+    listener: PostListener, emulator: Any, seeded: dict[str, int]
+) -> None:
+    """The server replays missed events only to a connection authenticated at the upgrade (api4/websocket.go);
+    a challenge-authenticated one always gets a new connection_id, and edits made in the gap are lost."""
+    connection = listener.stream.position.connection_id
+    with emulator.outage():
+        missed = emulator.post_as("alice", town(emulator), f"in the gap #t{seeded['public']}")
+    wait_for(lambda: linked(emulator, missed["id"], seeded["public"]))
+    assert listener.stream.position.connection_id == connection  # resumed, not backfilled
+    assert emulator.upgrade_auth and all(emulator.upgrade_auth)
+
+
+def test_a_proxy_that_drops_the_header_still_gets_the_challenge(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path, seeded: dict[str, int]
+) -> None:
+    emulator.strip_upgrade_auth = True
+    listener, _ = start(redmine, emulator, tmp_path)
+    try:
+        post = emulator.post_as("alice", town(emulator), f"via challenge #t{seeded['public']}")
+        wait_for(lambda: linked(emulator, post["id"], seeded["public"]))
+        assert emulator.upgrade_auth[-1] is False
+    finally:
+        listener.stop()
+
+
+def test_a_token_revoked_while_running_stops_the_stream(listener: PostListener, emulator: Any) -> None:
+    token = emulator.bot_token
+    with emulator.lock:
+        emulator.tokens.pop(token)
+    emulator.disconnect_all()
+    wait_for(lambda: listener.refused, timeout=20)
+    connects = listener.stream.connects
+    time.sleep(0.5)
+    assert listener.stream.connects == connects  # no silent retry for ever

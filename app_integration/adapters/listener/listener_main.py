@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ...core.errors import ChatTokenRefused, ChatUnavailable
 from ...core.settings import Settings
+from ..mattermost_rest import BOT_TOKEN_REFUSED
 from ..wiring import Bridge, build_bridge
 from .post_listener import PostListener
 from .websocket_client import Backoff
@@ -35,7 +36,11 @@ def listen(settings: Settings, env_file: Path | None, backoff: Backoff | None = 
         print(f"The listener cannot start: {error.user_message}", file=sys.stderr)
         return TOKEN_REFUSED_EXIT
     listener = PostListener(bridge, settings.websocket_url).start()
-    stopped.wait()
+    while not stopped.wait(1.0):
+        if listener.refused:  # the token was revoked while running
+            listener.stop()
+            print(f"The listener stops: {BOT_TOKEN_REFUSED}", file=sys.stderr)
+            return TOKEN_REFUSED_EXIT
     listener.stop()
     return 0
 

@@ -16,7 +16,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ...core.chat_ids import is_chat_id
-from ...core.errors import BridgeError, NotMapped
+from ...core.errors import BridgeError, ChatTokenRefused, NotMapped
 from ...core.features.direct_messages import answer_direct_message
 from ...core.features.ticket_links import TicketLinker
 from ...core.models import ChatPost
@@ -59,6 +59,7 @@ class PostListener:
             on_gap=self.backfill,
             backoff=backoff,
             ping_interval=ping_interval,
+            token_refused=self._token_refused,
         )
         self._workers = workers
         self._threads: list[threading.Thread] = []
@@ -84,7 +85,7 @@ class PostListener:
         return self
 
     def stop(self) -> None:
-        if self._loop and self._stop:
+        if self._loop and self._stop and not self._loop.is_closed():  # closed once a refused token ended it
             self._loop.call_soon_threadsafe(self._stop.set)
         for _ in range(self._workers):
             self.events.put({"event": "__stop__"})
@@ -112,6 +113,20 @@ class PostListener:
                 log.exception("listener: unexpected error handling an event")
             finally:
                 self.handled += 1
+
+    def _token_refused(self) -> bool:
+        """Whether Mattermost refuses the bot's token over REST; the websocket only ever closes."""
+        try:
+            self._chat.me()
+        except ChatTokenRefused:
+            return True
+        except BridgeError:
+            return False
+        return False
+
+    @property
+    def refused(self) -> bool:
+        return self.stream.refused
 
     # State -----------------------------------------------------------------------
     def _load_state(self) -> dict[str, Any]:

@@ -1,9 +1,16 @@
 """Mattermost's websocket, for a listener that runs for months.
 
-It authenticates with the bot token, tracks `seq`, and resumes with `connection_id`
-and `sequence_number` so the server replays what was missed. When the server answers
-with a new `connection_id`, its buffer is gone: the caller backfills over REST. The
-receive loop only decodes and enqueues; workers do the rest. asyncio stays in here.
+It sends the bot token on the upgrade request itself (`Authorization: Bearer`): the
+server honours `connection_id` and `sequence_number`, and so replays what was missed,
+only for a connection authenticated at the upgrade (api4/websocket.go). The
+authentication challenge is kept for a server or proxy that drops the header: it gets
+no hello within a moment, so the challenge follows. When the server answers with a new
+`connection_id`, its buffer is gone: the caller backfills over REST.
+
+A refused token is not announced: the server just closes the socket. A socket that
+closes before its hello is therefore checked over REST (`token_refused`), and a
+refused token ends the stream instead of retrying for ever. The receive loop only
+decodes and enqueues; workers do the rest. asyncio stays in here.
 """
 
 from __future__ import annotations
@@ -37,6 +44,13 @@ class AuthenticationFailed(Exception):
     pass
 
 
+class ClosedBeforeHello(Exception):
+    """The socket closed before the server said hello: an outage, or a refused token."""
+
+
+HELLO_WAIT = 2.0  # seconds to wait for a hello after an authenticated upgrade before sending the challenge
+
+
 @dataclass
 class Backoff:
     first: float = 3.0
@@ -59,8 +73,11 @@ class EventStream:
         on_gap: Callable[[], None],
         backoff: Backoff | None = None,
         ping_interval: float = 30.0,
+        token_refused: Callable[[], bool] | None = None,
     ) -> None:
         self._url = url
+        self._token_refused = token_refused or (lambda: False)
+        self.refused = False
         self._token = token
         self._events = events
         self.position = position
@@ -83,8 +100,12 @@ class EventStream:
             try:
                 await self._session(stop)
                 attempt = 0
-            except AuthenticationFailed:
-                log.error("websocket: the bot token was refused; check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN")
+            except (AuthenticationFailed, ClosedBeforeHello) as error:
+                if isinstance(error, AuthenticationFailed) or await asyncio.to_thread(self._token_refused):
+                    log.error("websocket: the bot token was refused; check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN")
+                    self.refused = True
+                    break
+                log.warning("websocket: closed before hello")
             except (OSError, TimeoutError, WebSocketException, InvalidHandshake, ValueError) as error:
                 log.warning("websocket: disconnected (%s)", type(error).__name__)
             if stop.is_set():
@@ -98,15 +119,14 @@ class EventStream:
     async def _session(self, stop: asyncio.Event) -> None:
         async with websockets.connect(
             self._connect_url(),
+            additional_headers={"Authorization": f"Bearer {self._token}"},
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_interval,
             open_timeout=10,
             close_timeout=3,
             max_size=2**22,
         ) as connection:
-            await connection.send(
-                json.dumps({"seq": 1, "action": "authentication_challenge", "data": {"token": self._token}})
-            )
+            await self._greet(connection)
             self.connects += 1
             receiving = asyncio.ensure_future(self._receive(connection))
             stopping = asyncio.ensure_future(stop.wait())
@@ -115,6 +135,30 @@ class EventStream:
                 task.cancel()
             if receiving in done and receiving.exception():
                 raise receiving.exception()  # type: ignore[misc]
+
+    async def _greet(self, connection: Any) -> None:
+        """Waits for the hello of an upgrade-authenticated connection; without one, authenticates by challenge."""
+        try:
+            first = await asyncio.wait_for(connection.recv(), timeout=HELLO_WAIT)
+        except TimeoutError:
+            first = None
+        except WebSocketException:
+            raise ClosedBeforeHello() from None
+        if first is None:
+            challenge = {"seq": 1, "action": "authentication_challenge", "data": {"token": self._token}}
+            await connection.send(json.dumps(challenge))
+            try:
+                first = await connection.recv()
+                while "seq_reply" in json.loads(first):
+                    if json.loads(first).get("status") != "OK":
+                        raise AuthenticationFailed()
+                    first = await connection.recv()
+            except WebSocketException:
+                raise ClosedBeforeHello() from None
+        message = json.loads(first)
+        if message.get("event") != "hello":
+            raise ClosedBeforeHello()
+        self._hello(message)
 
     async def _receive(self, connection: Any) -> None:
         async for raw in connection:
