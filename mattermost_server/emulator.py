@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask, Response, jsonify, request
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -147,8 +149,13 @@ class MattermostEmulator:
     """Start it, add users and channels, post as people, and read what the bridge did."""
 
     def __init__(
-        self, spec_path: Path | None = None, validate: bool = True, bot_roles: str = "system_user system_admin"
+        self,
+        spec_path: Path | None = None,
+        validate: bool = True,
+        bot_roles: str = "system_user system_admin",
+        base_path: str = "",
     ) -> None:
+        self.base_path = base_path.rstrip("/")  # a server installed under a subpath, e.g. /mattermost
         path = spec_path or SPEC_PATH
         self.validator = SpecValidator(path) if validate and path.is_file() else None
         self.lock = threading.RLock()
@@ -172,18 +179,21 @@ class MattermostEmulator:
         self.team_id = new_id()
         self.bot = self.add_user("redmine", is_bot=True, token="bot-token-" + new_id(), roles=bot_roles)
         self.bot_token = next(t for t, uid in self.tokens.items() if uid == self.bot["id"])
-        self._http = make_server("127.0.0.1", 0, self._app(), threaded=True, request_handler=_QuietHandler)
+        app: Any = self._app()
+        if self.base_path:  # everything lives under the subpath; the bare root answers 404, as behind a proxy
+            app = DispatcherMiddleware(NotFound(), {self.base_path: app})
+        self._http = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         self._ws = serve(self._websocket, "127.0.0.1", 0, ping_interval=None)
         self._threads: list[threading.Thread] = []
 
     # Lifecycle ---------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._http.server_port}"
+        return f"http://127.0.0.1:{self._http.server_port}{self.base_path}"
 
     @property
     def websocket_url(self) -> str:
-        return f"ws://127.0.0.1:{self._ws.socket.getsockname()[1]}/api/v4/websocket"
+        return f"ws://127.0.0.1:{self._ws.socket.getsockname()[1]}{self.base_path}/api/v4/websocket"
 
     def start(self) -> MattermostEmulator:
         for target in (self._http.serve_forever, self._ws.serve_forever):
@@ -377,7 +387,11 @@ class MattermostEmulator:
         if self._refuse_websockets:
             connection.close(1013, "try again later")
             return
-        query = parse_qs(urlsplit(connection.request.path if connection.request else "").query)
+        target = urlsplit(connection.request.path if connection.request else "")
+        if target.path.rstrip("/") != f"{self.base_path}/api/v4/websocket":
+            connection.close(1008, "not found")
+            return
+        query = parse_qs(target.query)
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
         upgraded = self.tokens.get(header.removeprefix("Bearer ").strip()) == self.bot["id"]
         upgraded = upgraded and not self.strip_upgrade_auth

@@ -57,6 +57,13 @@ def driver_options(base_url: str, token: str, timeout: float) -> dict[str, Any]:
     }
 
 
+def _origin_and_path(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    scheme = parts.scheme or "http"
+    port = parts.port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{parts.hostname or 'localhost'}:{port}{parts.path.rstrip('/')}"
+
+
 def attachments(message: ChatMessage) -> list[dict[str, str]]:
     if not (message.body or message.title or message.pretext):
         return []
@@ -84,6 +91,10 @@ class MattermostChat:
         self.base_url = base_url.rstrip("/")
         self._driver = TypedDriver(driver_options(base_url, token, timeout))
         self._driver.client.token = token
+        # The driver builds its URL from scheme, host and port alone (its `basepath` option no longer has any
+        # effect), which loses a server installed under a subpath such as https://host/mattermost. Its client
+        # prefixes every endpoint with this one attribute, so the full base goes there.
+        self._driver.client._url = _origin_and_path(base_url)
         self._lock = threading.Lock()
         self._users: TTLCache[str, ChatUser | None] = TTLCache(maxsize=4096, ttl=300)
         self._dm_channels: dict[str, str] = {}
