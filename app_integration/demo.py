@@ -168,7 +168,7 @@ class _RunningBridge:
 
 
 def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channel: str, redmine: str) -> None:
-    from mattermost_server.emulator import wait_for
+    from mattermost_server.emulator import trigger_id, wait_for
 
     log = Transcript()
 
@@ -179,7 +179,7 @@ def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channe
             "user_name": who,
             "channel_id": channel,
             "text": text,
-            "trigger_id": secrets.token_hex(8),
+            "trigger_id": trigger_id(people[who]["id"]),
             "command": "/integration_with_redmine",
         }
         log.says(f"@{who} types", f"/integration_with_redmine {text}")

@@ -13,6 +13,7 @@ of 128 events for a resume with `connection_id` and `sequence_number`, and a new
 
 from __future__ import annotations
 
+import base64
 import json
 import queue
 import secrets
@@ -37,7 +38,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEC_PATH = SHARED / "mattermost-api" / "mattermost-openapi-v4.yaml"
 FIXTURES = SHARED / "fixtures" / "mattermost"
 REPLAY_BUFFER = 128
-SERVER_VERSION = "9.11.6.9.11.6.emulator.false"
+SERVER_VERSION = "9.11.6"
 
 
 # Default role permissions, as server/public/model/role.go (MakeDefaultRoles) grants them: only the ones
@@ -86,6 +87,13 @@ def new_id() -> str:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def trigger_id(user_id: str, issued_ms: int | None = None) -> str:
+    """A trigger id in the server's layout (model/integration_action.go GenerateTriggerId): base64 of
+    `client id:user id:millis:signature`. The signature here is a stand-in; the age is what counts."""
+    raw = f"{new_id()}:{user_id}:{issued_ms if issued_ms is not None else now_ms()}:c2ln"
+    return base64.b64encode(raw.encode()).decode()
 
 
 @dataclass
@@ -172,6 +180,9 @@ class MattermostEmulator:
         self.post_edit_time_limit = -1  # ServiceSettings.PostEditTimeLimit, seconds; -1 is no limit
         self.refuse_rest = False  # answer 503 to every REST call, as a server that is starting up
         self.upgrade_auth: list[bool] = []  # per websocket: did the upgrade request itself carry a valid token
+        self.version = SERVER_VERSION  # 7.x and 8.x give a trigger id 3 s; 9.0 and later the integration timeout
+        self.integration_timeout = 30  # ServiceSettings.OutgoingIntegrationRequestsTimeout, seconds
+        self.expired_triggers: list[str] = []
         self.strip_upgrade_auth = False  # as a proxy that drops the Authorization header would
         self._sessions: dict[str, _Session] = {}
         self._refuse_websockets = False
@@ -308,6 +319,16 @@ class MattermostEmulator:
     def dm_posts(self, username: str) -> list[dict[str, Any]]:
         channel = self.direct_channel(self.bot["id"], self.user(username)["id"])
         return self.posts_in(channel["id"])
+
+    @property
+    def version_id(self) -> str:
+        """What the server sends as X-Version-Id: version, build number, hash, enterprise flag."""
+        return f"{self.version}.{self.version}.emulator.false"
+
+    def trigger_lifetime(self) -> float:
+        """app/integration_action.go OpenInteractiveDialog: 3 s (InteractiveDialogTriggerTimeoutMilliseconds)
+        before 9.0, then ServiceSettings.OutgoingIntegrationRequestsTimeout (MM-53269)."""
+        return 3.0 if int(self.version.split(".")[0]) < 9 else float(self.integration_timeout)
 
     def delete_post(self, post_id: str) -> None:
         with self.lock:
@@ -446,7 +467,7 @@ class MattermostEmulator:
         assert outbox is not None
         hello = {
             "event": "hello",
-            "data": {"connection_id": session.connection_id, "server_version": SERVER_VERSION},
+            "data": {"connection_id": session.connection_id, "server_version": self.version_id},
             "broadcast": {
                 "omit_users": None,
                 "user_id": self.bot["id"],
@@ -548,6 +569,7 @@ class MattermostEmulator:
 
         @app.after_request
         def status(response: Response) -> Response:
+            response.headers["X-Version-Id"] = emulator.version_id
             recorded = request.environ.get("emulator.recorded")
             if recorded is not None:
                 recorded.status = response.status_code
@@ -717,12 +739,21 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
     @app.post("/api/v4/actions/dialogs/open")
     def open_dialog() -> Any:
         body = request.get_json()
-        problems = dialog_problems(body.get("dialog") or {})
         if not body.get("trigger_id") or not body.get("url"):
-            problems.append("empty trigger id or URL")
+            return _error(400, "api.dialog.open.invalid", "empty trigger id or URL")
+        try:
+            _, _, issued, _ = base64.b64decode(body["trigger_id"]).decode().split(":")
+            age = now_ms() - int(issued)
+        except ValueError:
+            return _error(400, "interactive_message.decode_trigger_id.missing_data", "Malformed trigger id")
+        if age > em.trigger_lifetime() * 1000:
+            em.expired_triggers.append(body["trigger_id"])
+            return _error(400, "interactive_message.decode_trigger_id.expired", "Trigger id expired")
+        problems = dialog_problems(body.get("dialog") or {})
         if problems:
+            # The server only logs an invalid dialog as a warning and opens what it can; the emulator records it
+            # so the tests fail on it, and opens it too.
             em.spec_errors.append("dialog: " + "; ".join(problems))
-            return _error(400, "api.dialog.open.invalid", "; ".join(problems))
         with em.lock:
             em.dialogs.append(body)
         return jsonify({"status": "OK"})

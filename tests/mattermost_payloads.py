@@ -10,6 +10,7 @@ from typing import Any
 
 import jwt
 
+from mattermost_server.emulator import trigger_id
 from tests.conftest import FIXTURES, JWT_SECRET, SLASH_TOKEN
 
 
@@ -21,7 +22,14 @@ def fixture(name: str) -> dict[str, Any]:
 
 def slash_form(user: dict[str, Any], text: str, channel_id: str, response_url: str = "") -> dict[str, str]:
     form = dict(fixture("slash_command_request.json")["form"])
-    form.update(user_id=user["id"], user_name=user["username"], text=text, channel_id=channel_id, token=SLASH_TOKEN)
+    form.update(
+        user_id=user["id"],
+        user_name=user["username"],
+        text=text,
+        channel_id=channel_id,
+        token=SLASH_TOKEN,
+        trigger_id=trigger_id(user["id"]),  # fresh: the captured one expired long ago
+    )
     if response_url:
         form["response_url"] = response_url
     return form

@@ -101,6 +101,7 @@ class MattermostChat:
         self._bot: ChatUser | None = None
         self._ephemeral_refused_at = -EPHEMERAL_RETRY_SECONDS
         self._ephemeral_allowed = False
+        self._version: tuple[int, int] | None = None
         self._ephemeral_probe = threading.Lock()
 
     def __repr__(self) -> str:
@@ -240,3 +241,15 @@ class MattermostChat:
 
     def ping(self) -> None:
         self._call(lambda d: d.system.get_ping())
+
+    def server_version(self) -> tuple[int, int] | None:
+        """(major, minor) from the X-Version-Id header every answer carries; None when Mattermost cannot say.
+        Cached: it changes only with an upgrade, and a restart follows those."""
+        if self._version is None:
+            try:
+                answer = httpx.get(f"{_origin_and_path(self.base_url)}/api/v4/system/ping", timeout=3.0)
+                major, minor = answer.headers.get("X-Version-Id", "").split(".")[:2]
+                self._version = (int(major), int(minor))
+            except (httpx.HTTPError, ValueError):
+                return None
+        return self._version

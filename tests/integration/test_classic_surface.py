@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app_integration.adapters.web import classic_surface
+from app_integration.adapters.web import classic_surface, web_context
 from app_integration.adapters.web.app_factory import create_app
 from app_integration.adapters.wiring import Bridge
+from mattermost_server.emulator import trigger_id
 from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
 
 
@@ -276,7 +277,7 @@ def test_a_button_runs_its_command_as_the_person_it_was_shown_to(
         "user_name": "bob",
         "channel_id": channel,
         "context": button["integration"]["context"],
-        "trigger_id": "t",
+        "trigger_id": trigger_id(emulator.user("bob")["id"]),
     }
     answer = client.post("/actions", json=body)
     assert "direct message" in answer.get_json()["ephemeral_text"]
@@ -287,7 +288,7 @@ def test_a_button_runs_its_command_as_the_person_it_was_shown_to(
 def test_slow_work_answers_through_response_url(
     client: FlaskClient, emulator: Any, channel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(classic_surface, "SLASH_DEADLINE", 0.0)
+    monkeypatch.setattr(web_context, "NEW_SERVER_DEADLINE", 0.0)
     form = slash_form(emulator.user("bob"), "tickets_for_me", channel, f"{emulator.url}/hooks/commands/abc")
     reply = client.post("/slash", data=form, headers=slash_headers()).get_json()
     assert reply["text"] == classic_surface.WORKING

@@ -25,7 +25,6 @@ from .request_verification import check_slash_token
 from .web_context import WebContext
 
 log = logging.getLogger("app_integration.web.classic")
-SLASH_DEADLINE = 2.5
 WORKING = "Working on it… I will answer here in a moment."
 FAILED = "Something went wrong on the bridge; the operator can find it in the logs. Nothing was lost."
 # Mattermost's trigger id for a dialog expires within seconds, so a form that came late cannot open.
@@ -110,7 +109,7 @@ def _slash(web: WebContext) -> Any:
     )
     future = web.submit(lambda: web.run(command.run, context))
     try:
-        reply = future.result(timeout=SLASH_DEADLINE)
+        reply = future.result(timeout=web.dialog_deadline())
     except FutureTimeout:
         future.add_done_callback(lambda done: _answer_late(web, context, form.get("response_url", ""), done))
         return jsonify(_ephemeral(WORKING))
@@ -197,8 +196,14 @@ def _action(web: WebContext) -> Any:
         channel_id=_channel(text(body, "channel_id")),
         surface="slash",
     )
-    reply = web.run(command.run, context)
+    # A form from a button has the same deadline as one from the slash command: its trigger_id expires.
+    future = web.submit(lambda: web.run(command.run, context))
+    try:
+        reply = future.result(timeout=web.dialog_deadline())
+    except FutureTimeout:
+        future.add_done_callback(lambda done: _answer_late(web, context, "", done))
+        return jsonify({"ephemeral_text": WORKING})
     if reply.form is not None:
-        _render(web, command, context, reply, str(body.get("trigger_id", "")))
+        _render(web, command, context, reply, text(body, "trigger_id"))
         return jsonify({})
     return jsonify({"ephemeral_text": reply.text})

@@ -21,6 +21,10 @@ from ..redmine_gateway import round_trips
 from .request_verification import StateSigner
 
 log = logging.getLogger("app_integration.web")
+# A trigger_id lives 3 s on Mattermost 7.x and 8.x (InteractiveDialogTriggerTimeoutMilliseconds), and from 9.0
+# as long as ServiceSettings.OutgoingIntegrationRequestsTimeout (30 s by default). A margin stays for the trip.
+OLD_SERVER_DEADLINE = 2.5
+NEW_SERVER_DEADLINE = 25.0
 
 
 class WebChat(Protocol):
@@ -31,6 +35,8 @@ class WebChat(Protocol):
     def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None: ...
 
     def user(self, user_id: str) -> ChatUser | None: ...
+
+    def server_version(self) -> tuple[int, int] | None: ...
 
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None: ...
 
@@ -79,6 +85,11 @@ class WebContext:
                 },
             )
             round_trips.reset(token)
+
+    def dialog_deadline(self) -> float:
+        """Seconds a request may take before a dialog could no longer open from its trigger_id."""
+        version = self.chat.server_version()
+        return NEW_SERVER_DEADLINE if version is not None and version[0] >= 9 else OLD_SERVER_DEADLINE
 
     def identify(self, user_id: object) -> ChatUser:
         """The person behind a verified user id, named by Mattermost itself: a username in a request body is
