@@ -183,6 +183,7 @@ class MattermostEmulator:
         self.version = SERVER_VERSION  # 7.x and 8.x give a trigger id 3 s; 9.0 and later the integration timeout
         self.integration_timeout = 30  # ServiceSettings.OutgoingIntegrationRequestsTimeout, seconds
         self.expired_triggers: list[str] = []
+        self.site_url = ""  # ServiceSettings.SiteURL; empty means the emulator's own address
         self.strip_upgrade_auth = False  # as a proxy that drops the Authorization header would
         self._sessions: dict[str, _Session] = {}
         self._refuse_websockets = False
@@ -639,6 +640,12 @@ def dialog_problems(dialog: dict[str, Any]) -> list[str]:
 
 
 def _routes(app: Flask, em: MattermostEmulator) -> None:
+    @app.get("/api/v4/config/client")
+    def client_config() -> Any:
+        if request.args.get("format") != "old":  # api4/config.go: only the old format is implemented
+            return _error(501, "api.config.client.old_format.app_error", "format must be old")
+        return jsonify({"SiteURL": em.site_url or em.url, "Version": em.version, "BuildNumber": em.version})
+
     @app.get("/api/v4/system/ping")
     def ping() -> Any:
         return jsonify({"status": "OK"})

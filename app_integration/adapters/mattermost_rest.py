@@ -27,7 +27,7 @@ from mattermostautodriver.exceptions import (
 )
 
 from ..core.chat_ids import is_chat_id
-from ..core.errors import ChatTokenRefused, ChatUnavailable, InputError, NotFound, PermissionDenied
+from ..core.errors import BridgeError, ChatTokenRefused, ChatUnavailable, InputError, NotFound, PermissionDenied
 from ..core.formatting import fit
 from ..core.models import ChatMessage, ChatUser
 
@@ -102,6 +102,7 @@ class MattermostChat:
         self._ephemeral_refused_at = -EPHEMERAL_RETRY_SECONDS
         self._ephemeral_allowed = False
         self._version: tuple[int, int] | None = None
+        self._site_url: str | None = None
         self._ephemeral_probe = threading.Lock()
 
     def __repr__(self) -> str:
@@ -241,6 +242,23 @@ class MattermostChat:
 
     def ping(self) -> None:
         self._call(lambda d: d.system.get_ping())
+
+    def site_url(self) -> str | None:
+        """Mattermost's public Site URL, which it builds response_url from; None when it cannot say. Behind a
+        proxy it differs from MATTERMOST_URL, the address the bridge itself uses."""
+        if self._site_url is None:
+            try:
+                config = self._call(lambda d: d.client.get("/api/v4/config/client", params={"format": "old"}))
+            except BridgeError:
+                return None
+            self._site_url = str(config.get("SiteURL") or "").rstrip("/")
+        return self._site_url or None
+
+    def is_own_hook(self, url: str) -> bool:
+        """Whether a response_url points at this Mattermost's /hooks/, by its own address or its Site URL, and
+        at no other host: the bridge posts command answers there."""
+        prefixes = [self.base_url, self.site_url()]
+        return any(prefix and url.startswith(prefix + "/hooks/") for prefix in prefixes)
 
     def server_version(self) -> tuple[int, int] | None:
         """(major, minor) from the X-Version-Id header every answer carries; None when Mattermost cannot say.

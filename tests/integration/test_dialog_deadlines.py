@@ -70,3 +70,24 @@ def test_a_button_form_keeps_the_deadline_too(
     assert answer == {"ephemeral_text": classic_surface.WORKING}  # answered without waiting for Redmine
     wait_for(lambda: late_notices(emulator, "bob"), timeout=15)
     assert emulator.dialogs == [] and emulator.expired_triggers == []
+
+
+@pytest.mark.parametrize(("site", "trusted"), [("localhost", True), ("evil.localhost.example", False)])
+def test_late_answers_go_to_the_site_urls_hooks_and_no_other_host(
+    client: FlaskClient, emulator: Any, channel: str, monkeypatch: pytest.MonkeyPatch, site: str, trusted: bool
+) -> None:
+    """Mattermost builds response_url from its Site URL, which behind a proxy is not MATTERMOST_URL."""
+    from app_integration.adapters.web import web_context
+
+    monkeypatch.setattr(web_context, "NEW_SERVER_DEADLINE", 0.0)
+    port = emulator.url.rsplit(":", 1)[1]
+    emulator.site_url = f"http://localhost:{port}"
+    hook = f"http://{site}:{port}/hooks/commands/late"
+    form = slash_form(emulator.user("bob"), "tickets_for_me", channel, hook)
+    assert client.post("/slash", data=form, headers=slash_headers()).get_json()["text"] == classic_surface.WORKING
+    if trusted:
+        wait_for(lambda: emulator.hook_replies)
+        assert "open ticket" in emulator.hook_replies[-1]["text"]
+    else:
+        wait_for(lambda: any("open ticket" in p["message"] for p in emulator.dm_posts("bob")))
+        assert emulator.hook_replies == []

@@ -152,7 +152,7 @@ def _answer_late(web: WebContext, context: CommandContext, response_url: str, do
     except Exception:
         log.exception("unexpected error in a background command")
         text = FAILED
-    if response_url.startswith(web.chat.base_url + "/hooks/"):
+    if response_url and web.chat.is_own_hook(response_url):
         try:
             requests.post(response_url, json=_ephemeral(text), timeout=(3, 10))
             return
