@@ -27,13 +27,23 @@ from mattermostautodriver.exceptions import (
 )
 
 from ..core.chat_ids import is_chat_id
-from ..core.errors import BridgeError, ChatTokenRefused, ChatUnavailable, InputError, NotFound, PermissionDenied
+from ..core.errors import (
+    BridgeError,
+    ChatTokenRefused,
+    ChatUnavailable,
+    EditTooLate,
+    InputError,
+    NotFound,
+    PermissionDenied,
+)
 from ..core.formatting import fit
 from ..core.models import ChatMessage, ChatUser
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EPHEMERAL_RETRY_SECONDS = 3600.0
+# api4/post.go postPatchChecks: the 400 a patch gets past ServiceSettings.PostEditTimeLimit.
+EDIT_TIME_LIMIT = "api.post.update_post.permissions_time_limit.app_error"
 # A message naming the setting, not a secret.
 BOT_TOKEN_REFUSED = (
     "Mattermost refused the bot's token: check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN "  # noqa: S105
@@ -118,7 +128,12 @@ class MattermostChat:
             raise PermissionDenied("The bot lacks a Mattermost permission for that.") from None
         except NoAccessTokenProvided:
             raise ChatTokenRefused(BOT_TOKEN_REFUSED) from None
-        except (MattermostError, InvalidMattermostError, httpx.HTTPError) as error:
+        except MattermostError as error:
+            if error.error_id == EDIT_TIME_LIMIT:
+                raise EditTooLate("The post is past Mattermost's edit time limit.") from None
+            log.warning("mattermost: request failed (%s)", type(error).__name__)
+            raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
+        except (InvalidMattermostError, httpx.HTTPError) as error:
             log.warning("mattermost: request failed (%s)", type(error).__name__)
             raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
 
@@ -224,9 +239,10 @@ class MattermostChat:
         return [(c["id"], c.get("type", "O")) for c in raws]
 
     def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
+        """Posts changed since then, oldest first. The server includes deleted ones: they are left out."""
         raw = self._call(lambda d: d.posts.get_posts_for_channel(_checked(channel_id), since=since_ms))
-        posts = raw.get("posts", {}) or {}
-        return sorted(posts.values(), key=lambda p: p.get("create_at", 0))
+        posts = [p for p in (raw.get("posts", {}) or {}).values() if not p.get("delete_at")]
+        return sorted(posts, key=lambda p: p.get("create_at", 0))
 
     def permissions(self) -> set[str]:
         """Every permission the bot's roles grant it."""

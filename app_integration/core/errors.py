@@ -31,6 +31,10 @@ class PermissionDenied(BridgeError):
     """Redmine answered 403."""
 
 
+class EditTooLate(BridgeError):
+    """Mattermost refused to edit a post past its edit time limit (ServiceSettings.PostEditTimeLimit)."""
+
+
 class NotFound(BridgeError):
     """Redmine answered 404: missing, or not visible to this user."""
 

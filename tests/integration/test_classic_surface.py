@@ -45,6 +45,8 @@ def test_app_info_is_generated_help_with_link_status_and_buttons(
         "my_tickets",
     }
     assert all(a["id"].isalnum() for a in actions)
+    assert all(a["type"] == "button" for a in actions)  # PostAction.IsValid refuses an action with no type
+    assert reply["skip_slack_parsing"] is True  # the text is Markdown, not Slack markup
 
 
 def test_an_empty_command_shows_help(client: FlaskClient, emulator: Any, channel: str) -> None:

@@ -108,7 +108,7 @@ def test_a_well_formed_but_unsigned_body_gets_401(client: FlaskClient, emulator:
     body = {"user_id": emulator.user("alice")["id"], "channel_id": channel, "context": {"sig": "forged"}}
     response = client.post("/actions", json=body)
     assert response.status_code == 401
-    assert set(response.get_json()) == {"ephemeral_text"}  # a button's shape, even when refused
+    assert set(response.get_json()) == {"ephemeral_text", "skip_slack_parsing"}  # a button's shape, even refused
 
 
 def test_a_button_error_comes_back_as_ephemeral_text(
@@ -122,7 +122,7 @@ def test_a_button_error_comes_back_as_ephemeral_text(
     )
     body = {"user_id": emulator.user("erin")["id"], "channel_id": channel, "context": button["integration"]["context"]}
     answer = client.post("/actions", json=body).get_json()
-    assert set(answer) == {"ephemeral_text"} and "not linked" in answer["ephemeral_text"]
+    assert set(answer) == {"ephemeral_text", "skip_slack_parsing"} and "not linked" in answer["ephemeral_text"]
 
 
 def test_a_chunked_body_over_the_cap_gets_413(client: FlaskClient, bridge: Bridge) -> None:

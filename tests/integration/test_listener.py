@@ -361,3 +361,37 @@ def test_a_token_revoked_while_running_stops_the_stream(listener: PostListener, 
     connects = listener.stream.connects
     time.sleep(0.5)
     assert listener.stream.connects == connects  # no silent retry for ever
+
+
+def test_a_post_past_the_edit_time_limit_gets_a_reply_and_the_channel_stays_editable(
+    listener: PostListener, emulator: Any, seeded: dict[str, int]
+) -> None:
+    emulator.post_edit_time_limit = 0  # every post is already too old to edit
+    late = emulator.post_as("alice", town(emulator), f"late #t{seeded['public']}")
+    wait_for(lambda: replies_to(emulator, late["id"]))
+    emulator.post_edit_time_limit = -1
+    fresh = emulator.post_as("alice", town(emulator), f"fresh #t{seeded['public']}")
+    wait_for(lambda: linked(emulator, fresh["id"], seeded["public"]))
+    assert (f"[#t{seeded['public']}](" in message_of(emulator, fresh["id"])) == rewrites(emulator)
+
+
+def test_a_post_the_links_would_make_too_long_gets_a_reply(
+    listener: PostListener, emulator: Any, seeded: dict[str, int]
+) -> None:
+    text = f"#t{seeded['public']} " + "x" * 16_370  # fits; with its link, it would not
+    post = emulator.post_as("alice", town(emulator), text)
+    wait_for(lambda: replies_to(emulator, post["id"]))
+    assert message_of(emulator, post["id"]) == text
+    assert not [r for r in emulator.requests if r.method == "PUT" and r.status == 400]
+
+
+def test_deleted_posts_are_not_backfilled(listener: PostListener, emulator: Any, seeded: dict[str, int]) -> None:
+    connection = listener.stream.position.connection_id
+    with emulator.outage():
+        [emulator.post_as("bob", town(emulator), f"noise {n}") for n in range(140)]
+        gone = emulator.post_as("alice", town(emulator), f"deleted #t{seeded['public']}")
+        emulator.delete_post(gone["id"])
+        kept = emulator.post_as("alice", town(emulator), f"kept #t{seeded['public']}")
+    wait_for(lambda: linked(emulator, kept["id"], seeded["public"]))
+    assert listener.stream.position.connection_id != connection
+    assert replies_to(emulator, gone["id"]) == [] and message_of(emulator, gone["id"]).startswith("deleted #t")

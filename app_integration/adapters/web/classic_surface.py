@@ -81,12 +81,18 @@ def _answer(shape: Shape, message: str) -> dict[str, Any]:
     if shape == "dialog":
         return {"error": message}
     if shape == "action":
-        return {"ephemeral_text": message}
+        return _button_answer(message)
     return _ephemeral(message)
 
 
+# Mattermost rewrites Slack-style markup (<url|label>, &amp; …) in integration answers unless told not to;
+# the bridge writes Markdown, with Redmine text already made inert, so nothing is left for that to change.
 def _ephemeral(text: str, **extra: Any) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text, **extra}
+    return {"response_type": "ephemeral", "text": text, "skip_slack_parsing": True, **extra}
+
+
+def _button_answer(text: str) -> dict[str, Any]:
+    return {"ephemeral_text": text, "skip_slack_parsing": True}
 
 
 def _channel(value: str) -> str:
@@ -136,6 +142,7 @@ def _buttons(web: WebContext, context: CommandContext) -> dict[str, Any]:
         actions.append(
             {
                 "id": action_id(command.name),
+                "type": "button",  # PostAction.IsValid refuses an action with no type
                 "name": command.name.replace("_", " ").capitalize(),
                 "integration": {"url": f"{web.root_url}/actions", "context": {"action": command.name, "sig": signed}},
             }
@@ -202,8 +209,8 @@ def _action(web: WebContext) -> Any:
         reply = future.result(timeout=web.dialog_deadline())
     except FutureTimeout:
         future.add_done_callback(lambda done: _answer_late(web, context, "", done))
-        return jsonify({"ephemeral_text": WORKING})
+        return jsonify(_button_answer(WORKING))
     if reply.form is not None:
         _render(web, command, context, reply, text(body, "trigger_id"))
         return jsonify({})
-    return jsonify({"ephemeral_text": reply.text})
+    return jsonify(_button_answer(reply.text))

@@ -12,8 +12,8 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from ..errors import BridgeError, NotMapped, PermissionDenied
-from ..formatting import issue_url
+from ..errors import BridgeError, EditTooLate, NotMapped, PermissionDenied
+from ..formatting import POST_LIMIT, issue_url
 from ..models import ChatMessage, ChatPost, Issue
 from ..services import Services
 from ..settings import LinkMode
@@ -70,8 +70,13 @@ class TicketLinker:
         current = self._services.chat.post_message(post.id)
         if current != post.message:
             return "skipped: the post changed after it was read"
+        rewritten = rewrite_refs(post.message, rendered)
+        if len(rewritten) > POST_LIMIT:  # links made the post too long to save: a reply carries them instead
+            return None
         try:
-            self._services.chat.patch_post(post.id, rewrite_refs(post.message, rendered))
+            self._services.chat.patch_post(post.id, rewritten)
+        except EditTooLate:
+            return None  # this post only: others in the channel may still be edited
         except PermissionDenied:
             self._no_edit.add(post.channel_id)
             if not self._fallback_logged.is_set():
