@@ -87,24 +87,38 @@ def _mattermost(bridge: Bridge) -> list[Finding]:
     )
     if not token.ok:
         return [reachable, token]
-    return [reachable, token, _permissions(bridge)]
+    return [reachable, token, *_permissions(bridge)]
 
 
-def _permissions(bridge: Bridge) -> Finding:
+def _permissions(bridge: Bridge) -> list[Finding]:
+    """What the bot may do with its actual roles, from the server's own checks (api4/post.go): posting, DMs,
+    reading and listening need only membership; ephemeral notices need the system permission
+    create_post_ephemeral; rewriting needs edit_others_posts, which a team or channel role may also grant."""
     mode = bridge.settings.link_mode
     check = f"Bot permissions for LINK_MODE={mode}"
     try:
-        missing = LINK_MODE_NEEDS[mode] - bridge.chat.permissions()
+        granted = bridge.chat.permissions()
     except BridgeError as error:
-        return Finding(check, False, error.user_message, "Give the bot a role it can read, or check the token.")
+        return [Finding(check, False, error.user_message, "Give the bot a role it can read, or check the token.")]
+    missing = LINK_MODE_NEEDS[mode] - granted
     if missing:
-        return Finding(
+        mode_finding = Finding(
             check,
             False,
-            "missing " + ", ".join(sorted(missing)),
-            "Make the bot a system admin, grant it edit_others_posts, or set LINK_MODE=reply.",
+            "missing " + ", ".join(sorted(missing)) + " in its system roles",
+            "Make the bot a system admin, grant it edit_others_posts (a team or channel scheme role also does, "
+            "per channel), or set LINK_MODE=reply.",
         )
-    return Finding(check, True, "has " + (", ".join(sorted(LINK_MODE_NEEDS[mode])) or "what it needs"))
+    else:
+        mode_finding = Finding(check, True, "has " + (", ".join(sorted(LINK_MODE_NEEDS[mode])) or "what it needs"))
+    notices = (
+        "may post private notices (create_post_ephemeral)"
+        if "create_post_ephemeral" in granted
+        else "may not post private notices (create_post_ephemeral, system admins by default): authors of "
+        "references they cannot see, and unlinked users, are told nothing; links still work"
+    )
+    basics = "posts, DMs, reads and listens where it is a member; opening dialogs needs no permission"
+    return [mode_finding, Finding("Bot notices", True, notices), Finding("Bot basics", True, basics)]
 
 
 def _redmine(bridge: Bridge) -> list[Finding]:

@@ -65,6 +65,12 @@ def test_bot_without_edit_permission_in_rewrite_mode(redmine: RedmineInfo, emula
     assert list(bad) == ["Bot permissions for LINK_MODE=rewrite"]
     assert "LINK_MODE=reply" in bad["Bot permissions for LINK_MODE=rewrite"].fix
     assert failed(findings(redmine, emulator, tmp_path, link_mode="reply")) == {}
+    notices = findings(redmine, emulator, tmp_path, link_mode="reply")["Bot notices"]
+    assert notices.detail.startswith("may not post private notices") and "links still work" in notices.detail
+
+
+def test_an_admin_bot_is_told_it_may_post_notices(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
+    assert findings(redmine, emulator, tmp_path)["Bot notices"].detail.startswith("may post private notices")
 
 
 def test_redmine_unreachable(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
