@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import requests
 
 from tests.mattermost_payloads import fixture
@@ -62,9 +63,20 @@ def test_posted_events_have_the_fixture_shape(emulator: Any) -> None:
     assert event["seq"] == 1 and event["data"]["sender_name"] == "@alice"
 
 
-def test_a_wrong_websocket_token_is_refused(emulator: Any) -> None:
+def test_a_wrong_websocket_token_closes_the_socket_unanswered(emulator: Any) -> None:
+    """platform/websocket_router.go: a challenge with a bad token gets no reply; the socket closes."""
+    from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
     with connect(emulator.websocket_url, open_timeout=5) as ws:
         ws.send(json.dumps({"seq": 1, "action": "authentication_challenge", "data": {"token": "wrong"}}))
-        assert json.loads(ws.recv(timeout=5))["status"] == "FAIL"
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+
+
+def test_a_token_on_the_upgrade_gets_hello_at_once(emulator: Any) -> None:
+    from websockets.sync.client import connect
+
+    headers = {"Authorization": f"Bearer {emulator.bot_token}"}
+    with connect(emulator.websocket_url, open_timeout=5, additional_headers=headers) as ws:
+        assert json.loads(ws.recv(timeout=5))["event"] == "hello"
