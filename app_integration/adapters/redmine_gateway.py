@@ -237,6 +237,23 @@ class RedmineGateway:
             self._accounts[key] = found
         return found
 
+    def accounts(self, logins: Iterable[str]) -> dict[str, Account]:
+        """The active accounts among many logins, in one paged query (the first 500 active users), kept in the
+        short account cache. A login not among them (locked, missing, or further down) is left to its own
+        lookup, and never cached as missing from here. Redmine 5's user list does not say who is locked."""
+        wanted = {login.lower() for login in logins}
+        if not wanted:
+            return {}
+        raws = self._as(None, lambda r: [u.raw() for u in r.user.filter(limit=500)])
+        found = {
+            str(u["login"]).lower(): Account(u["id"], u["login"], _full_name(u), active=True)
+            for u in raws
+            if str(u.get("login", "")).lower() in wanted
+        }
+        with self._lock:
+            self._accounts.update(found)
+        return found
+
     def _find_account(self, login: str, active: bool) -> Account | None:
         status = {} if active else {"status": ""}
         raws = self._as(None, lambda r: [u.raw() for u in r.user.filter(name=login, limit=25, **status)])

@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Column,
     DateTime,
+    Integer,
     MetaData,
     String,
     Table,
@@ -31,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ..core.models import ChatUser, UserLink
 
 _metadata = MetaData()
 _keys = Table(
@@ -48,6 +51,24 @@ _state = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+_links = Table(
+    "user_links",
+    _metadata,
+    Column("chat_user_id", String(26), primary_key=True),
+    Column("redmine_user_id", Integer, nullable=False, index=True),
+    Column("redmine_login", String(255), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("linked_at", DateTime(timezone=True), nullable=False),
+    Column("map_username", String(64), nullable=True, unique=True),
+    Column("sealed_key", Text, nullable=True),
+)
+_unlinked = Table(
+    "unlinked_users",
+    _metadata,
+    Column("chat_user_id", String(26), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
 MIGRATIONS = Path(__file__).with_name("migrations")
 log = logging.getLogger(__name__)
 
@@ -64,7 +85,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class BridgeStore:
-    """Implements the IdempotencyStore port and keeps the listener's position."""
+    """Implements the IdempotencyStore and LinkStore ports and keeps the listener's position."""
 
     def __init__(self, database_url: str, ttl_hours: int = 24) -> None:
         self._ttl = dt.timedelta(hours=ttl_hours)
@@ -141,3 +162,77 @@ class BridgeStore:
             ).rowcount
             if not changed:
                 connection.execute(_state.insert().values(name=name, value=value, updated_at=_now()))
+
+    # User links ---------------------------------------------------------------
+    def link_for(self, chat_user_id: str) -> UserLink | None:
+        return self._one(_links.c.chat_user_id == chat_user_id)
+
+    def map_claim(self, username: str) -> UserLink | None:
+        return self._one(_links.c.map_username == username.lower())
+
+    def chat_user_for(self, redmine_user_id: int) -> str | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(_links.c.chat_user_id).where(_links.c.redmine_user_id == redmine_user_id).limit(1)
+            ).first()
+        return None if row is None else str(row.chat_user_id)
+
+    def save_link(self, link: UserLink) -> None:
+        values = {
+            "redmine_user_id": link.redmine_user_id,
+            "redmine_login": link.redmine_login,
+            "method": link.method,
+            "linked_at": link.linked_at,
+            "map_username": link.map_username.lower() if link.map_username else None,
+            "sealed_key": link.sealed_key,
+        }
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(_links).where(_links.c.chat_user_id == link.chat_user_id).values(**values)
+            ).rowcount
+            if not changed:
+                connection.execute(_links.insert().values(chat_user_id=link.chat_user_id, **values))
+            connection.execute(delete(_unlinked).where(_unlinked.c.chat_user_id == link.chat_user_id))
+
+    def remove_link(self, chat_user_id: str) -> bool:
+        with self.engine.begin() as connection:
+            return bool(connection.execute(delete(_links).where(_links.c.chat_user_id == chat_user_id)).rowcount)
+
+    def all_links(self) -> list[UserLink]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(_links).order_by(_links.c.redmine_login)).all()
+        return [_link(row) for row in rows]
+
+    def note_unlinked(self, user: ChatUser) -> None:
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(_unlinked)
+                .where(_unlinked.c.chat_user_id == user.id)
+                .values(username=user.username, last_seen=_now())
+            ).rowcount
+            if not changed:
+                connection.execute(
+                    _unlinked.insert().values(chat_user_id=user.id, username=user.username, last_seen=_now())
+                )
+
+    def unlinked_users(self) -> list[tuple[str, str, dt.datetime]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(_unlinked).order_by(_unlinked.c.username)).all()
+        return [(str(r.chat_user_id), str(r.username), r.last_seen) for r in rows]
+
+    def _one(self, condition: Any) -> UserLink | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(_links).where(condition)).first()
+        return None if row is None else _link(row)
+
+
+def _link(row: Any) -> UserLink:
+    return UserLink(
+        chat_user_id=str(row.chat_user_id),
+        redmine_user_id=int(row.redmine_user_id),
+        redmine_login=str(row.redmine_login),
+        method=row.method,
+        linked_at=row.linked_at,
+        map_username=row.map_username,
+        sealed_key=row.sealed_key,
+    )

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.commands import CommandRegistry
+from ..core.identity import Directory
 from ..core.registry import build_registry
 from ..core.services import Services
 from ..core.settings import Settings
-from ..core.user_map import StaticUserMap, build_user_map
+from ..core.user_map import build_user_map
 from .mattermost_rest import MattermostChat
 from .redmine_gateway import RedmineGateway
 from .store import BridgeStore
@@ -22,12 +23,12 @@ class Bridge:
     gateway: RedmineGateway
     chat: MattermostChat
     store: BridgeStore
-    users: StaticUserMap
+    users: Directory
     registry: CommandRegistry
 
 
 def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
-    users = build_user_map(settings, env_file)
+    operator_map = build_user_map(settings, env_file)
     gateway = RedmineGateway(
         settings.redmine_base_url,
         settings.admin_redmine_key_api.get_secret_value(),
@@ -39,5 +40,6 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
     chat = MattermostChat(settings.mattermost_base_url, token.get_secret_value() if token else "")
     store = BridgeStore(settings.database_url, settings.idempotency_ttl_hours)
     store.migrate()
+    users = Directory(store, operator_map, gateway)
     services = Services(tracker=gateway, chat=chat, users=users, store=store, list_limit=settings.ticket_list_limit)
     return Bridge(settings, services, gateway, chat, store, users, build_registry())

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 Surface = Literal["slash", "apps", "dm"]
+LinkMethod = Literal["map", "email", "key"]
 FieldKind = Literal["text", "textarea", "select", "user"]
 
 
@@ -157,3 +158,16 @@ class Reply:
     text: str = ""
     form: Form | None = None
     sent_as_dm: bool = False
+
+
+@dataclass(frozen=True)
+class UserLink:
+    """Which Redmine user a Mattermost user (by immutable id) acts as, and how that was settled."""
+
+    chat_user_id: str
+    redmine_user_id: int
+    redmine_login: str
+    method: LinkMethod
+    linked_at: dt.datetime
+    map_username: str | None = None  # for the operator's map: the username the entry was resolved from
+    sealed_key: str | None = None  # a personal API key, encrypted; only the key vault can open it

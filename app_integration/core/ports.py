@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from .models import Account, ChatMessage, ChatUser, Choice, Issue, IssueDraft, IssuePage, Project
+from .models import Account, ChatMessage, ChatUser, Choice, Issue, IssueDraft, IssuePage, Project, UserLink
 
 
 class IssueTracker(Protocol):
@@ -36,6 +36,10 @@ class IssueTracker(Protocol):
 
     def account(self, login: str) -> Account | None:
         """The admin's view of a login, or None when there is no such user."""
+        ...
+
+    def accounts(self, logins: Iterable[str]) -> dict[str, Account]:
+        """The admin's view of many logins at once, by lower-cased login."""
         ...
 
     def create_issue(self, login: str, draft: IssueDraft) -> Issue: ...
@@ -90,4 +94,28 @@ class IdempotencyStore(Protocol):
 
     def release(self, key: str) -> None:
         """Forget a claim whose submit failed before it changed anything."""
+        ...
+
+
+class LinkStore(Protocol):
+    """User links, keyed by the Mattermost user id."""
+
+    def link_for(self, chat_user_id: str) -> UserLink | None: ...
+
+    def map_claim(self, username: str) -> UserLink | None:
+        """The link an operator's map entry for this username was resolved to, if any."""
+        ...
+
+    def save_link(self, link: UserLink) -> None: ...
+
+    def remove_link(self, chat_user_id: str) -> bool: ...
+
+    def chat_user_for(self, redmine_user_id: int) -> str | None:
+        """The reverse lookup: one indexed query."""
+        ...
+
+    def all_links(self) -> list[UserLink]: ...
+
+    def note_unlinked(self, user: ChatUser) -> None:
+        """Remembers a Mattermost user who used the bridge without a link, for the operator's `users` list."""
         ...

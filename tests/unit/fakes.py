@@ -83,6 +83,9 @@ class FakeTracker:
         self.calls.append("account")
         return ACCOUNTS.get(login)
 
+    def accounts(self, logins: Iterable[str]) -> dict[str, Account]:
+        return {login: ACCOUNTS[login] for login in logins if login in ACCOUNTS}
+
     def create_issue(self, login: str, draft: IssueDraft) -> Issue:
         if self.fail_on_create == len(self.created) + 1:
             raise self.fail_with("Redmine is unavailable right now. Try again in a minute.")

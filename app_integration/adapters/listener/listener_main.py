@@ -35,6 +35,7 @@ def listen(settings: Settings, env_file: Path | None, backoff: Backoff | None = 
     except ChatTokenRefused as error:
         print(f"The listener cannot start: {error.user_message}", file=sys.stderr)
         return TOKEN_REFUSED_EXIT
+    bridge.users.sync_map(bridge.chat)
     listener = PostListener(bridge, settings.websocket_url).start()
     while not stopped.wait(1.0):
         if listener.refused:  # the token was revoked while running

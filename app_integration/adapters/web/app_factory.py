@@ -34,6 +34,8 @@ def create_app(
     if problems:
         raise SettingsError(tuple(problems))
     bridge = bridge or build_bridge(settings, env_file)
+    # The operator's map becomes links by user id on first start, so a rename before first use loses nothing.
+    bridge.users.sync_map(bridge.chat)
     assert settings.request_signing_key is not None
     web = WebContext(
         settings,

@@ -6,6 +6,8 @@ from ..errors import BridgeError, InputError, NotFound, PermissionDenied
 from ..models import Account, ChatUser, Choice
 from ..services import Services
 
+CONNECT_HINT = "`/integration_with_redmine connect`"
+
 
 def project_choices(services: Services, login: str) -> list[Choice]:
     """The projects the caller can see, as form options; an error when there are none."""
@@ -36,7 +38,7 @@ def assignee_problem(services: Services, user: ChatUser, members: frozenset[int]
     """The assignee's Redmine account, or why it cannot take the ticket."""
     login = services.users.redmine_login(user)
     if login is None:
-        return f"@{user.username} is not linked to a Redmine account"
+        return f"@{user.username} is not linked to a Redmine account (they can link it: {CONNECT_HINT})"
     account = services.tracker.account(login)
     if account is None:
         return f"@{user.username} has no Redmine account ({login})"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..errors import BridgeError, InputError, OutcomeUnknown
 from ..formatting import cell, fit, issue_link, issue_table, mentions
 from ..idempotency import run_once
-from ..models import Account, ChatMessage, ChatUser, CommandContext, Form, FormField, Issue, IssueDraft, Reply
+from ..models import Account, ChatMessage, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
 from ..ticket_parser import MAX_LINES, MAX_SUBJECT, LineError, TicketLine, parse_ticket_lines
 from .project_access import assignee_problem, project_choices, project_members
@@ -113,7 +113,9 @@ def _resolve_assignees(services: Services, tickets: list[TicketLine], members: f
     found: dict[str, Account] = {}
     problems: dict[str, str] = {}
     for username in dict.fromkeys(t.assignee for t in tickets):
-        result = assignee_problem(services, ChatUser(id="", username=username), members)
+        # @name is only how a line names someone: the link belongs to that person's Mattermost id.
+        user = services.chat.user_by_username(username)
+        result = assignee_problem(services, user, members) if user else f"@{username} is not a Mattermost user"
         if isinstance(result, str):
             problems[username] = result
         else:

@@ -1,0 +1,105 @@
+"""Who is who: a Mattermost user, by immutable id, and the Redmine user they act as.
+
+Links live in the store, keyed by the Mattermost user id. The operator's map (username ->
+login) is only the way in: the first time a mapped username is seen, its entry is
+resolved to that user's id and kept. A renamed account keeps its link; someone who later
+takes a freed username inherits nothing, because the entry already belongs to an id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+
+from .errors import BridgeError
+from .models import ChatUser, LinkMethod, UserLink
+from .ports import Chat, IssueTracker, LinkStore, UserDirectory
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Directory:
+    """Implements the UserDirectory port over the store's links and the operator's map."""
+
+    def __init__(
+        self,
+        links: LinkStore,
+        operator_map: UserDirectory,
+        tracker: IssueTracker,
+        clock: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        self._links = links
+        self._map = operator_map
+        self._tracker = tracker
+        self._clock = clock
+
+    def redmine_login(self, user: ChatUser) -> str | None:
+        link = self.link_of(user)
+        if link is None:
+            if user.id:
+                self._links.note_unlinked(user)
+            return None
+        return link.redmine_login
+
+    def link_of(self, user: ChatUser) -> UserLink | None:
+        """The user's link, claiming the operator's map entry for their username the first time."""
+        if user.id:
+            link = self._links.link_for(user.id)
+            if link is not None:
+                return link
+        return self._claim_from_map(user)
+
+    def entries(self) -> Sequence[tuple[str, str]]:
+        return self._map.entries()
+
+    def chat_user_for(self, redmine_user_id: int) -> str | None:
+        return self._links.chat_user_for(redmine_user_id)
+
+    def link(
+        self, user: ChatUser, redmine_user_id: int, login: str, method: LinkMethod, sealed_key: str | None = None
+    ) -> UserLink:
+        link = UserLink(user.id, redmine_user_id, login, method, self._clock(), sealed_key=sealed_key)
+        self._links.save_link(link)
+        log.info("identity: %s linked to Redmine user %s by %s", user.id, redmine_user_id, method)
+        return link
+
+    def unlink(self, user: ChatUser) -> bool:
+        return self._links.remove_link(user.id)
+
+    def sync_map(self, chat: Chat) -> None:
+        """Resolves every map entry to its user's id now, so a rename before first use loses nothing."""
+        try:
+            self._tracker.accounts(login for _, login in self._map.entries())  # one query warms every lookup
+        except BridgeError as error:
+            log.warning("identity: Redmine's accounts are not available now (%s)", error.user_message)
+            return
+        for username, _ in self._map.entries():
+            try:
+                found = chat.user_by_username(username)
+                if found is not None:
+                    self.link_of(found)
+            except BridgeError as error:  # best effort: the entry is claimed at first use instead
+                log.warning("identity: could not resolve the map's @%s now (%s)", username, error.user_message)
+                return
+
+    def _claim_from_map(self, user: ChatUser) -> UserLink | None:
+        login = self._map.redmine_login(user)
+        if login is None or not user.id:
+            return None
+        claimed = self._links.map_claim(user.username)
+        if claimed is not None and claimed.chat_user_id != user.id:
+            log.warning(
+                "identity: @%s's map entry belongs to an earlier holder of that name; not linked", user.username
+            )
+            return None
+        account = self._tracker.account(login)
+        if account is None:
+            return UserLink(user.id, 0, login, "map", self._clock(), map_username=user.username)  # not kept
+        link = UserLink(user.id, account.id, account.login, "map", self._clock(), map_username=user.username)
+        self._links.save_link(link)
+        return link
