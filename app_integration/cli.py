@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
         ("listen", "run the websocket listener (#t links, DMs to the bot)"),
         ("run", "serve and listen, supervised (the default)"),
         ("check", "check every setting and connection, with a fix for each problem"),
+        ("users", "list the links, unlinked people who used the bridge, and map entries that resolve to nobody"),
+        ("rotate-keys", "re-encrypt every stored API key with the newest LINK_ENCRYPTION_KEYS key"),
+        ("new-key", "print a new key for LINK_ENCRYPTION_KEYS"),
     ):
         commands.add_parser(name, help=text, parents=[common])
     demo = commands.add_parser(
@@ -44,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .demo import run_demo
 
         return run_demo(keep=args.keep)
+    if command == "new-key":
+        from .adapters.key_vault import new_key
+
+        print(new_key())
+        return 0
     # python-dotenv warns about a line it cannot parse; the user map reports it with its line number instead.
     logging.getLogger("dotenv.main").setLevel(logging.ERROR)
     env_file = env_file_path(getattr(args, "env_file", None))
@@ -75,6 +83,10 @@ def _run(command: str, settings: Settings, env_file: Path) -> int:
         from .adapters.doctor import run_check
 
         return run_check(settings, env_file)
+    if command in ("users", "rotate-keys"):
+        from .adapters.operator_commands import list_users, rotate_keys
+
+        return list_users(settings, env_file) if command == "users" else rotate_keys(settings, env_file)
     from .adapters.supervisor import run_all
 
     return run_all(settings, env_file)

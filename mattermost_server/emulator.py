@@ -184,6 +184,7 @@ class MattermostEmulator:
         self.integration_timeout = 30  # ServiceSettings.OutgoingIntegrationRequestsTimeout, seconds
         self.expired_triggers: list[str] = []
         self.site_url = ""  # ServiceSettings.SiteURL; empty means the emulator's own address
+        self.show_email_address = True  # PrivacySettings.ShowEmailAddress
         self.strip_upgrade_auth = False  # as a proxy that drops the Authorization header would
         self._sessions: dict[str, _Session] = {}
         self._refuse_websockets = False
@@ -653,7 +654,14 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
     @app.get("/api/v4/users/<user_id>")
     def get_user(user_id: str) -> Any:
         user = em.caller() if user_id == "me" else em.users.get(user_id)
-        return jsonify(user) if user else _error(404, "app.user.missing_account.const", "User not found")
+        if user is None:
+            return _error(404, "app.user.missing_account.const", "User not found")
+        # app/user.go sanitising: another user's email only with PrivacySettings.ShowEmailAddress, or as an admin.
+        shown = dict(user)
+        caller = em.caller()["id"]
+        if caller != user["id"] and not em.show_email_address and not em.may(caller, "manage_system"):
+            shown["email"] = ""
+        return jsonify(shown)
 
     @app.get("/api/v4/users/username/<username>")
     def get_user_by_username(username: str) -> Any:

@@ -56,6 +56,11 @@ alice = seed_user("alice", "Alice", "Anders")
 bob = seed_user("bob", "Bob", "Brown")
 carol = seed_user("carol", "Carol", "Clark")
 dave = seed_user("dave", "Dave", "Locked", locked: true)
+# frank is in no operator map: he links himself. The twins share one address, which Redmine's own
+# validation forbids but an import or a direct database edit can leave behind: never matched.
+frank = seed_user("frank", "Frank", "Free")
+twins = %w[twin1 twin2].map { |login| seed_user(login, login.capitalize, "Twin") }
+twins.each { |twin| EmailAddress.where(user_id: twin.id).update_all(address: "twins@example.org") }
 
 demo = seed_project("demo", "Demo", is_public: true)
 secret = seed_project("secret", "Secret", is_public: false)
@@ -67,6 +72,7 @@ seed_member(demo, carol, "Reporter")
 seed_member(demo, dave, "Developer")
 seed_member(secret, alice, "Developer")
 seed_member(ops, carol, "Manager")
+seed_member(demo, frank, "Developer")
 
 public_issue = seed_issue(demo, alice, "Seeded: public issue in demo", assignee: bob)
 secret_issue = seed_issue(secret, alice, "Seeded: issue in the private project", assignee: alice)
@@ -77,5 +83,6 @@ puts "SEED_JSON=" + JSON.generate(
   non_admin_key: alice.api_key,
   redmine_version: Redmine::VERSION.to_s,
   issues: { public: public_issue.id, secret: secret_issue.id, private: private_issue.id },
-  users: { alice: alice.id, bob: bob.id, carol: carol.id, dave: dave.id },
+  users: { alice: alice.id, bob: bob.id, carol: carol.id, dave: dave.id, frank: frank.id },
+  frank_key: frank.api_key,
 )

@@ -25,6 +25,7 @@ PROVISION_ENV = {**os.environ, "REDMINE_LOCAL_INSTANCE": "bridge-tests"}
 SLASH_TOKEN = "slash-token-" + "x" * 20
 JWT_SECRET = "jwt-secret-" + "y" * 32
 SIGNING_KEY = "signing-key-" + "z" * 32
+LINK_KEY = "8Q8lJ0u0cqHkD1rjTQ5xqjJmS2e1v1lZ0mXk3Hn4S7Y="  # a Fernet key for the tests' stored API keys
 # alice, bob and carol exist in Redmine; dave is locked there; ghost has no Redmine account; erin is unmapped.
 USER_MAP = "alice=alice,bob=bob,carol=carol,dave=dave,ghost=ghost"
 
@@ -121,6 +122,7 @@ def bridge_settings(
         "mattermost_slash_tokens": SLASH_TOKEN,
         "app_jwt_secret": JWT_SECRET,
         "request_signing_key": SIGNING_KEY,
+        "link_encryption_keys": LINK_KEY,
         "user_map": USER_MAP,
         "database_url": f"sqlite:///{tmp_path / 'bridge.sqlite3'}",
         "app_root_url": "http://bridge.test:8090",

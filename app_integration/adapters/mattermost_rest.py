@@ -174,6 +174,10 @@ class MattermostChat:
             self._users[key] = found
         return found
 
+    def email(self, user_id: str) -> str | None:
+        raw = self._call(lambda d: d.users.get_user(_checked(user_id)))
+        return str(raw.get("email") or "") or None
+
     def direct_channel(self, user_id: str) -> str:
         if _checked(user_id) not in self._dm_channels:
             bot_id = self.bot().id

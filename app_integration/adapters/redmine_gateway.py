@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
@@ -29,9 +30,11 @@ from ..core.errors import (
     AccountUnavailable,
     BridgeError,
     NotFound,
+    NotMapped,
     OperatorError,
     OutcomeUnknown,
     PermissionDenied,
+    PersonalKeyRefused,
     RedmineRejected,
     RedmineUnavailable,
 )
@@ -55,6 +58,8 @@ _STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
 # Redmine requests made in this context, and the seconds spent waiting on them; logs and benchmarks read them.
 round_trips: contextvars.ContextVar[int] = contextvars.ContextVar("redmine_round_trips", default=0)
 redmine_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("redmine_seconds", default=0.0)
+# Personal keys confirmed in this command; None outside a command, where every use is confirmed.
+key_checks: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("key_checks", default=None)
 _thread = threading.local()
 
 
@@ -97,6 +102,9 @@ class _CallEngine(BaseEngine):  # type: ignore[misc]
 
     def process_response(self, response: requests.Response) -> Any:
         status = response.status_code
+        personal = self._call_params.get("personal")
+        if status == 401 and personal:
+            raise PersonalKeyRefused(personal)
         if status in _STATUS_ERRORS:
             raise _STATUS_ERRORS[status](self._call_params["headers"].get("X-Redmine-Switch-User"))
         if status == 422:
@@ -136,6 +144,9 @@ class RedmineGateway:
         self._lists: TTLCache[str, list[Choice]] = TTLCache(maxsize=8, ttl=cache_ttl)
         # Login -> id and state, as the admin sees it. Short, so a lock takes effect soon.
         self._accounts: TTLCache[str, Account | None] = TTLCache(maxsize=4096, ttl=min(cache_ttl, 60.0))
+        self._personal_key: Callable[[str], str | None] = lambda login: None
+        self._on_refused: Callable[[str], None] = lambda login: None
+        self._impersonation = True
         # Project id -> is_public. Short for the same reason: a project made private stops leaking soon.
         self._publicity: TTLCache[int, bool] = TTLCache(maxsize=1024, ttl=min(cache_ttl, 60.0))
 
@@ -146,10 +157,46 @@ class RedmineGateway:
     def __repr__(self) -> str:
         return f"RedmineGateway({self._base_url!r})"
 
+    def use_credentials(
+        self,
+        personal_key: Callable[[str], str | None],
+        on_refused: Callable[[str], None],
+        impersonation: bool = True,
+    ) -> None:
+        """How a login acts: with its own key where it linked one, else by impersonation through the admin key,
+        unless impersonation is off. `on_refused` hears of a personal key Redmine no longer accepts."""
+        self._personal_key = personal_key
+        self._on_refused = on_refused
+        self._impersonation = impersonation
+
     def _client(self, login: str | None) -> Redmine:
+        own = self._personal_key(login) if login else None
+        if own:
+            client = Redmine(
+                self._base_url, key=own, engine=_CallEngine, requests={"timeout": self._timeout, "personal": login}
+            )
+            self._check_key(login or "", own, client)
+            return client
+        if login and not self._impersonation:
+            raise NotMapped(
+                "This bridge acts only with personal API keys. Link yours: `/integration_with_redmine connect`."
+            )
         return Redmine(
             self._base_url, key=self._key, impersonate=login, engine=_CallEngine, requests={"timeout": self._timeout}
         )
+
+    def _check_key(self, login: str, key: str, client: Redmine) -> None:
+        """Redmine answers a revoked key, or a locked account's, as Anonymous (200, public data only), not 401.
+        /users/current.json is the one call that refuses Anonymous, so a key is confirmed there, once per
+        command (`key_checks` scope), or on every call outside one."""
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()
+        scope = key_checks.get()
+        if scope is not None and fingerprint in scope:
+            return
+        if client.user.get("current").raw().get("login") != login:
+            raise PersonalKeyRefused(login)
+        if scope is not None:
+            scope.add(fingerprint)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -162,8 +209,12 @@ class RedmineGateway:
             raise RedmineUnavailable("Redmine gave an answer the bridge did not expect.") from None
 
     def _as(self, login: str | None, call: Callable[[Redmine], T]) -> T:
-        with self._translated():
-            return call(self._client(login))
+        try:
+            with self._translated():
+                return call(self._client(login))
+        except PersonalKeyRefused as refused:
+            self._on_refused(refused.login)
+            raise
 
     def ping(self) -> None:
         """Redmine answers with REST enabled and accepts the admin key."""
@@ -173,6 +224,30 @@ class RedmineGateway:
         """The admin key's own login, and whether it is a Redmine administrator."""
         raw = self._as(None, lambda r: r.user.get("current").raw())
         return str(raw.get("login", "")), bool(raw.get("admin", False))
+
+    def account_for_key(self, key: str) -> Account:
+        """Whose key this is, as Redmine says with that key alone; OperatorError-free: a refused key is NotFound."""
+        try:
+            with self._translated():
+                raw = (
+                    Redmine(self._base_url, key=key, engine=_CallEngine, requests={"timeout": self._timeout})
+                    .user.get("current")
+                    .raw()
+                )
+        except OperatorError:
+            raise NotFound("Redmine does not accept that key.") from None
+        return Account(raw["id"], raw["login"], _full_name(raw), active=True)
+
+    def accounts_by_email(self, email: str) -> list[Account]:
+        """Every account, active or locked, whose address is this one, compared case-insensitively (the admin's
+        view). Redmine 5's user list does not say who is locked, so the active ones are asked for apart."""
+
+        def matching(**status: str) -> list[dict[str, Any]]:
+            raws = self._as(None, lambda r: [u.raw() for u in r.user.filter(name=email, limit=25, **status)])
+            return [u for u in raws if str(u.get("mail", "")).lower() == email.lower()]
+
+        active = {u["id"] for u in matching()}
+        return [Account(u["id"], u["login"], _full_name(u), u["id"] in active) for u in matching(status="")]
 
     def current_user(self, login: str) -> Account:
         raw = self._as(login, lambda r: r.user.get("current").raw())

@@ -167,6 +167,9 @@ class BridgeStore:
     def link_for(self, chat_user_id: str) -> UserLink | None:
         return self._one(_links.c.chat_user_id == chat_user_id)
 
+    def link_for_login(self, login: str) -> UserLink | None:
+        return self._one(_links.c.redmine_login == login)
+
     def map_claim(self, username: str) -> UserLink | None:
         return self._one(_links.c.map_username == username.lower())
 

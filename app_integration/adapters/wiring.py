@@ -11,6 +11,7 @@ from ..core.registry import build_registry
 from ..core.services import Services
 from ..core.settings import Settings
 from ..core.user_map import build_user_map
+from .key_vault import KeyVault
 from .mattermost_rest import MattermostChat
 from .redmine_gateway import RedmineGateway
 from .store import BridgeStore
@@ -25,6 +26,7 @@ class Bridge:
     store: BridgeStore
     users: Directory
     registry: CommandRegistry
+    vault: KeyVault
 
 
 def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
@@ -40,6 +42,18 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
     chat = MattermostChat(settings.mattermost_base_url, token.get_secret_value() if token else "")
     store = BridgeStore(settings.database_url, settings.idempotency_ttl_hours)
     store.migrate()
-    users = Directory(store, operator_map, gateway)
-    services = Services(tracker=gateway, chat=chat, users=users, store=store, list_limit=settings.ticket_list_limit)
-    return Bridge(settings, services, gateway, chat, store, users, build_registry())
+    vault = KeyVault(settings.link_encryption_keys.get_secret_value() if settings.link_encryption_keys else None)
+    users = Directory(store, operator_map, gateway, sealer=vault, chat=chat)
+    gateway.use_credentials(users.personal_key, users.key_refused, settings.redmine_impersonation)
+    services = Services(
+        tracker=gateway,
+        chat=chat,
+        users=users,
+        store=store,
+        list_limit=settings.ticket_list_limit,
+        links=users,
+        sealer=vault,
+        connect_by_email=settings.connect_by_email,
+        connect_by_key=settings.connect_by_key and vault.available,
+    )
+    return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault)

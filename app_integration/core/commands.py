@@ -22,6 +22,7 @@ class Command:
     submit: Handler | None = None
     aliases: tuple[str, ...] = ()
     usage: str = ""
+    hidden: bool = False  # a step behind a button: runnable, but not listed in help, bindings or quick actions
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -34,7 +35,8 @@ class CommandRegistry:
         self._by_name = {name.lower(): command for command in commands for name in command.names}
 
     def __iter__(self) -> Iterator[Command]:
-        return iter(self._commands)
+        """The listed commands; hidden steps are found by name only."""
+        return iter(c for c in self._commands if not c.hidden)
 
     def find(self, name: str) -> Command | None:
         return self._by_name.get(name.strip().lower())

@@ -23,6 +23,17 @@ class AccountUnavailable(BridgeError):
     """Redmine answered 412: the login is missing or locked."""
 
 
+class PersonalKeyRefused(BridgeError):
+    """Redmine refused a user's own API key: revoked, or its account locked."""
+
+    def __init__(self, login: str) -> None:
+        super().__init__(
+            "Redmine refused your personal API key, so your link was removed. "
+            "Link again with `/integration_with_redmine connect`."
+        )
+        self.login = login
+
+
 class OperatorError(BridgeError):
     """Redmine answered 401: the admin key is wrong; only an operator can fix it."""
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable, Sequence
 
-from .errors import BridgeError
-from .models import ChatUser, LinkMethod, UserLink
-from .ports import Chat, IssueTracker, LinkStore, UserDirectory
+from .errors import BridgeError, PersonalKeyRefused
+from .models import ChatMessage, ChatUser, LinkMethod, UserLink
+from .ports import Chat, IssueTracker, LinkStore, Sealer, UserDirectory
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,37 @@ class Directory:
         links: LinkStore,
         operator_map: UserDirectory,
         tracker: IssueTracker,
+        sealer: Sealer | None = None,
+        chat: Chat | None = None,
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
         self._links = links
         self._map = operator_map
         self._tracker = tracker
+        self._sealer = sealer
+        self._chat = chat
         self._clock = clock
+        self._refusals = threading.Lock()
+
+    def personal_key(self, login: str) -> str | None:
+        """The login's own API key, where its person linked one."""
+        link = self._links.link_for_login(login)
+        if link is None or not link.sealed_key or self._sealer is None:
+            return None
+        return self._sealer.open(link.sealed_key)
+
+    def key_refused(self, login: str) -> None:
+        """Redmine refused a personal key: the link goes, and its person hears so once, not once per call."""
+        with self._refusals:
+            link = self._links.link_for_login(login)
+            if link is None or link.method != "key" or not self._links.remove_link(link.chat_user_id):
+                return
+        log.warning("identity: Redmine refused %s's personal key; unlinked", link.chat_user_id)
+        if self._chat is not None:
+            try:
+                self._chat.send_direct(link.chat_user_id, ChatMessage(text=PersonalKeyRefused(login).user_message))
+            except BridgeError:
+                log.warning("identity: could not tell %s that their link was removed", link.chat_user_id)
 
     def redmine_login(self, user: ChatUser) -> str | None:
         link = self.link_of(user)

@@ -110,6 +110,7 @@ class FormField:
     hint: str = ""
     max_length: int | None = None
     help: str = ""  # shown under the field, on every surface
+    secret: bool = False  # typed characters are hidden
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,23 @@ class CommandContext:
 
 
 @dataclass(frozen=True)
+class Action:
+    """A button: when its person clicks it, `command` runs for them with `argument`."""
+
+    label: str
+    command: str
+    argument: str = ""
+    style: str = "default"
+
+
+@dataclass(frozen=True)
 class Reply:
     """What a command answers; each adapter renders it in its own format."""
 
     text: str = ""
     form: Form | None = None
     sent_as_dm: bool = False
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True)

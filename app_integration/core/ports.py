@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from .models import Account, ChatMessage, ChatUser, Choice, Issue, IssueDraft, IssuePage, Project, UserLink
+from .models import (
+    Account,
+    ChatMessage,
+    ChatUser,
+    Choice,
+    Issue,
+    IssueDraft,
+    IssuePage,
+    LinkMethod,
+    Project,
+    UserLink,
+)
 
 
 class IssueTracker(Protocol):
@@ -15,6 +26,12 @@ class IssueTracker(Protocol):
     def base_url(self) -> str: ...
 
     def current_user(self, login: str) -> Account: ...
+
+    def account_for_key(self, key: str) -> Account:
+        """Whose API key this is, asked with the key alone; NotFound when Redmine refuses it."""
+        ...
+
+    def accounts_by_email(self, email: str) -> list[Account]: ...
 
     def project(self, login: str, identifier: str) -> Project: ...
 
@@ -58,6 +75,10 @@ class Chat(Protocol):
 
     def user_by_username(self, username: str) -> ChatUser | None: ...
 
+    def email(self, user_id: str) -> str | None:
+        """The user's address, where Mattermost shows it to the bot (ShowEmailAddress, or an admin bot)."""
+        ...
+
     def send_direct(self, user_id: str, message: ChatMessage) -> None: ...
 
     def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None: ...
@@ -77,6 +98,18 @@ class UserDirectory(Protocol):
     def redmine_login(self, user: ChatUser) -> str | None: ...
 
     def entries(self) -> Sequence[tuple[str, str]]: ...
+
+
+class AccountLinks(UserDirectory, Protocol):
+    """The directory's self-service side: a person's own link, made, read or removed only for themselves."""
+
+    def link_of(self, user: ChatUser) -> UserLink | None: ...
+
+    def link(
+        self, user: ChatUser, redmine_user_id: int, login: str, method: LinkMethod, sealed_key: str | None = None
+    ) -> UserLink: ...
+
+    def unlink(self, user: ChatUser) -> bool: ...
 
 
 class IdempotencyStore(Protocol):
@@ -102,6 +135,8 @@ class LinkStore(Protocol):
 
     def link_for(self, chat_user_id: str) -> UserLink | None: ...
 
+    def link_for_login(self, login: str) -> UserLink | None: ...
+
     def map_claim(self, username: str) -> UserLink | None:
         """The link an operator's map entry for this username was resolved to, if any."""
         ...
@@ -119,3 +154,14 @@ class LinkStore(Protocol):
     def note_unlinked(self, user: ChatUser) -> None:
         """Remembers a Mattermost user who used the bridge without a link, for the operator's `users` list."""
         ...
+
+
+class Sealer(Protocol):
+    """Encrypts what must not be stored in the clear (personal API keys)."""
+
+    @property
+    def available(self) -> bool: ...
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, sealed: str) -> str: ...

@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 from .commands import Command, CommandRegistry
+from .features.account_links import (
+    connect,
+    connect_cancel,
+    connect_email,
+    connect_email_confirm,
+    connect_key,
+    disconnect,
+    submit_key,
+    whoami,
+)
 from .features.help import make_app_info
 from .features.ticket_batch import open_batch, submit_batch
 from .features.ticket_form import open_form, submit_form
@@ -43,6 +53,13 @@ def build_registry() -> CommandRegistry:
                 "tickets_for_me", "List the open tickets assigned to you", run=tickets_for_me, aliases=("tasks_for_me",)
             ),
             Command("my_tickets", "List the open tickets you created", run=my_tickets, aliases=("tasks_by_me",)),
+            Command("connect", "Link your account to Redmine yourself: by email or API key", run=connect),
+            Command("whoami", "Show your Redmine link, how it was made, and whether it works", run=whoami),
+            Command("disconnect", "Remove your Redmine link and any key stored for it", run=disconnect),
+            Command("connect_email", "", run=connect_email, hidden=True),
+            Command("connect_email_confirm", "", run=connect_email_confirm, hidden=True),
+            Command("connect_cancel", "", run=connect_cancel, hidden=True),
+            Command("connect_key", "", run=connect_key, submit=submit_key, hidden=True),
         ]
     )
     return registry

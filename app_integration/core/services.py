@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from .errors import NotMapped
 from .models import ChatUser
-from .ports import Chat, IdempotencyStore, IssueTracker, UserDirectory
+from .ports import AccountLinks, Chat, IdempotencyStore, IssueTracker, Sealer, UserDirectory
 
 
 @dataclass
@@ -19,13 +19,18 @@ class Services:
     store: IdempotencyStore
     list_limit: int = 50
     today: Callable[[], dt.date] = field(default=dt.date.today)
+    links: AccountLinks | None = None  # self-service linking; None where the bridge runs without a store
+    sealer: Sealer | None = None
+    connect_by_email: bool = True
+    connect_by_key: bool = True
 
     def login_for(self, user: ChatUser) -> str:
         """The caller's Redmine login, or NotMapped with how to get mapped."""
         login = self.users.redmine_login(user)
         if login is None:
             raise NotMapped(
-                f"@{user.username} is not linked to a Redmine account. Ask the bridge's operator to add "
+                f"@{user.username} is not linked to a Redmine account. Link it yourself with "
+                f"`/integration_with_redmine connect`, or ask the bridge's operator to add "
                 f"`{user.username}=<your Redmine login>` to the user map."
             )
         return login

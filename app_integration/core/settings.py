@@ -7,6 +7,8 @@ are given.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,6 +73,12 @@ class Settings(BaseSettings):
     link_show_subject: bool = False
     user_map: str | None = None
     user_map_file: Path | None = None
+    # Self-service linking (`connect`): by a matching email, or by a personal API key kept encrypted.
+    connect_by_email: bool = True
+    connect_by_key: bool = True
+    link_encryption_keys: SecretStr | None = None
+    # Off: nobody acts through the admin key; personal keys are the only way to act.
+    redmine_impersonation: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
 
@@ -80,6 +88,21 @@ class Settings(BaseSettings):
         if value and not value.startswith(("ws://", "wss://")):
             raise ValueError("expected a ws:// or wss:// URL")
         return value or None
+
+    @field_validator("link_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Each key is what Fernet.generate_key() gives: 32 bytes in URL-safe base64."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        for number, key in enumerate(value.get_secret_value().split(","), start=1):
+            try:
+                raw = base64.urlsafe_b64decode(key.strip().encode())
+            except (ValueError, binascii.Error):
+                raw = b""
+            if len(raw) != 32:
+                raise ValueError(f"key {number} is not a Fernet key (make one: python -m app_integration new-key)")
+        return value
 
     @field_validator("redmine_url", "mattermost_url", "app_root_url")
     @classmethod

@@ -20,6 +20,7 @@ from ...core.errors import BridgeError, ChatTokenRefused, NotMapped
 from ...core.features.direct_messages import answer_direct_message
 from ...core.features.ticket_links import TicketLinker
 from ...core.models import ChatPost
+from ..redmine_gateway import key_checks
 from ..wiring import Bridge
 from .websocket_client import Backoff, EventStream, StreamPosition
 
@@ -189,6 +190,7 @@ class PostListener:
 
     def _answer(self, post: ChatPost) -> None:
         """The listener's one error boundary for a post."""
+        checks = key_checks.set(set())
         try:
             if post.is_direct:
                 answer_direct_message(self._services, self._bridge.registry, self.linker, post)
@@ -198,6 +200,8 @@ class PostListener:
             self._notice_unmapped(post, error.user_message)
         except BridgeError as error:
             self._tell(post, error.user_message)
+        finally:
+            key_checks.reset(checks)
 
     def _notice_unmapped(self, post: ChatPost, text: str) -> None:
         now = time.monotonic()

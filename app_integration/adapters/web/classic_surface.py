@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ...core.chat_ids import is_chat_id
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
-from ...core.models import ChatMessage, CommandContext, Reply
+from ...core.models import Action, ChatMessage, CommandContext, Reply
 from .form_rendering import action_id, dialog, submitted_value
 from .request_parsing import MalformedRequest, json_object, member, text
 from .request_verification import check_slash_token
@@ -128,26 +128,30 @@ def _render(web: WebContext, command: Command, context: CommandContext, reply: R
         web.chat.open_dialog(trigger_id, f"{web.root_url}/dialog", dialog(reply.form, state, web.icon_url))
         return {}
     if command.name == "app_info":
-        return _ephemeral(reply.text, attachments=[_buttons(web, context)])
+        quick = tuple(
+            Action(c.name.replace("_", " ").capitalize(), c.name) for c in web.registry if c.name != "app_info"
+        )
+        return _ephemeral(reply.text, attachments=[_buttons(web, context, quick, "Quick actions:")])
+    if reply.actions:
+        return _ephemeral(reply.text, attachments=[_buttons(web, context, reply.actions, "")])
     return _ephemeral(reply.text)
 
 
-def _buttons(web: WebContext, context: CommandContext) -> dict[str, Any]:
-    """Quick-action buttons generated from the registry, signed for this person only."""
-    actions = []
-    for command in web.registry:
-        if command.name == "app_info":
-            continue
-        signed = web.signer.sign({"cmd": command.name, "uid": context.user.id})
-        actions.append(
+def _buttons(web: WebContext, context: CommandContext, actions: tuple[Action, ...], title: str) -> dict[str, Any]:
+    """Buttons, each signed for this person only: a click by anyone else, or an altered one, is refused."""
+    rendered = []
+    for number, action in enumerate(actions):
+        signed = web.signer.sign({"cmd": action.command, "uid": context.user.id, "arg": action.argument})
+        rendered.append(
             {
-                "id": action_id(command.name),
+                "id": action_id(f"{action.command}{number}"),
                 "type": "button",  # PostAction.IsValid refuses an action with no type
-                "name": command.name.replace("_", " ").capitalize(),
-                "integration": {"url": f"{web.root_url}/actions", "context": {"action": command.name, "sig": signed}},
+                "name": action.label,
+                "style": action.style,
+                "integration": {"url": f"{web.root_url}/actions", "context": {"action": action.command, "sig": signed}},
             }
         )
-    return {"fallback": "Quick actions", "text": "Quick actions:", "actions": actions}
+    return {"fallback": title or "Choose", "text": title, "actions": rendered}
 
 
 def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:
@@ -202,6 +206,7 @@ def _action(web: WebContext) -> Any:
         user=web.identify(user_id),
         channel_id=_channel(text(body, "channel_id")),
         surface="slash",
+        argument=str(signed.get("arg", "")),
     )
     # A form from a button has the same deadline as one from the slash command: its trigger_id expires.
     future = web.submit(lambda: web.run(command.run, context))
@@ -213,4 +218,11 @@ def _action(web: WebContext) -> Any:
     if reply.form is not None:
         _render(web, command, context, reply, text(body, "trigger_id"))
         return jsonify({})
+    if reply.actions or command.hidden:
+        # A step of a flow (connect: preview, confirm, cancel) replaces the post its button was on, so a
+        # prompt's buttons go once they are used. `update` needs no permission, ephemeral posts included.
+        attachments = [_buttons(web, context, reply.actions, "")] if reply.actions else []
+        return jsonify(
+            {"update": {"message": reply.text, "props": {"attachments": attachments}}, "skip_slack_parsing": True}
+        )
     return jsonify(_button_answer(reply.text))

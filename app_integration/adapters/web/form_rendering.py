@@ -32,6 +32,8 @@ def dialog_element(field: FormField) -> dict[str, Any]:
         element.update(type="select", data_source="users")
     else:
         element.update(type=field.kind, max_length=field.max_length or DIALOG_TEXT_LIMIT)
+        if field.secret:
+            element["subtype"] = "password"
         if field.kind == "text":
             element["max_length"] = min(element["max_length"], DIALOG_TEXT_LIMIT)
     if field.default is not None:
@@ -76,6 +78,8 @@ def apps_field(field: FormField) -> dict[str, Any]:
         result["type"] = "text"
         if field.kind == "textarea":
             result["subtype"] = "textarea"
+        elif field.secret:
+            result["subtype"] = "password"
         if field.default is not None:
             result["value"] = field.default
         if field.max_length:

@@ -17,7 +17,7 @@ from ...core.errors import BridgeError, Unauthorized
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
 from ...core.services import Services
 from ...core.settings import Settings
-from ..redmine_gateway import round_trips
+from ..redmine_gateway import key_checks, round_trips
 from .request_verification import StateSigner
 
 log = logging.getLogger("app_integration.web")
@@ -66,6 +66,7 @@ class WebContext:
         """Runs a command and logs who ran what, with how many Redmine round trips."""
         request_id = uuid.uuid4().hex[:12]
         token = round_trips.set(0)
+        checks = key_checks.set(set())
         started = time.perf_counter()
         outcome = "ok"
         try:
@@ -87,6 +88,7 @@ class WebContext:
                 },
             )
             round_trips.reset(token)
+            key_checks.reset(checks)
 
     def dialog_deadline(self) -> float:
         """Seconds a request may take before a dialog could no longer open from its trigger_id."""

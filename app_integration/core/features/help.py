@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..commands import SLASH_TRIGGER, CommandRegistry, Handler
-from ..errors import BridgeError
-from ..formatting import plain
 from ..models import CommandContext, Reply
 from ..services import Services
+from .account_links import link_status
 
 
 def help_text(registry: CommandRegistry, surface: str) -> str:
@@ -28,20 +27,6 @@ def help_text(registry: CommandRegistry, surface: str) -> str:
             "Type `#t10` in any message and it becomes a link to Redmine issue 10.",
         ]
     )
-
-
-def link_status(services: Services, context: CommandContext) -> str:
-    login = services.users.redmine_login(context.user)
-    if login is None:
-        return (
-            f"**You:** @{context.user.username} is not linked to Redmine yet. Ask the bridge's operator to add "
-            f"`{context.user.username}=<your Redmine login>` to the user map."
-        )
-    try:
-        account = services.tracker.current_user(login)
-    except BridgeError as error:
-        return f"**You:** linked to Redmine login `{login}`, but Redmine says: {error.user_message}"
-    return f"**You:** linked to Redmine login `{login}` ({plain(account.name)})."
 
 
 def make_app_info(registry: Callable[[], CommandRegistry]) -> Handler:

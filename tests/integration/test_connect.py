@@ -1,0 +1,189 @@
+"""Self-service linking against the real Redmine: by email with a confirm button, by a personal API key kept
+encrypted and dropped once Redmine refuses it; every step for the person who clicked, and nobody else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+
+from app_integration.adapters.web.app_factory import create_app
+from app_integration.adapters.wiring import Bridge, build_bridge
+from mattermost_server.emulator import trigger_id
+from tests.conftest import RedmineInfo, bridge_settings
+from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
+
+
+@pytest.fixture
+def frank(emulator: Any, channel: str) -> dict[str, Any]:
+    """In Redmine, but in no operator map: he links himself."""
+    user = emulator.add_user("frank")
+    emulator.channels[channel]["members"].add(user["id"])
+    return user
+
+
+def slash(client: FlaskClient, user: dict[str, Any], text: str, channel: str) -> dict[str, Any]:
+    answer: dict[str, Any] = client.post(
+        "/slash", data=slash_form(user, text, channel), headers=slash_headers()
+    ).get_json()
+    return answer
+
+
+def buttons(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    attachments = answer.get("attachments") or answer.get("update", {}).get("props", {}).get("attachments", [])
+    return {a["name"]: a for attachment in attachments for a in attachment["actions"]}
+
+
+def click(client: FlaskClient, user: dict[str, Any], button: dict[str, Any], channel: str) -> Any:
+    body = {
+        "user_id": user["id"],
+        "channel_id": channel,
+        "context": button["integration"]["context"],
+        "trigger_id": trigger_id(user["id"]),
+    }
+    return client.post("/actions", json=body)
+
+
+def set_status(redmine: RedmineInfo, user_id: int, status: int) -> None:
+    requests.put(
+        f"{redmine.url}/users/{user_id}.json",
+        json={"user": {"status": status}},
+        headers={"X-Redmine-API-Key": redmine.admin_key},
+        timeout=10,
+    ).raise_for_status()
+
+
+def test_link_by_email_after_a_confirm(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str, frank: dict[str, Any]
+) -> None:
+    assert "not linked" in slash(client, frank, "tickets_for_me", channel)["text"]
+    offer = buttons(slash(client, frank, "connect", channel))
+    assert set(offer) == {"Link by my email", "Enter my Redmine API key"}
+    preview = click(client, frank, offer["Link by my email"], channel).get_json()
+    assert preview["update"]["message"] == "Link to Redmine user Frank Free (frank)?"
+    done = click(client, frank, buttons(preview)["Confirm"], channel).get_json()
+    assert done["update"] == {
+        "message": "Linked: Redmine login `frank`, by your matching email.",
+        "props": {"attachments": []},
+    }
+    link = bridge.store.link_for(frank["id"])
+    assert link is not None and (link.redmine_login, link.method, link.sealed_key) == ("frank", "email", None)
+    assert "by your matching email; Redmine accepts it" in slash(client, frank, "whoami", channel)["text"]
+    assert "assigned to you" in slash(client, frank, "tickets_for_me", channel)["text"]  # acted as frank
+    assert "Unlinked" in slash(client, frank, "disconnect", channel)["text"]
+    assert bridge.store.link_for(frank["id"]) is None
+
+
+def test_an_address_two_accounts_share_is_never_matched(client: FlaskClient, emulator: Any, channel: str) -> None:
+    twin = emulator.add_user("twin")
+    twin["email"] = "twins@example.org"
+    answer = click(client, twin, buttons(slash(client, twin, "connect", channel))["Link by my email"], channel)
+    assert "Several Redmine accounts share your email address" in answer.get_json()["ephemeral_text"]
+
+
+def test_no_one_can_use_another_persons_buttons(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str, frank: dict[str, Any]
+) -> None:
+    preview = click(client, frank, buttons(slash(client, frank, "connect", channel))["Link by my email"], channel)
+    confirm = buttons(preview.get_json())["Confirm"]
+    bob = emulator.user("bob")
+    assert click(client, bob, confirm, channel).status_code == 401  # signed for frank alone
+    assert bridge.store.link_for(frank["id"]) is None
+    bob_link = bridge.store.link_for(bob["id"])
+    assert bob_link is not None and bob_link.redmine_login == "bob"  # untouched
+
+
+def test_a_hidden_email_is_not_guessed(client: FlaskClient, emulator: Any, channel: str, frank: dict[str, Any]) -> None:
+    emulator.show_email_address = False
+    emulator.bot["roles"] = "system_user"
+    answer = click(client, frank, buttons(slash(client, frank, "connect", channel))["Link by my email"], channel)
+    assert "does not show the bridge your email" in answer.get_json()["ephemeral_text"]
+
+
+def test_a_personal_key_links_acts_and_goes_once_redmine_refuses_it(
+    client: FlaskClient,
+    emulator: Any,
+    bridge: Bridge,
+    channel: str,
+    frank: dict[str, Any],
+    redmine: RedmineInfo,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key = redmine.seed["frank_key"]
+    assert (
+        click(
+            client, frank, buttons(slash(client, frank, "connect", channel))["Enter my Redmine API key"], channel
+        ).get_json()
+        == {}
+    )
+    opened = emulator.dialogs[-1]
+    [field] = opened["dialog"]["elements"]
+    assert field["subtype"] == "password"
+    wrong = client.post("/dialog", json=dialog_submission(opened, frank, channel, {"api_key": "0" * 40}))
+    assert wrong.get_json()["errors"] == {"api_key": "Redmine does not accept this key"}
+    assert client.post("/dialog", json=dialog_submission(opened, frank, channel, {"api_key": key})).status_code == 200
+    link = bridge.store.link_for(frank["id"])
+    assert link is not None and link.method == "key" and link.sealed_key and key not in link.sealed_key
+    assert "assigned to you" in slash(client, frank, "tickets_for_me", channel)["text"]  # acted as frank
+    set_status(redmine, redmine.seed["users"]["frank"], 3)  # locked: Redmine refuses his key from now on
+    try:
+        for _ in range(2):
+            slash(client, frank, "tickets_for_me", channel)
+        refused = [p for p in emulator.dm_posts("frank") if "refused your personal API key" in p["message"]]
+        assert len(refused) == 1  # one DM, not one per failed call
+        assert bridge.store.link_for(frank["id"]) is None
+    finally:
+        set_status(redmine, redmine.seed["users"]["frank"], 1)
+    assert key not in caplog.text
+
+
+def test_with_impersonation_off_only_personal_keys_act(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path, channel: str
+) -> None:
+    settings = bridge_settings(
+        redmine.url, redmine.admin_key, emulator.url, emulator.bot_token, tmp_path, redmine_impersonation=False
+    )
+    with create_app(settings, build_bridge(settings, None)).test_client() as client:
+        answer = slash(client, emulator.user("alice"), "tickets_for_me", channel)
+    assert "acts only with personal API keys" in answer["text"]
+
+
+def test_redmine_answers_a_locked_accounts_key_as_anonymous(redmine: RedmineInfo) -> None:
+    """Why the bridge confirms a personal key with /users/current.json: elsewhere, a refused key is not a 401."""
+    headers = {"X-Redmine-API-Key": redmine.seed["frank_key"]}
+    set_status(redmine, redmine.seed["users"]["frank"], 3)
+    try:
+        listing = requests.get(f"{redmine.url}/issues.json", headers=headers, timeout=10)
+        current = requests.get(f"{redmine.url}/users/current.json", headers=headers, timeout=10)
+    finally:
+        set_status(redmine, redmine.seed["users"]["frank"], 1)
+    assert listing.status_code == 200 and current.status_code == 401
+
+
+def test_operators_list_links_and_rotate_keys(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str, frank: dict[str, Any], redmine: RedmineInfo
+) -> None:
+    import io
+
+    from cryptography.fernet import Fernet
+    from pydantic import SecretStr
+
+    from app_integration.adapters.operator_commands import list_users, rotate_keys
+    from tests.conftest import LINK_KEY
+
+    click(client, frank, buttons(slash(client, frank, "connect", channel))["Enter my Redmine API key"], channel)
+    opened = emulator.dialogs[-1]
+    client.post("/dialog", json=dialog_submission(opened, frank, channel, {"api_key": redmine.seed["frank_key"]}))
+    slash(client, emulator.user("erin"), "tickets_for_me", channel)  # erin is in no map and has no link
+    out = io.StringIO()
+    assert list_users(bridge.settings, None, out) == 0
+    text = out.getvalue()
+    assert "frank" in text and "by key" in text and "@erin" in text and redmine.seed["frank_key"] not in text
+    newest = Fernet.generate_key().decode()
+    settings = bridge.settings.model_copy(update={"link_encryption_keys": SecretStr(f"{newest},{LINK_KEY}")})
+    assert rotate_keys(settings, None, io.StringIO()) == 0
+    sealed = bridge.store.link_for(frank["id"]).sealed_key  # type: ignore[union-attr]
+    assert Fernet(newest.encode()).decrypt(sealed.encode()).decode() == redmine.seed["frank_key"]  # type: ignore[union-attr]
