@@ -171,6 +171,13 @@ class Reply:
     sent_as_dm: bool = False
     actions: tuple[Action, ...] = ()
 
+    def text_without_buttons(self, command: str) -> str:
+        """For surfaces that show no buttons (the Apps framework, a DM to the bot): where the buttons are."""
+        if not self.actions:
+            return self.text
+        where = f"`/integration_with_redmine {command}`"
+        return f"{self.text}\n\nThe buttons for this step come with the slash command: {where}."
+
 
 @dataclass(frozen=True)
 class UserLink:

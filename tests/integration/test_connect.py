@@ -57,8 +57,14 @@ def set_status(redmine: RedmineInfo, user_id: int, status: int) -> None:
 
 
 def test_link_by_email_after_a_confirm(
-    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str, frank: dict[str, Any]
+    client: FlaskClient,
+    emulator: Any,
+    bridge: Bridge,
+    channel: str,
+    frank: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level("DEBUG")
     assert "not linked" in slash(client, frank, "tickets_for_me", channel)["text"]
     offer = buttons(slash(client, frank, "connect", channel))
     assert set(offer) == {"Link by my email", "Enter my Redmine API key"}
@@ -75,6 +81,28 @@ def test_link_by_email_after_a_confirm(
     assert "assigned to you" in slash(client, frank, "tickets_for_me", channel)["text"]  # acted as frank
     assert "Unlinked" in slash(client, frank, "disconnect", channel)["text"]
     assert bridge.store.link_for(frank["id"]) is None
+    assert frank["email"] not in caplog.text  # no address in any log line
+
+
+def test_a_key_dialog_opened_for_one_person_links_no_one_else(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str, frank: dict[str, Any], redmine: RedmineInfo
+) -> None:
+    click(client, frank, buttons(slash(client, frank, "connect", channel))["Enter my Redmine API key"], channel)
+    opened = emulator.dialogs[-1]
+    bob = emulator.user("bob")
+    forged = dialog_submission(opened, bob, channel, {"api_key": redmine.seed["frank_key"]})  # frank's state
+    assert client.post("/dialog", json=forged).status_code == 401
+    bob_link = bridge.store.link_for(bob["id"])
+    assert bob_link is not None and (bob_link.redmine_login, bob_link.method) == ("bob", "map")
+
+
+def test_the_apps_surface_says_where_the_buttons_are(client: FlaskClient, emulator: Any, channel: str) -> None:
+    from tests.mattermost_payloads import apps_call, apps_headers
+
+    erin = emulator.user("erin")
+    body = apps_call("apps_call_command.json", erin, channel, path="/connect")
+    reply = client.post("/connect", json=body, headers=apps_headers(erin["id"])).get_json()
+    assert reply["type"] == "ok" and "`/integration_with_redmine connect`" in reply["text"]
 
 
 def test_an_address_two_accounts_share_is_never_matched(client: FlaskClient, emulator: Any, channel: str) -> None:

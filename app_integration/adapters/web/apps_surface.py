@@ -140,4 +140,4 @@ def _idempotency_key(state: Any) -> str | None:
 def _render(web: WebContext, command: Command, reply: Reply) -> dict[str, Any]:
     if reply.form is not None:
         return {"type": "form", "form": apps_form(reply.form, web.icon_url)}
-    return {"type": "ok", "text": reply.text}
+    return {"type": "ok", "text": reply.text_without_buttons(command.name)}

@@ -25,4 +25,4 @@ def answer_direct_message(services: Services, registry: CommandRegistry, linker:
     if reply.form is not None:
         services.chat.post(post.channel_id, ChatMessage(text=FORMS_ELSEWHERE.format(name=command.name)))
     elif reply.text and not reply.sent_as_dm:  # a DM sent by the command already landed here
-        services.chat.post(post.channel_id, ChatMessage(text=reply.text))
+        services.chat.post(post.channel_id, ChatMessage(text=reply.text_without_buttons(command.name)))
