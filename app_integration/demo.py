@@ -103,7 +103,8 @@ def run_demo(keep: bool = False) -> int:
 
     values, started_redmine = provision()
     emulator = MattermostEmulator().start()
-    people = {name: emulator.add_user(name) for name in ("alice", "bob", "carol")}
+    # frank is in Redmine but in nobody's user map: he links himself in step 5.
+    people = {name: emulator.add_user(name) for name in ("alice", "bob", "carol", "frank")}
     channel = emulator.add_channel("town-square", [emulator.bot, *people.values()])
     sandbox = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
     try:
@@ -121,6 +122,32 @@ def run_demo(keep: bool = False) -> int:
     return 0
 
 
+def _actions(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    attachments = answer.get("attachments") or answer.get("update", {}).get("props", {}).get("attachments", [])
+    return [action for attachment in attachments for action in attachment["actions"]]
+
+
+def _labels(answer: dict[str, Any]) -> str:
+    return "  ".join(f"[{action['name']}]" for action in _actions(answer))
+
+
+def _button(answer: dict[str, Any], label: str) -> dict[str, Any]:
+    return next(action for action in _actions(answer) if action["name"] == label)
+
+
+def _click(web: str, user: dict[str, Any], channel: str, button: dict[str, Any]) -> dict[str, Any]:
+    from mattermost_server.emulator import trigger_id
+
+    body = {
+        "user_id": user["id"],
+        "channel_id": channel,
+        "context": button["integration"]["context"],
+        "trigger_id": trigger_id(user["id"]),
+    }
+    answer: dict[str, Any] = requests.post(f"{web}/actions", json=body, timeout=30).json()
+    return answer
+
+
 class _RunningBridge:
     """The bridge's web app and listener, wired to the local Redmine and the emulator."""
 
@@ -132,6 +159,7 @@ class _RunningBridge:
 
         from mattermost_server.emulator import wait_for
 
+        from .adapters.key_vault import new_key
         from .adapters.listener.post_listener import PostListener
         from .adapters.web.app_factory import create_app
         from .adapters.wiring import build_bridge
@@ -150,6 +178,7 @@ class _RunningBridge:
             mattermost_slash_tokens=slash_token,
             request_signing_key=secrets.token_hex(32),
             app_jwt_secret=secrets.token_hex(32),
+            link_encryption_keys=new_key(),
             user_map="alice=alice,bob=bob,carol=carol",
             app_root_url=web_url,
             database_url=f"sqlite:///{self._sandbox / 'bridge.sqlite3'}",
@@ -229,7 +258,18 @@ def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channe
     log.says("Bot (only @alice sees this)", slash("alice", "my_tickets")["text"])
     dm("alice")
 
-    log.step("5. #t references in a channel become links")
+    log.step("5. A new colleague links himself to Redmine, by his email")
+    offer = slash("frank", "connect")
+    log.says("Bot (only @frank sees this)", offer["text"] + "  " + _labels(offer))
+    preview = _click(web, people["frank"], channel, _button(offer, "Link by my email"))
+    log.says(
+        "@frank clicks [Link by my email]; the prompt becomes", preview["update"]["message"] + "  " + _labels(preview)
+    )
+    done = _click(web, people["frank"], channel, _button(preview, "Confirm"))
+    log.says("@frank clicks [Confirm]", done["update"]["message"])
+    log.says("Bot (only @frank sees this)", slash("frank", "whoami")["text"])
+
+    log.step("6. #t references in a channel become links")
     ids = [int(n) for n in re.findall(r"/issues/(\d+)\)", emulator.ephemerals[-1]["post"]["message"])][:2] or [1]
     text = f"Standup: #t{ids[0]} is blocked by #t{ids[-1]}; the old note `#t{ids[0]}` stays as code."
     post = emulator.post_as("carol", channel, text)
