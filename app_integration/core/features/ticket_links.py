@@ -53,7 +53,10 @@ class TicketLinker:
             return None
         login = self._services.users.redmine_login(post.user)
         if login is None:
-            raise NotMapped(f"@{post.user.username}: `#t` links need your Mattermost account linked to Redmine.")
+            raise NotMapped(
+                f"@{post.user.username}: `#t` links need your Mattermost account linked to Redmine: "
+                "`/integration_with_redmine connect`."
+            )
         wanted = set(ids)
         visible = {i.id: i for i in self._services.tracker.issues_by_ids(login, ids) if i.id in wanted}
         hidden = tuple(i for i in ids if i not in visible)
