@@ -218,3 +218,50 @@ def issues_matching(redmine: RedmineInfo, text: str) -> list[dict[str, Any]]:
         timeout=10,
     ).json()["issues"]
     return found
+
+
+PG_PROVISION = ROOT / "tests" / "postgres" / "provision_local.sh"
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A real PostgreSQL from Debian's packages, provisioned like Redmine; skipped locally without one."""
+    url = os.environ.get("BRIDGE_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    was_running = subprocess.run([str(PG_PROVISION), "status"], check=False, capture_output=True).returncode == 0
+    try:
+        done = subprocess.run([str(PG_PROVISION), "start"], capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        done = subprocess.CompletedProcess([], 1, "", str(error))
+    found = [line.split("=", 1)[1] for line in done.stdout.splitlines() if line.startswith("DATABASE_URL=")]
+    if done.returncode != 0 or not found:
+        reason = f"{PG_PROVISION.name} failed: {done.stderr.strip()[-300:]}"
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(f"no PostgreSQL: {reason}")
+    yield found[0]
+    if not was_running:
+        subprocess.run([str(PG_PROVISION), "stop"], check=False, capture_output=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each engine the bridge supports: SQLite, and a real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        return
+    from sqlalchemy import create_engine, text
+
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    name = "bridge_t" + secrets.token_hex(6)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

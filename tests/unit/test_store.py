@@ -5,22 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from sqlalchemy import inspect, update
 
 from app_integration.adapters import store as store_module
 from app_integration.adapters.store import BridgeStore
+from app_integration.core.models import ChatUser, UserLink
 
 
-def fresh(tmp_path: Path) -> BridgeStore:
-    store = BridgeStore(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+def fresh(database_url: str) -> BridgeStore:
+    store = BridgeStore(database_url)
     store.migrate()
     return store
 
 
-def test_a_key_is_claimed_once_and_keeps_its_result(tmp_path: Path) -> None:
-    store = fresh(tmp_path)
+def test_a_key_is_claimed_once_and_keeps_its_result(database_url: str) -> None:
+    store = fresh(database_url)
     assert store.claim("k", "u1") is True
     assert store.claim("k", "u1") is False
     assert store.result("k", "u1") is None
@@ -30,8 +32,8 @@ def test_a_key_is_claimed_once_and_keeps_its_result(tmp_path: Path) -> None:
     assert store.claim("k", "u2") is True
 
 
-def test_release_forgets_only_an_unfinished_claim(tmp_path: Path) -> None:
-    store = fresh(tmp_path)
+def test_release_forgets_only_an_unfinished_claim(database_url: str) -> None:
+    store = fresh(database_url)
     store.claim("a", "u")
     store.release("a")
     assert store.claim("a", "u") is True
@@ -40,8 +42,8 @@ def test_release_forgets_only_an_unfinished_claim(tmp_path: Path) -> None:
     assert store.claim("a", "u") is False
 
 
-def test_keys_expire_after_the_ttl(tmp_path: Path) -> None:
-    store = fresh(tmp_path)
+def test_keys_expire_after_the_ttl(database_url: str) -> None:
+    store = fresh(database_url)
     store.claim("old", "u")
     with store.engine.begin() as connection:
         connection.execute(
@@ -51,18 +53,70 @@ def test_keys_expire_after_the_ttl(tmp_path: Path) -> None:
     assert store.claim("old", "u") is True
 
 
-def test_listener_state_round_trip(tmp_path: Path) -> None:
-    store = fresh(tmp_path)
+def test_listener_state_round_trip(database_url: str) -> None:
+    store = fresh(database_url)
     assert store.load_state("listener") is None
     store.save_state("listener", '{"seq": 1}')
     store.save_state("listener", '{"seq": 2}')
     assert store.load_state("listener") == '{"seq": 2}'
 
 
-def test_migrating_twice_is_a_no_op(tmp_path: Path) -> None:
-    store = fresh(tmp_path)
+def test_migrating_twice_is_a_no_op(database_url: str) -> None:
+    store = fresh(database_url)
     store.migrate()
-    assert {"idempotency_keys", "listener_state", "alembic_version"} <= set(inspect(store.engine).get_table_names())
+    expected = {"idempotency_keys", "listener_state", "user_links", "unlinked_users", "alembic_version"}
+    assert expected <= set(inspect(store.engine).get_table_names())
+
+
+def test_links_round_trip_with_the_reverse_lookup(database_url: str) -> None:
+    store = fresh(database_url)
+    now = dt.datetime.now(dt.UTC)
+    store.save_link(UserLink("u" * 26, 7, "alice", "map", now, map_username="Alice"))
+    store.save_link(UserLink("v" * 26, 8, "bob", "key", now, sealed_key="sealed"))
+    assert store.chat_user_for(7) == "u" * 26 and store.chat_user_for(9) is None
+    assert store.map_claim("alice") is not None and store.link_for_login("bob").sealed_key == "sealed"  # type: ignore[union-attr]
+    store.save_link(UserLink("u" * 26, 7, "alice", "email", now))  # re-linking replaces, never duplicates
+    assert [(link.redmine_login, link.method) for link in store.all_links()] == [("alice", "email"), ("bob", "key")]
+    assert store.remove_link("v" * 26) and not store.remove_link("v" * 26)
+    store.note_unlinked(ChatUser("w" * 26, "erin"))
+    store.note_unlinked(ChatUser("w" * 26, "erin2"))
+    assert [(u, n) for u, n, _ in store.unlinked_users()] == [("w" * 26, "erin2")]
+
+
+def test_both_engines_get_the_same_schema(tmp_path: Path, postgres_admin_url: str) -> None:
+    """The migrations, run on SQLite and on PostgreSQL, give the same tables, columns, keys and indexes."""
+    from sqlalchemy import create_engine, text
+
+    sqlite = fresh(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
+    name = "bridge_schema_" + uuid.uuid4().hex[:8]
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        postgres = fresh(postgres_admin_url.rsplit("/", 1)[0] + "/" + name)
+        assert schema(sqlite) == schema(postgres)
+        postgres.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def schema(store: BridgeStore) -> dict[str, object]:
+    """Tables with their columns (name, generic type, nullable), primary keys, unique and plain indexes."""
+    inspector = inspect(store.engine)
+    found: dict[str, object] = {}
+    for table in sorted(inspector.get_table_names()):
+        columns = [(c["name"], c["type"].python_type.__name__, c["nullable"]) for c in inspector.get_columns(table)]
+        uniques = sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(table))
+        # PostgreSQL also lists the index behind a unique constraint; SQLite does not. Same schema either way.
+        indexes = sorted(
+            (tuple(i["column_names"]), bool(i["unique"]))
+            for i in inspector.get_indexes(table)
+            if not (i["unique"] and tuple(i["column_names"]) in uniques)
+        )
+        found[table] = (columns, inspector.get_pk_constraint(table)["constrained_columns"], indexes, uniques)
+    return found
 
 
 def test_processes_migrating_at_once_all_succeed(tmp_path: Path) -> None:
