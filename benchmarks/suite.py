@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from app_integration.adapters.listener.post_listener import PostListener
-from app_integration.adapters.redmine_gateway import round_trips
+from app_integration.adapters.redmine_gateway import counting
 from app_integration.adapters.wiring import Bridge, build_bridge
 from app_integration.core.models import ChatUser, CommandContext, Reply
 from app_integration.core.settings import Settings
@@ -72,12 +72,9 @@ class Count:
 
 
 def counted(work: Callable[[], Reply]) -> int:
-    token = round_trips.set(0)
-    try:
+    with counting() as tally:
         work()
-        return round_trips.get()
-    finally:
-        round_trips.reset(token)
+    return tally.round_trips
 
 
 def round_trip_counts(

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -55,9 +54,34 @@ _STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
     412: lambda login: AccountUnavailable(f"The Redmine account `{login}` is missing or locked."),
 }
 
-# Redmine requests made in this context, and the seconds spent waiting on them; logs and benchmarks read them.
-round_trips: contextvars.ContextVar[int] = contextvars.ContextVar("redmine_round_trips", default=0)
-redmine_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("redmine_seconds", default=0.0)
+
+class Tally:
+    """Redmine requests made for one command. A mutable cell, so the threads a batch creates in (each in a
+    copy of the command's context) count into the same one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.round_trips = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.round_trips += 1
+
+
+_tally: contextvars.ContextVar[Tally | None] = contextvars.ContextVar("redmine_tally", default=None)
+
+
+@contextmanager
+def counting() -> Iterator[Tally]:
+    """Counts the Redmine requests made inside the block; logs and benchmarks read it."""
+    tally = Tally()
+    token = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(token)
+
+
 # Personal keys confirmed in this command; None outside a command, where every use is confirmed.
 key_checks: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("key_checks", default=None)
 _thread = threading.local()
@@ -88,16 +112,15 @@ class _CallEngine(BaseEngine):  # type: ignore[misc]
         kwargs = self.construct_request_kwargs(method, headers, params, data)
         kwargs["headers"] = {**self._call_params.get("headers", {}), **kwargs["headers"]}
         kwargs["params"] = {**self._call_params.get("params", {}), **kwargs["params"]}
-        round_trips.set(round_trips.get() + 1)
-        started = time.perf_counter()
+        tally = _tally.get()
+        if tally is not None:
+            tally.add()
         try:
             response = self.session.request(method, url, timeout=self._call_params["timeout"], **kwargs)
         except requests.Timeout:
             raise RedmineUnavailable("Redmine did not answer in time. Try again in a minute.") from None
         except requests.RequestException:
             raise RedmineUnavailable(UNAVAILABLE) from None
-        finally:
-            redmine_seconds.set(redmine_seconds.get() + time.perf_counter() - started)
         return self.process_response(response)
 
     def process_response(self, response: requests.Response) -> Any:

@@ -55,5 +55,6 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
         sealer=vault,
         connect_by_email=settings.connect_by_email,
         connect_by_key=settings.connect_by_key and vault.available,
+        concurrency=settings.redmine_concurrency,
     )
     return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault)

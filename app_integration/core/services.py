@@ -23,6 +23,7 @@ class Services:
     sealer: Sealer | None = None
     connect_by_email: bool = True
     connect_by_key: bool = True
+    concurrency: int = 4  # Redmine creates in flight at once in a batch
 
     def login_for(self, user: ChatUser) -> str:
         """The caller's Redmine login, or NotMapped with how to get mapped."""

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     redmine_connect_timeout: float = Field(default=3.0, gt=0, le=3.0)
     redmine_read_timeout: float = Field(default=10.0, gt=0, le=10.0)
     redmine_cache_ttl: float = Field(default=300.0, ge=0)
+    redmine_concurrency: int = Field(default=4, ge=1, le=16)
 
     # Mattermost: the original parts, or one URL.
     mattermost_protocol: Literal["http", "https"] = "http"

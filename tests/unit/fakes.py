@@ -149,8 +149,10 @@ def services(
     tracker: FakeTracker | None = None,
     chat: FakeChat | None = None,
     mapping: Sequence[tuple[str, str]] = (("alice", "alice"), ("bob", "bob"), ("carol", "carol")),
+    concurrency: int = 1,
 ) -> Services:
     return Services(
+        concurrency=concurrency,
         tracker=tracker or FakeTracker(),
         chat=chat or FakeChat(),
         users=StaticUserMap(dict(mapping)),

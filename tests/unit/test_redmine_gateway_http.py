@@ -10,7 +10,7 @@ import pytest
 import requests
 import responses
 
-from app_integration.adapters.redmine_gateway import RedmineGateway, round_trips
+from app_integration.adapters.redmine_gateway import RedmineGateway, counting
 from app_integration.core.errors import (
     AccountUnavailable,
     NotFound,
@@ -132,10 +132,9 @@ def test_issue_lists_are_one_request_with_a_total(gateway: RedmineGateway) -> No
         f"{URL}/issues.json",
         json={"issues": [issue_json(1), issue_json(2)], "total_count": 75, "offset": 0, "limit": 2},
     )
-    token = round_trips.set(0)
-    page = gateway.assigned_issues("alice", 2)
-    assert round_trips.get() == 1
-    round_trips.reset(token)
+    with counting() as tally:
+        page = gateway.assigned_issues("alice", 2)
+    assert tally.round_trips == 1
     assert page.total == 75 and [i.id for i in page.issues] == [1, 2]
     assert page.issues[0].due_date == dt.date(2027, 1, 2)
     query = responses.calls[0].request.url or ""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from app_integration.core.errors import BridgeError, InputError, NotMapped
 from app_integration.core.features.help import help_text
 from app_integration.core.formatting import POST_LIMIT
 from app_integration.core.idempotency import STILL_RUNNING, run_once
-from app_integration.core.models import ChatUser, CommandContext, IssuePage, Reply
+from app_integration.core.models import ChatUser, CommandContext, Issue, IssueDraft, IssuePage, Reply
 from app_integration.core.registry import build_registry
 from tests.unit.fakes import FakeChat, FakeTracker, MemoryStore, make_issue, services
 
@@ -128,6 +131,54 @@ def test_run_once_keeps_the_key_when_the_outcome_is_unknown() -> None:
     with pytest.raises(OutcomeUnknown):
         run_once(store, context, unconfirmed)
     assert run_once(store, context, lambda: Reply(text="created again")).text == "may have been created"
+
+
+class SlowTracker(FakeTracker):
+    """Creates take a moment; counts how many run at once; fails the line whose subject says so."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most = 0
+        self.started: list[str] = []
+
+    def create_issue(self, login: str, draft: IssueDraft) -> Issue:
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            self.started.append(draft.subject)
+        try:
+            time.sleep(0.05)
+            if draft.subject.startswith("Fail"):
+                raise BridgeError("Redmine is unavailable right now. Try again in a minute.")
+            with self.lock:
+                self.created.append(draft)
+                return make_issue(100 + len(self.created), draft.subject, draft.assigned_to_id)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_a_batch_creates_with_bounded_concurrency_and_keeps_the_lines_order() -> None:
+    tracker = SlowTracker()
+    lines = "\n".join(f"{n}. Task {n} @bob" for n in range(1, 13))
+    reply = run("create_tickets", services(tracker, FakeChat(), concurrency=4), ctx(argument=f"demo\n{lines}"))
+    assert tracker.most == 4  # never more than REDMINE_CONCURRENCY at once, and the pool was used
+    listed = [line.split(" (@")[0].split(") ", 1)[1] for line in reply.text.splitlines() if line.startswith("- [#")]
+    assert listed == [f"Task {n}" for n in range(1, 13)]  # in the lines' order, whatever order they finished in
+
+
+def test_once_a_create_fails_no_further_line_is_started() -> None:
+    tracker = SlowTracker()
+    lines = "1. One @bob\n2. Fail two @bob\n" + "\n".join(f"{n}. Later {n} @bob" for n in range(3, 13))
+    reply = run("create_tickets", services(tracker, FakeChat(), concurrency=2), ctx(argument=f"demo\n{lines}"))
+    assert len(tracker.started) <= 4  # two in flight when line 2 failed, at most one more started meanwhile
+    assert "Redmine failed on line 2" in reply.text
+    created = {d.subject for d in tracker.created}
+    not_created = reply.text.split("Not created (")[1]
+    for n in range(3, 13):
+        assert (f"Later {n}" in created) != (f"line {n}: Later {n}" in not_created)  # each line said exactly once
 
 
 def test_a_batch_with_an_unmapped_assignee_creates_nothing() -> None:

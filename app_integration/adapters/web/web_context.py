@@ -17,7 +17,7 @@ from ...core.errors import BridgeError, Unauthorized
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
 from ...core.services import Services
 from ...core.settings import Settings
-from ..redmine_gateway import key_checks, round_trips
+from ..redmine_gateway import counting, key_checks
 from .request_verification import StateSigner
 
 log = logging.getLogger("app_integration.web")
@@ -65,30 +65,33 @@ class WebContext:
     def run(self, command: Callable[[Services, CommandContext], Reply], context: CommandContext) -> Reply:
         """Runs a command and logs who ran what, with how many Redmine round trips."""
         request_id = uuid.uuid4().hex[:12]
-        token = round_trips.set(0)
         checks = key_checks.set(set())
         started = time.perf_counter()
         outcome = "ok"
-        try:
-            return command(self.services, context)
-        except BridgeError as error:
-            outcome = type(error).__name__
-            raise
-        finally:
-            log.info(
-                "command",
-                extra={
-                    "request_id": request_id,
-                    "user": context.user.username,
-                    "command": getattr(command, "__name__", "?"),
-                    "surface": context.surface,
-                    "redmine_round_trips": round_trips.get(),
-                    "outcome": outcome,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
-            )
-            round_trips.reset(token)
-            key_checks.reset(checks)
+        with counting() as tally:
+            try:
+                return command(self.services, context)
+            except BridgeError as error:
+                outcome = type(error).__name__
+                raise
+            finally:
+                key_checks.reset(checks)
+                self._log(request_id, command, context, tally.round_trips, outcome, started)
+
+    @staticmethod
+    def _log(request_id: str, command: Any, context: CommandContext, trips: int, outcome: str, started: float) -> None:
+        log.info(
+            "command",
+            extra={
+                "request_id": request_id,
+                "user": context.user.username,
+                "command": getattr(command, "__name__", "?"),
+                "surface": context.surface,
+                "redmine_round_trips": trips,
+                "outcome": outcome,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
 
     def dialog_deadline(self) -> float:
         """Seconds a request may take before a dialog could no longer open from its trigger_id."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass
 
 from ..errors import BridgeError, InputError, OutcomeUnknown
@@ -95,9 +97,9 @@ def create_batch(services: Services, context: CommandContext, project: str, text
         raise _line_errors(errors)
     members = project_members(services, login, project, PROJECT_FIELD)
     assignees = _resolve_assignees(services, tickets, members)
-    created, failure = _create_all(services, login, project, tickets, assignees)
+    created, failed = _create_all(services, login, project, tickets, assignees)
     _announce(services, context, created)
-    return _report(services.tracker.base_url, project, tickets, created, failure)
+    return _report(services.tracker.base_url, project, tickets, created, failed)
 
 
 def _line_errors(errors: list[LineError]) -> InputError:
@@ -127,21 +129,44 @@ def _resolve_assignees(services: Services, tickets: list[TicketLine], members: f
 
 def _create_all(
     services: Services, login: str, project: str, tickets: list[TicketLine], assignees: dict[str, Account]
-) -> tuple[list[_Created], tuple[TicketLine, BridgeError] | None]:
-    created: list[_Created] = []
-    for ticket in tickets:
-        draft = IssueDraft(
+) -> tuple[list[_Created], dict[int, BridgeError]]:
+    """Creates in line order with at most `services.concurrency` creates in flight. Once one fails, no further
+    line is started; those already in flight finish, and are reported as they ended."""
+    drafts = [
+        IssueDraft(
             project=project,
             subject=ticket.subject,
             assigned_to_id=assignees[ticket.assignee].id,
             start_date=services.today(),
             due_date=ticket.due_date,
         )
-        try:
-            created.append(_Created(ticket, services.tracker.create_issue(login, draft)))
-        except BridgeError as error:
-            return created, (ticket, error)
-    return created, None
+        for ticket in tickets
+    ]
+    created: dict[int, Issue] = {}
+    failed: dict[int, BridgeError] = {}
+    waiting = iter(range(len(drafts)))
+    with ThreadPoolExecutor(max_workers=max(1, min(services.concurrency, len(drafts)))) as pool:
+        running: dict[Future[Issue], int] = {}
+
+        def start_next() -> None:
+            for index in waiting:
+                # Each create runs in a copy of this command's context: its logging and counting go with it.
+                running[pool.submit(copy_context().run, services.tracker.create_issue, login, drafts[index])] = index
+                return
+
+        for _ in range(max(1, services.concurrency)):
+            start_next()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                try:
+                    created[index] = future.result()
+                except BridgeError as error:
+                    failed[index] = error
+                if not failed:
+                    start_next()
+    return [_Created(tickets[i], created[i]) for i in sorted(created)], failed
 
 
 def _announce(services: Services, context: CommandContext, created: list[_Created]) -> None:
@@ -162,26 +187,25 @@ def _report(
     project: str,
     tickets: list[TicketLine],
     created: list[_Created],
-    failure: tuple[TicketLine, BridgeError] | None,
+    failed: dict[int, BridgeError],
 ) -> Reply:
+    """Exactly what was and was not created, in the lines' order."""
     done = "\n".join(
         f"- {issue_link(base_url, c.issue.id)} {cell(c.issue.subject)} (@{c.line.assignee})" for c in created
     )
-    if failure is None:
+    if not failed:
         # Says how many lines were read, so a paste cut short by a field limit cannot pass unnoticed.
         text = f"Created {len(created)} ticket(s) in `{project}` from the {len(tickets)} line(s) read:\n{done}"
         return Reply(text=fit(text), sent_as_dm=True)
-    failed_line, error = failure
-    unknown = isinstance(error, OutcomeUnknown)
-    left = tickets[len(created) + (1 if unknown else 0) :]
-    not_done = "\n".join(f"- line {t.line}: {cell(t.subject)} (@{t.assignee})" for t in left)
-    parts = [
-        f"Redmine failed on line {failed_line.line}: {error.user_message}",
-        f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}",
-    ]
-    if unknown:
-        line = f"Line {failed_line.line} ({cell(failed_line.subject)})"
+    parts = [f"Redmine failed on line {tickets[i].line}: {error.user_message}" for i, error in sorted(failed.items())]
+    parts.append(f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}")
+    unknown = {i for i, error in failed.items() if isinstance(error, OutcomeUnknown)}
+    for i in sorted(unknown):
+        line = f"Line {tickets[i].line} ({cell(tickets[i].subject)})"
         parts.append(f"{line} may have been created: check before you add it again.")
+    made = {c.line.line for c in created}
+    left = [t for i, t in enumerate(tickets) if t.line not in made and i not in unknown]
     if left:
+        not_done = "\n".join(f"- line {t.line}: {cell(t.subject)} (@{t.assignee})" for t in left)
         parts.append(f"Not created ({len(left)}):\n{not_done}\nSend the lines that were not created again.")
     return Reply(text=fit("\n".join(parts)))
