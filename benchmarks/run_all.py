@@ -98,6 +98,7 @@ def main() -> int:
     emulator.add_channel("town-square", [emulator.bot, *people])
     try:
         lines += section_round_trips(redmine_url, admin_key, emulator, tmp, quick)
+        lines += section_batch(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_load(emulator, tmp, quick)
         lines += section_listener(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_real(redmine_url, admin_key, emulator, tmp, quick)
@@ -126,6 +127,26 @@ def section_round_trips(redmine_url: str, admin_key: str, emulator: Any, tmp: Pa
         f"| {c.command} | {c.cold} | {c.warm} | {c.minimum} | {c.goal} | {c.naive if c.naive else '—'} |"
         for c in counts
     ]
+    return [*rows, ""]
+
+
+def section_batch(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    factory = suite.bridge_factory(redmine_url, admin_key, emulator, tmp)
+    size = 10 if quick else 50
+    rows = [
+        "## 1b. A batch at Redmine's speed (real Redmine)",
+        "",
+        f"A {size}-line `create_tickets` batch, in single-create round trips of wall time (one create: median of 5).",
+        "Goal: 50 lines in at most 15.",
+        "",
+        "| REDMINE_CONCURRENCY | One create | Batch | Ratio |",
+        "|---:|---:|---:|---:|",
+    ]
+    for concurrency in (1, 4):
+        timing = suite.batch_timing(factory, emulator, size, concurrency)
+        rows.append(
+            f"| {concurrency} | {timing.one_create_s * 1000:.0f} ms | {timing.batch_s:.2f} s | {timing.ratio:.1f} |"
+        )
     return [*rows, ""]
 
 

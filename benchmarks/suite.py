@@ -405,3 +405,40 @@ def temp_dir() -> Path:
 
 def bridge_factory(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, **extra: Any) -> Callable[[], Bridge]:
     return lambda: build_bridge(make_settings(redmine_url, admin_key, emulator, tmp, **extra), None)
+
+
+@dataclass(frozen=True)
+class BatchTiming:
+    lines: int
+    concurrency: int
+    one_create_s: float
+    batch_s: float
+
+    @property
+    def ratio(self) -> float:
+        """The batch's wall time in single-create round trips."""
+        return self.batch_s / self.one_create_s
+
+
+def batch_timing(bridge_factory: Callable[[], Bridge], emulator: Any, lines: int, concurrency: int) -> BatchTiming:
+    """Wall time of one create (median of 5) and of an N-line create_tickets batch, against the real Redmine."""
+    from app_integration.core.features.ticket_batch import create_batch
+    from app_integration.core.models import IssueDraft
+
+    bridge = bridge_factory()
+    bridge.services.concurrency = concurrency
+    alice = emulator.user("alice")
+    context = CommandContext(ChatUser(alice["id"], "alice"), "c", "slash")
+    tag = secrets.token_hex(4)
+    create_batch(bridge.services, context, "demo", f"1. Warm-up {tag} @bob")  # caches: accounts, members
+    singles = []
+    for n in range(5):
+        started = time.perf_counter()
+        bridge.gateway.create_issue("alice", IssueDraft(project="demo", subject=f"One {tag} {n}"))
+        singles.append(time.perf_counter() - started)
+    text = "\n".join(f"{n}. Batch {tag} line {n} @bob" for n in range(1, lines + 1))
+    started = time.perf_counter()
+    reply = create_batch(bridge.services, context, "demo", text)
+    elapsed = time.perf_counter() - started
+    assert f"Created {lines} ticket(s)" in reply.text, reply.text[:300]
+    return BatchTiming(lines, concurrency, statistics.median(singles), elapsed)

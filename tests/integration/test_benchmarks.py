@@ -34,6 +34,13 @@ def test_round_trip_counts_meet_their_goals(redmine: RedmineInfo, emulator: Any,
     assert four.warm <= 4 + 2 < four.naive  # type: ignore[operator]
 
 
+def test_the_batch_timing_runs_and_creates_every_line(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
+    timing = suite.batch_timing(
+        suite.bridge_factory(redmine.url, redmine.admin_key, emulator, tmp_path), emulator, 3, 2
+    )
+    assert timing.lines == 3 and timing.one_create_s > 0 and timing.batch_s > 0  # figures only; none asserted
+
+
 def test_the_load_and_listener_benchmarks_run(emulator: Any, tmp_path: Path) -> None:
     with FakeRedmine(latency=0.0) as fake:
         env = suite.load_env(fake.url, emulator, tmp_path)
