@@ -62,13 +62,25 @@ install_web_server() {
 }
 
 # Debian's multi-tenancy: config, files, logs and tmp per instance, beside the packaged default.
+write_database_config() {
+  # SQLite serialises writes: without a busy timeout, concurrent creates (a batch, or two users at once)
+  # fail with 500 "database is locked" instead of waiting their turn.
+  printf 'production:\n  adapter: sqlite3\n  database: %s\n  encoding: utf8\n  timeout: 15000\n' "${DATABASE}" \
+    | as_root tee "/etc/redmine/${INSTANCE}/database.yml.new" >/dev/null
+  if ! cmp -s "/etc/redmine/${INSTANCE}/database.yml.new" "/etc/redmine/${INSTANCE}/database.yml"; then
+    as_root mv "/etc/redmine/${INSTANCE}/database.yml.new" "/etc/redmine/${INSTANCE}/database.yml"
+    if answers; then say "database settings changed; restarting"; stop_server; fi
+  else
+    as_root rm -f "/etc/redmine/${INSTANCE}/database.yml.new"
+  fi
+}
+
 create_instance() {
-  [ -f "/etc/redmine/${INSTANCE}/database.yml" ] && [ -f "${TEMPLATE}" ] && return
-  say "creating the Redmine instance ${INSTANCE} (its own database; once per machine, ~1 min)"
   as_root mkdir -p "/etc/redmine/${INSTANCE}" "${INSTANCE_DIR}/db" "${INSTANCE_DIR}/files" \
     "/var/log/redmine/${INSTANCE}" "/var/cache/redmine/${INSTANCE}/tmp/cache"
-  printf 'production:\n  adapter: sqlite3\n  database: %s\n  encoding: utf8\n' "${DATABASE}" \
-    | as_root tee "/etc/redmine/${INSTANCE}/database.yml" >/dev/null
+  write_database_config
+  [ -f "${TEMPLATE}" ] && return
+  say "creating the Redmine instance ${INSTANCE} (its own database; once per machine, ~1 min)"
   [ -s "/etc/redmine/${INSTANCE}/secret_key.txt" ] \
     || python3 -c 'import secrets; print(secrets.token_hex(32))' | as_root tee "/etc/redmine/${INSTANCE}/secret_key.txt" >/dev/null
   as_root ln -sfn "/etc/redmine/${INSTANCE}" "${INSTANCE_DIR}/config"
