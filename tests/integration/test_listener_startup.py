@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from app_integration.adapters.listener.websocket_client import Backoff
 from app_integration.adapters.wiring import build_bridge
 from app_integration.core.errors import ChatTokenRefused
 from tests.conftest import bridge_settings
+from tests.unit.test_startup import cli
 
 
 def closed_port() -> int:
@@ -32,13 +31,7 @@ def test_a_refused_token_ends_with_one_line_naming_the_setting(emulator: Any, tm
         f"MATTERMOST_URL={emulator.url}\nREDMINE_MATTERMOST_BRIDGE_APP_TOKEN=wrong-token\n"
         f"MATTERMOST_WEBSOCKET_URL={emulator.websocket_url}\nDATABASE_URL=sqlite:///{tmp_path / 's.sqlite3'}\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "app_integration", "listen", "--env-file", str(env)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli("listen", "--env-file", str(env))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     [line] = [line for line in done.stderr.splitlines() if "REDMINE_MATTERMOST_BRIDGE_APP_TOKEN" in line]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app_integration.core.settings import Settings, SettingsError, load_settings
+from tests.unit.test_startup import cli
 
 ORIGINAL_ENV = """\
 REDMINE_PROTOCOL=http
@@ -112,13 +111,7 @@ def test_timeouts_are_bounded(tmp_path: Path) -> None:
 
 def test_the_cli_prints_one_line_per_problem_and_no_traceback(tmp_path: Path) -> None:
     env = write(tmp_path, "REDMINE_PORT=notaport\nLINK_MODE=sometimes\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "app_integration", "--env-file", str(env), "check"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli("--env-file", str(env), "check")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     problem_lines = [line for line in done.stderr.splitlines() if line.startswith("  ")]
