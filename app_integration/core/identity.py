@@ -77,8 +77,18 @@ class Directory:
         if user.id:
             link = self._links.link_for(user.id)
             if link is not None:
-                return link
+                return self._as_mapped_now(link) if link.method == "map" else link
         return self._claim_from_map(user)
+
+    def _as_mapped_now(self, link: UserLink) -> UserLink | None:
+        """A link from the map follows the map: an entry the operator changed or removed changes or removes it.
+        The entry is looked up by the username it was claimed under, so a rename changes nothing."""
+        claimed_as = ChatUser(link.chat_user_id, link.map_username or "")
+        login = self._map.redmine_login(claimed_as)
+        if login == link.redmine_login:
+            return link
+        self._links.remove_link(link.chat_user_id)
+        return None if login is None else self._claim_from_map(claimed_as)
 
     def entries(self) -> Sequence[tuple[str, str]]:
         return self._map.entries()

@@ -3,11 +3,14 @@ and a freed username gives its next holder nothing. Against the real Redmine and
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
 
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.core.models import ChatUser
+from tests.conftest import RedmineInfo, bridge_settings
 from tests.mattermost_payloads import slash_form, slash_headers
 
 
@@ -36,3 +39,18 @@ def test_a_rename_keeps_the_link_and_the_freed_name_gives_nothing(
     emulator.channels[channel]["members"].add(newcomer["id"])
     reply = app_info(client, newcomer, channel)
     assert "is not linked to Redmine" in reply and "`alice`" not in reply.split("not linked")[1]
+
+
+def test_a_map_link_follows_the_operators_map(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path, bridge: Bridge, channel: str
+) -> None:
+    """Editing the map still works as it always did: the stored link follows an entry changed or removed."""
+    carol = emulator.user("carol")
+    assert bridge.users.redmine_login(ChatUser(carol["id"], "carol")) == "carol"
+    changed = bridge_settings(
+        redmine.url, redmine.admin_key, emulator.url, emulator.bot_token, tmp_path, user_map="alice=alice,carol=bob"
+    )
+    again = build_bridge(changed, None)  # a restart with the edited map, on the same store
+    assert again.users.redmine_login(ChatUser(carol["id"], "carol")) == "bob"
+    assert again.users.redmine_login(ChatUser(emulator.user("bob")["id"], "bob")) is None  # removed from the map
+    assert again.store.link_for(emulator.user("bob")["id"]) is None
