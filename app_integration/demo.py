@@ -179,6 +179,8 @@ class _RunningBridge:
             request_signing_key=secrets.token_hex(32),
             app_jwt_secret=secrets.token_hex(32),
             link_encryption_keys=new_key(),
+            # Creates one at a time, so ticket numbers follow the lines and every demo prints the same ones.
+            redmine_concurrency=1,
             user_map="alice=alice,bob=bob,carol=carol",
             app_root_url=web_url,
             database_url=f"sqlite:///{self._sandbox / 'bridge.sqlite3'}",
