@@ -461,6 +461,8 @@ class MattermostEmulator:
                 session = _Session(connection_id=new_id())
                 self._sessions[session.connection_id] = session
                 replay = []
+            if session.outbox is not None:
+                session.outbox.put(None)  # a resumed session's old connection (its client died) stops pumping
             session.outbox = outbox
         return session, replay
 

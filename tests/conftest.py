@@ -252,9 +252,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
         return
+    yield request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, empty database on the real PostgreSQL, dropped afterwards."""
     from sqlalchemy import create_engine, text
 
-    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    admin_url = postgres_admin_url
     name = "bridge_t" + secrets.token_hex(6)
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:

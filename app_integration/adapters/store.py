@@ -156,12 +156,7 @@ class BridgeStore:
         return None if row is None else str(row.value)
 
     def save_state(self, name: str, value: str) -> None:
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(_state).where(_state.c.name == name).values(value=value, updated_at=_now())
-            ).rowcount
-            if not changed:
-                connection.execute(_state.insert().values(name=name, value=value, updated_at=_now()))
+        self._upsert(_state, _state.c.name, name, {"value": value, "updated_at": _now()})
 
     # User links ---------------------------------------------------------------
     def link_for(self, chat_user_id: str) -> UserLink | None:
@@ -189,12 +184,8 @@ class BridgeStore:
             "map_username": link.map_username.lower() if link.map_username else None,
             "sealed_key": link.sealed_key,
         }
+        self._upsert(_links, _links.c.chat_user_id, link.chat_user_id, values)
         with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(_links).where(_links.c.chat_user_id == link.chat_user_id).values(**values)
-            ).rowcount
-            if not changed:
-                connection.execute(_links.insert().values(chat_user_id=link.chat_user_id, **values))
             connection.execute(delete(_unlinked).where(_unlinked.c.chat_user_id == link.chat_user_id))
 
     def remove_link(self, chat_user_id: str) -> bool:
@@ -207,16 +198,20 @@ class BridgeStore:
         return [_link(row) for row in rows]
 
     def note_unlinked(self, user: ChatUser) -> None:
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(_unlinked)
-                .where(_unlinked.c.chat_user_id == user.id)
-                .values(username=user.username, last_seen=_now())
-            ).rowcount
-            if not changed:
-                connection.execute(
-                    _unlinked.insert().values(chat_user_id=user.id, username=user.username, last_seen=_now())
-                )
+        self._upsert(_unlinked, _unlinked.c.chat_user_id, user.id, {"username": user.username, "last_seen": _now()})
+
+    def _upsert(self, table: Table, key: Column[Any], value: str, values: dict[str, Any]) -> None:
+        """Update, else insert; replicas racing on the same row end with one row, whoever came second updating."""
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as connection:
+                    if connection.execute(update(table).where(key == value).values(**values)).rowcount:
+                        return
+                    connection.execute(table.insert().values({key.name: value, **values}))
+                    return
+            except IntegrityError:
+                if attempt == 2:
+                    raise  # not a race after all: a real conflict, such as a map entry claimed by someone else
 
     def unlinked_users(self) -> list[tuple[str, str, dt.datetime]]:
         with self.engine.connect() as connection:

@@ -83,6 +83,30 @@ def test_links_round_trip_with_the_reverse_lookup(database_url: str) -> None:
     assert [(u, n) for u, n, _ in store.unlinked_users()] == [("w" * 26, "erin2")]
 
 
+def test_replicas_saving_the_same_link_at_once_end_with_one_row(database_url: str) -> None:
+    """Two processes claiming one map entry at start raced update-then-insert into a duplicate key."""
+    import threading
+
+    fresh(database_url)
+    stores = [BridgeStore(database_url) for _ in range(4)]
+    link = UserLink("x" * 26, 7, "alice", "map", dt.datetime.now(dt.UTC), map_username="alice")
+    errors: list[Exception] = []
+
+    def save(store: BridgeStore) -> None:
+        try:
+            for _ in range(10):
+                store.save_link(link)
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=save, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and len(stores[0].all_links()) == 1
+
+
 def test_both_engines_get_the_same_schema(tmp_path: Path, postgres_admin_url: str) -> None:
     """The migrations, run on SQLite and on PostgreSQL, give the same tables, columns, keys and indexes."""
     from sqlalchemy import create_engine, text

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ...core.errors import ChatTokenRefused, ChatUnavailable
 from ...core.settings import Settings
+from ..leadership import Leadership
 from ..mattermost_rest import BOT_TOKEN_REFUSED
 from ..wiring import Bridge, build_bridge
 from .post_listener import PostListener
@@ -22,6 +23,10 @@ from .websocket_client import Backoff
 
 log = logging.getLogger(__name__)
 TOKEN_REFUSED_EXIT = 2  # like a settings problem: the supervisor does not restart it
+# A follower asks for the lead this often, which bounds a takeover on PostgreSQL; on SQLite the leader's
+# lease (renewed at the same pace) must also run out first.
+LEAD_RETRY_SECONDS = 2.0
+LEASE_SECONDS = 10.0
 
 
 def listen(settings: Settings, env_file: Path | None, backoff: Backoff | None = None) -> int:
@@ -36,14 +41,48 @@ def listen(settings: Settings, env_file: Path | None, backoff: Backoff | None = 
         print(f"The listener cannot start: {error.user_message}", file=sys.stderr)
         return TOKEN_REFUSED_EXIT
     bridge.users.sync_map(bridge.chat)
+    lead = Leadership(bridge.store.engine, "listener", lease_seconds=LEASE_SECONDS)
+    try:
+        while not stopped.is_set():
+            if not _wait_for_the_lead(lead, stopped):
+                return 0
+            code = _listen_while_leading(bridge, settings, lead, stopped)
+            if code is not None:
+                return code
+        return 0
+    finally:
+        lead.release()
+
+
+def _wait_for_the_lead(lead: Leadership, stopped: threading.Event) -> bool:
+    """With several replicas one listens; the others wait here, and take over when the leader goes."""
+    told = False
+    while not lead.try_acquire():
+        if not told:
+            log.info("listener: another replica leads; this one takes over if it stops")
+            told = True
+        if stopped.wait(LEAD_RETRY_SECONDS):
+            return False
+    log.info("listener: this replica leads")
+    return True
+
+
+def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, stopped: threading.Event) -> int | None:
+    """Listens until stopped (0), the token is refused (exit code), or the lead is lost (None: wait again)."""
     listener = PostListener(bridge, settings.websocket_url).start()
-    while not stopped.wait(1.0):
-        if listener.refused:  # the token was revoked while running
-            listener.stop()
-            print(f"The listener stops: {BOT_TOKEN_REFUSED}", file=sys.stderr)
-            return TOKEN_REFUSED_EXIT
-    listener.stop()
-    return 0
+    try:
+        ticks = 0
+        while not stopped.wait(1.0):
+            if listener.refused:  # the token was revoked while running
+                print(f"The listener stops: {BOT_TOKEN_REFUSED}", file=sys.stderr)
+                return TOKEN_REFUSED_EXIT
+            ticks += 1
+            if ticks % int(LEAD_RETRY_SECONDS) == 0 and not lead.still_leading():
+                log.warning("listener: lost the lead; stopping until it is ours again")
+                return None
+        return 0
+    finally:
+        listener.stop()
 
 
 def wait_for_mattermost(bridge: Bridge, stopped: threading.Event, backoff: Backoff, attempts: int = 10**6) -> bool:
