@@ -44,10 +44,6 @@ class Leadership:
         self._lock = threading.Lock()
         self._key = zlib.crc32(name.encode())
 
-    @property
-    def holder(self) -> str:
-        return self._holder
-
     def try_acquire(self) -> bool:
         """True when this process leads now (already, or from this call on)."""
         with self._lock:

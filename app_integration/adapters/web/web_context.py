@@ -30,8 +30,6 @@ NEW_SERVER_DEADLINE = 25.0
 class WebChat(Protocol):
     """The parts of the Mattermost client that only the web surfaces use."""
 
-    base_url: str
-
     def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None: ...
 
     def user(self, user_id: str) -> ChatUser | None: ...
