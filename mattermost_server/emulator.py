@@ -176,6 +176,7 @@ class MattermostEmulator:
         self.dialogs: list[dict[str, Any]] = []
         self.ephemerals: list[dict[str, Any]] = []
         self.hook_replies: list[dict[str, Any]] = []
+        self.team_admins: set[str] = set()  # user ids with team_admin in the one team
         self.granted: dict[str, set[str]] = {}  # extra permissions per role, as an admin would grant them
         self.post_edit_time_limit = -1  # ServiceSettings.PostEditTimeLimit, seconds; -1 is no limit
         self.refuse_rest = False  # answer 503 to every REST call, as a server that is starting up
@@ -242,6 +243,7 @@ class MattermostEmulator:
             "position": "",
             "roles": roles,
             "locale": "en",
+            "timezone": {"useAutomaticTimezone": "true", "automaticTimezone": "", "manualTimezone": ""},
             "is_bot": is_bot,
             "delete_at": 0,
             "create_at": now_ms(),
@@ -678,6 +680,56 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
         with em.lock:
             return jsonify([_public(c) for c in em.channels.values() if uid in c["members"]])
 
+    @app.get("/api/v4/channels/<channel_id>")
+    def get_channel(channel_id: str) -> Any:
+        channel = em.channels.get(channel_id)
+        if channel is None:
+            return _error(404, "app.channel.get.existing.app_error", "Channel not found")
+        caller = em.caller()["id"]
+        # api4/channel.go getChannel: read_channel, or for an open channel read_public_channel in its team.
+        if not em.may(caller, "read_channel", channel_id) and channel["type"] != "O":  # one team: all in it
+            return _denied("read_channel")
+        return jsonify(_public(channel))
+
+    @app.get("/api/v4/channels/<channel_id>/members/<user_id>")
+    def get_channel_member(channel_id: str, user_id: str) -> Any:
+        channel = em.channels.get(channel_id)
+        if channel is None or not em.may(em.caller()["id"], "read_channel", channel_id):
+            return _denied("read_channel")
+        if user_id not in channel["members"]:
+            return _error(404, "app.channel.get_member.missing.app_error", "Member not found")
+        extra = channel.get("admins", {}).get(user_id, "")
+        return jsonify(
+            {
+                "channel_id": channel_id,
+                "user_id": user_id,
+                "roles": " ".join(["channel_user", *extra.split()]),
+                "scheme_user": True,
+                "scheme_admin": "channel_admin" in extra.split(),
+                "last_viewed_at": 0,
+                "msg_count": 0,
+                "mention_count": 0,
+                "notify_props": {},
+                "last_update_at": now_ms(),
+            }
+        )
+
+    @app.get("/api/v4/teams/<team_id>/members/<user_id>")
+    def get_team_member(team_id: str, user_id: str) -> Any:
+        if team_id != em.team_id or user_id not in em.users:
+            return _error(404, "app.team.get_member.missing.app_error", "Member not found")
+        admin = user_id in em.team_admins
+        return jsonify(
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+                "roles": "team_user team_admin" if admin else "team_user",
+                "delete_at": 0,
+                "scheme_user": True,
+                "scheme_admin": admin,
+            }
+        )
+
     @app.post("/api/v4/channels/direct")
     def direct() -> Any:
         ids = request.get_json()
@@ -699,6 +751,10 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
             return _denied("create_post")
         if len(body.get("message", "")) > POST_MESSAGE_MAX_RUNES:
             return _error(400, "model.post.is_valid.msg.app_error", "Message too long")
+        root = em.posts.get(body.get("root_id") or "")
+        if body.get("root_id") and (root is None or root["delete_at"] or root["channel_id"] != channel["id"]):
+            # app/post.go CreatePost: a reply needs a live root in the same channel.
+            return _error(400, "api.post.create_post.root_id.app_error", "Invalid RootId parameter")
         post = em._create_post(
             caller["id"], channel["id"], body.get("message", ""), body.get("root_id") or "", body.get("props") or {}
         )

@@ -108,6 +108,8 @@ class MattermostChat:
         self._lock = threading.Lock()
         self._users: TTLCache[str, ChatUser | None] = TTLCache(maxsize=4096, ttl=300)
         self._dm_channels: dict[str, str] = {}
+        # A channel made private, or deleted, is seen within a minute.
+        self._channel_kinds: TTLCache[str, str | None] = TTLCache(maxsize=4096, ttl=60)
         self._bot: ChatUser | None = None
         self._ephemeral_refused_at = -EPHEMERAL_RETRY_SECONDS
         self._ephemeral_allowed = False
@@ -188,14 +190,56 @@ class MattermostChat:
     def send_direct(self, user_id: str, message: ChatMessage) -> None:
         self.post(self.direct_channel(user_id), message)
 
-    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None:
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> str:
         items = attachments(message)
         props = {"attachments": items} if items else None
-        self._call(
+        raw = self._call(
             lambda d: d.posts.create_post(
-                channel_id=channel_id, message=fit(message.text), root_id=root_id or None, props=props
+                channel_id=_checked(channel_id), message=fit(message.text), root_id=root_id or None, props=props
             )
         )
+        return str(raw["id"])
+
+    def channel_kind(self, channel_id: str) -> str | None:
+        with self._lock:
+            if channel_id in self._channel_kinds:
+                return self._channel_kinds[channel_id]
+        try:
+            raw = self._call(lambda d: d.channels.get_channel(_checked(channel_id)))
+            kind: str | None = None if raw.get("delete_at") else str(raw.get("type", ""))
+        except (NotFound, PermissionDenied):
+            kind = None
+        with self._lock:
+            self._channel_kinds[channel_id] = kind
+        return kind
+
+    def may_manage_channel(self, user_id: str, channel_id: str) -> bool:
+        """Asked of Mattermost for this user now: channel membership and roles, team roles, system roles."""
+        try:
+            member = self._call(lambda d: d.channels.get_channel_member(_checked(channel_id), _checked(user_id)))
+        except (NotFound, PermissionDenied):
+            return False  # not a member: nobody outside a channel manages what it hears
+        if "channel_admin" in str(member.get("roles", "")).split() or member.get("scheme_admin"):
+            return True
+        user = self._call(lambda d: d.users.get_user(user_id))
+        if "system_admin" in str(user.get("roles", "")).split():
+            return True
+        channel = self._call(lambda d: d.channels.get_channel(channel_id))
+        team_id = str(channel.get("team_id") or "")
+        if not team_id:
+            return False
+        try:
+            team_member = self._call(lambda d: d.teams.get_team_member(_checked(team_id), user_id))
+        except (NotFound, PermissionDenied):
+            return False
+        return "team_admin" in str(team_member.get("roles", "")).split() or bool(team_member.get("scheme_admin"))
+
+    def time_zone(self, user_id: str) -> str:
+        raw = self._call(lambda d: d.users.get_user(_checked(user_id)))
+        zone = raw.get("timezone") or {}
+        if str(zone.get("useAutomaticTimezone", "true")).lower() == "true":
+            return str(zone.get("automaticTimezone") or "")
+        return str(zone.get("manualTimezone") or "")
 
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
         # create_post_ephemeral is a system permission (system admins only, by default): once refused, it stays
@@ -222,6 +266,7 @@ class MattermostChat:
         )
 
     def patch_post(self, post_id: str, message: str) -> None:
+        """Raises PermissionDenied (also for a deleted post, as the server answers) or EditTooLate."""
         self._call(lambda d: d.posts.patch_post(_checked(post_id), message=message))
 
     def post_message(self, post_id: str) -> str | None:

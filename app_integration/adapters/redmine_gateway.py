@@ -231,7 +231,8 @@ class RedmineGateway:
             log.warning("redmine: unexpected answer (%s)", type(error).__name__)
             raise RedmineUnavailable("Redmine gave an answer the bridge did not expect.") from None
 
-    def _as(self, login: str | None, call: Callable[[Redmine], T]) -> T:
+    def as_user(self, login: str | None, call: Callable[[Redmine], T]) -> T:
+        """Runs `call` with a client acting as `login` (the admin for None), errors translated."""
         try:
             with self._translated():
                 return call(self._client(login))
@@ -245,7 +246,7 @@ class RedmineGateway:
 
     def admin_identity(self) -> tuple[str, bool]:
         """The admin key's own login, and whether it is a Redmine administrator."""
-        raw = self._as(None, lambda r: r.user.get("current").raw())
+        raw = self.as_user(None, lambda r: r.user.get("current").raw())
         return str(raw.get("login", "")), bool(raw.get("admin", False))
 
     def account_for_key(self, key: str) -> Account:
@@ -266,35 +267,35 @@ class RedmineGateway:
         view). Redmine 5's user list does not say who is locked, so the active ones are asked for apart."""
 
         def matching(**status: str) -> list[dict[str, Any]]:
-            raws = self._as(None, lambda r: [u.raw() for u in r.user.filter(name=email, limit=25, **status)])
+            raws = self.as_user(None, lambda r: [u.raw() for u in r.user.filter(name=email, limit=25, **status)])
             return [u for u in raws if str(u.get("mail", "")).lower() == email.lower()]
 
         active = {u["id"] for u in matching()}
         return [Account(u["id"], u["login"], _full_name(u), u["id"] in active) for u in matching(status="")]
 
     def current_user(self, login: str) -> Account:
-        raw = self._as(login, lambda r: r.user.get("current").raw())
+        raw = self.as_user(login, lambda r: r.user.get("current").raw())
         return Account(raw["id"], raw["login"], _full_name(raw), active=True)
 
     def project(self, login: str, identifier: str) -> Project:
-        return _project(self._as(login, lambda r: r.project.get(identifier).raw()))
+        return _project(self.as_user(login, lambda r: r.project.get(identifier).raw()))
 
     def project_is_public(self, project_id: int) -> bool:
         with self._lock:
             if project_id in self._publicity:
                 return self._publicity[project_id]
-        raw = self._as(None, lambda r: r.project.get(project_id).raw())
+        raw = self.as_user(None, lambda r: r.project.get(project_id).raw())
         public = bool(raw.get("is_public", False))
         with self._lock:
             self._publicity[project_id] = public
         return public
 
     def member_ids(self, login: str, identifier: str) -> frozenset[int]:
-        raws = self._as(login, lambda r: [m.raw() for m in r.project_membership.filter(project_id=identifier)])
+        raws = self.as_user(login, lambda r: [m.raw() for m in r.project_membership.filter(project_id=identifier)])
         return frozenset(m["user"]["id"] for m in raws if "user" in m)
 
     def visible_projects(self, login: str) -> list[Project]:
-        raws = self._as(login, lambda r: [p.raw() for p in r.project.all()])
+        raws = self.as_user(login, lambda r: [p.raw() for p in r.project.all()])
         return sorted((_project(p) for p in raws if p.get("status", 1) == 1), key=lambda p: p.name.lower())
 
     def trackers(self) -> list[Choice]:
@@ -320,7 +321,7 @@ class RedmineGateway:
         with self._lock:
             if name in self._lists:
                 return self._lists[name]
-        value = self._as(None, load)
+        value = self.as_user(None, load)
         with self._lock:
             self._lists[name] = value
         return value
@@ -342,7 +343,7 @@ class RedmineGateway:
         wanted = {login.lower() for login in logins}
         if not wanted:
             return {}
-        raws = self._as(None, lambda r: [u.raw() for u in r.user.filter(limit=500)])
+        raws = self.as_user(None, lambda r: [u.raw() for u in r.user.filter(limit=500)])
         found = {
             str(u["login"]).lower(): Account(u["id"], u["login"], _full_name(u), active=True)
             for u in raws
@@ -354,7 +355,7 @@ class RedmineGateway:
 
     def _find_account(self, login: str, active: bool) -> Account | None:
         status = {} if active else {"status": ""}
-        raws = self._as(None, lambda r: [u.raw() for u in r.user.filter(name=login, limit=25, **status)])
+        raws = self.as_user(None, lambda r: [u.raw() for u in r.user.filter(name=login, limit=25, **status)])
         match = next((u for u in raws if str(u.get("login", "")).lower() == login.lower()), None)
         return Account(match["id"], match["login"], _full_name(match), active) if match else None
 
@@ -374,7 +375,7 @@ class RedmineGateway:
         fields.update({k: v for k, v in optional.items() if v is not None})
         sent_at = dt.datetime.now(dt.UTC)
         try:
-            return _issue(self._as(login, lambda r: r.issue.create(**fields).raw()))
+            return issue_from(self.as_user(login, lambda r: r.issue.create(**fields).raw()))
         except RedmineUnavailable:
             # The answer was lost, not necessarily the ticket: Redmine may have created it. Look before saying.
             return self._find_created(login, draft, sent_at)
@@ -383,7 +384,7 @@ class RedmineGateway:
         """The ticket this login just created with this subject, or OutcomeUnknown."""
         since = (sent_at - CREATE_CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
-            found = self._as(
+            found = self.as_user(
                 login,
                 lambda r: [
                     i.raw()
@@ -398,7 +399,7 @@ class RedmineGateway:
             match = next((raw for raw in found if raw.get("subject") == draft.subject), None)
             if match is not None:
                 log.info("redmine: a create's answer was lost; found the ticket it made (#%s)", match["id"])
-                return _issue(match)
+                return issue_from(match)
             log.info("redmine: a create's answer was lost and no ticket was made")
             raise RedmineUnavailable(UNAVAILABLE)
         latest = f"{self._base_url}/issues?set_filter=1&author_id=me&status_id=*&sort=id:desc"
@@ -415,19 +416,19 @@ class RedmineGateway:
     def _open_issues(self, login: str, limit: int, **who: str) -> IssuePage:
         def load(r: Redmine) -> IssuePage:
             found = r.issue.filter(status_id="open", sort="updated_on:desc", limit=limit, **who)
-            issues = tuple(_issue(i.raw()) for i in found)
+            issues = tuple(issue_from(i.raw()) for i in found)
             return IssuePage(issues, int(found.total_count))
 
-        return self._as(login, load)
+        return self.as_user(login, load)
 
     def issues_by_ids(self, login: str, ids: Iterable[int]) -> list[Issue]:
         wanted = sorted(set(ids))
         if not wanted:
             return []
         joined = ",".join(map(str, wanted))
-        return self._as(
+        return self.as_user(
             login,
-            lambda r: [_issue(i.raw()) for i in r.issue.filter(issue_id=joined, status_id="*", limit=len(wanted))],
+            lambda r: [issue_from(i.raw()) for i in r.issue.filter(issue_id=joined, status_id="*", limit=len(wanted))],
         )
 
 
@@ -447,8 +448,11 @@ def _date(raw: str | None) -> dt.date | None:
     return dt.date.fromisoformat(raw) if raw else None
 
 
-def _issue(raw: dict[str, Any]) -> Issue:
-    updated = raw.get("updated_on")
+def timestamp(raw: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+
+
+def issue_from(raw: dict[str, Any]) -> Issue:
     return Issue(
         id=raw["id"],
         subject=raw.get("subject", ""),
@@ -460,6 +464,7 @@ def _issue(raw: dict[str, Any]) -> Issue:
         assigned_to=_ref(raw.get("assigned_to")),
         start_date=_date(raw.get("start_date")),
         due_date=_date(raw.get("due_date")),
-        updated_on=dt.datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else None,
+        updated_on=timestamp(raw.get("updated_on")),
         is_private=bool(raw.get("is_private", False)),
+        created_on=timestamp(raw.get("created_on")),
     )

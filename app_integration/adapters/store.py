@@ -201,17 +201,7 @@ class BridgeStore:
         self._upsert(_unlinked, _unlinked.c.chat_user_id, user.id, {"username": user.username, "last_seen": _now()})
 
     def _upsert(self, table: Table, key: Column[Any], value: str, values: dict[str, Any]) -> None:
-        """Update, else insert; replicas racing on the same row end with one row, whoever came second updating."""
-        for attempt in range(3):
-            try:
-                with self.engine.begin() as connection:
-                    if connection.execute(update(table).where(key == value).values(**values)).rowcount:
-                        return
-                    connection.execute(table.insert().values({key.name: value, **values}))
-                    return
-            except IntegrityError:
-                if attempt == 2:
-                    raise  # not a race after all: a real conflict, such as a map entry claimed by someone else
+        upsert(self.engine, table, key, value, values)
 
     def unlinked_users(self) -> list[tuple[str, str, dt.datetime]]:
         with self.engine.connect() as connection:
@@ -234,3 +224,17 @@ def _link(row: Any) -> UserLink:
         map_username=row.map_username,
         sealed_key=row.sealed_key,
     )
+
+
+def upsert(engine: Engine, table: Table, key: Column[Any], value: str, values: dict[str, Any]) -> None:
+    """Update, else insert; replicas racing on the same row end with one row, whoever came second updating."""
+    for attempt in range(3):
+        try:
+            with engine.begin() as connection:
+                if connection.execute(update(table).where(key == value).values(**values)).rowcount:
+                    return
+                connection.execute(table.insert().values({key.name: value, **values}))
+                return
+        except IntegrityError:
+            if attempt == 2:
+                raise  # not a race after all: a real conflict, such as a map entry claimed by someone else

@@ -13,6 +13,8 @@ from ..core.settings import Settings
 from ..core.user_map import build_user_map
 from .key_vault import KeyVault
 from .mattermost_rest import MattermostChat
+from .notification_store import NotificationTables
+from .redmine_feed import RedmineFeed
 from .redmine_gateway import RedmineGateway
 from .store import BridgeStore
 
@@ -27,6 +29,7 @@ class Bridge:
     users: Directory
     registry: CommandRegistry
     vault: KeyVault
+    notifications: NotificationTables
 
 
 def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
@@ -45,6 +48,7 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
     vault = KeyVault(settings.link_encryption_keys.get_secret_value() if settings.link_encryption_keys else None)
     users = Directory(store, operator_map, gateway, sealer=vault, chat=chat)
     gateway.use_credentials(users.personal_key, users.key_refused, settings.redmine_impersonation)
+    notifications = NotificationTables(store.engine)
     services = Services(
         tracker=gateway,
         chat=chat,
@@ -56,5 +60,8 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
         connect_by_email=settings.connect_by_email,
         connect_by_key=settings.connect_by_key and vault.available,
         concurrency=settings.redmine_concurrency,
+        feed=RedmineFeed(gateway, settings.redmine_cache_ttl),
+        notifications=notifications,
+        people=store,
     )
-    return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault)
+    return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault, notifications)

@@ -10,7 +10,7 @@ from typing import Literal
 
 Surface = Literal["slash", "apps", "dm"]
 LinkMethod = Literal["map", "email", "key"]
-FieldKind = Literal["text", "textarea", "select", "user"]
+FieldKind = Literal["text", "textarea", "select", "user", "bool"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class Issue:
     due_date: dt.date | None = None
     updated_on: dt.datetime | None = None
     is_private: bool = False
+    created_on: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Form:
     idempotency_key: str
     introduction: str = ""
     submit_label: str = "Submit"
+    argument: str = ""  # handed back to the submit as its argument (which record a form edits), signed
 
 
 @dataclass(frozen=True)

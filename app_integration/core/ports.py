@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from .events import Delivery, IssueHistory, NotificationPrefs, Subscription
 from .models import (
     Account,
     ChatMessage,
@@ -81,7 +83,25 @@ class Chat(Protocol):
 
     def send_direct(self, user_id: str, message: ChatMessage) -> None: ...
 
-    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None: ...
+    def direct_channel(self, user_id: str) -> str:
+        """The id of the bot's DM channel with this user, made if needed."""
+        ...
+
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> str:
+        """The new post's id."""
+        ...
+
+    def channel_kind(self, channel_id: str) -> str | None:
+        """O (public), P (private), D or G; None when the channel is gone or the bot cannot see it."""
+        ...
+
+    def may_manage_channel(self, user_id: str, channel_id: str) -> bool:
+        """A member of the channel who is its admin, a team admin or a system admin."""
+        ...
+
+    def time_zone(self, user_id: str) -> str:
+        """The user's IANA time zone as Mattermost keeps it, or "" when unset."""
+        ...
 
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None: ...
 
@@ -90,6 +110,68 @@ class Chat(Protocol):
     def post_message(self, post_id: str) -> str | None:
         """The post's current text, or None when it is gone."""
         ...
+
+
+class ChangeFeed(Protocol):
+    """Redmine's issue changes, read by the admin; what a person may see is asked as that person."""
+
+    def changed_since(self, since: dt.datetime, pages: int) -> list[tuple[int, dt.datetime]]:
+        """(issue id, updated_on) of every issue updated at or after `since`, oldest first."""
+        ...
+
+    def newest_change(self) -> dt.datetime | None: ...
+
+    def history(self, issue_id: int) -> IssueHistory | None:
+        """The issue and all its journals, or None when it is gone."""
+        ...
+
+    def visible_journals(self, login: str, issue_id: int) -> frozenset[int] | None:
+        """The journal ids `login` may see on the issue, or None when it may not see the issue at all."""
+        ...
+
+    def ancestors(self, project_id: int) -> tuple[int, ...]:
+        """The project's parents, nearest first."""
+        ...
+
+    def due_soon(self, login: str, until: dt.date) -> list[Issue]:
+        """The open issues assigned to `login` that are due on or before `until`, as `login` sees them."""
+        ...
+
+
+class NotificationStore(Protocol):
+    """Subscriptions, thread roots, personal toggles and the outbox."""
+
+    def add_subscription(self, subscription: Subscription) -> Subscription: ...
+
+    def replace_subscription(self, subscription: Subscription) -> None: ...
+
+    def remove_subscription(self, subscription_id: int, channel_id: str) -> bool: ...
+
+    def subscriptions(self, channel_id: str | None = None) -> list[Subscription]: ...
+
+    def thread_root(self, channel_id: str, issue_id: int) -> str | None: ...
+
+    def save_thread_root(self, channel_id: str, issue_id: int, post_id: str) -> None: ...
+
+    def forget_thread_root(self, channel_id: str, issue_id: int) -> None: ...
+
+    def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+        """Adds the deliveries not already in the outbox (by event and target); how many were new."""
+        ...
+
+    def has_delivery(self, event_key: str, target: str) -> bool: ...
+
+    def due_deliveries(self, now: dt.datetime, limit: int) -> list[Delivery]: ...
+
+    def delivered(self, delivery: Delivery) -> None: ...
+
+    def retry_later(self, delivery: Delivery, at: dt.datetime) -> None: ...
+
+    def drop(self, delivery: Delivery, reason: str) -> None: ...
+
+    def prefs(self, chat_user_id: str) -> NotificationPrefs: ...
+
+    def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None: ...
 
 
 class UserDirectory(Protocol):

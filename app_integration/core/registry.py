@@ -14,6 +14,8 @@ from .features.account_links import (
     whoami,
 )
 from .features.help import make_app_info
+from .features.personal_notifications import notifications, toggle_notification
+from .features.subscriptions import submit_subscription, subscribe, subscriptions, unsubscribe
 from .features.ticket_batch import open_batch, submit_batch
 from .features.ticket_form import open_form, submit_form
 from .features.ticket_lists import my_tickets, tickets_for_me
@@ -56,6 +58,21 @@ def build_registry() -> CommandRegistry:
             Command("connect", "Link your account to Redmine yourself: by email or API key", run=connect),
             Command("whoami", "Show your Redmine link, how it was made, and whether it works", run=whoami),
             Command("disconnect", "Remove your Redmine link and any key stored for it", run=disconnect),
+            Command(
+                "subscribe",
+                "Post a Redmine project's events in this channel, one thread per ticket",
+                run=subscribe,
+                submit=submit_subscription,
+            ),
+            Command("subscriptions", "List this channel's subscriptions, to edit or remove them", run=subscriptions),
+            Command("unsubscribe", "Remove one of this channel's subscriptions", run=unsubscribe, usage="<number>"),
+            Command(
+                "notifications",
+                "Choose which Redmine events reach you by DM, and when your due reminder comes",
+                run=notifications,
+                usage="[08:30]",
+            ),
+            Command("notification_toggle", "", run=toggle_notification, hidden=True),
             Command("connect_email", "", run=connect_email, hidden=True),
             Command("connect_email_confirm", "", run=connect_email_confirm, hidden=True),
             Command("connect_cancel", "", run=connect_cancel, hidden=True),

@@ -6,9 +6,19 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import NotMapped
+from .errors import NotMapped, OperatorError
 from .models import ChatUser
-from .ports import AccountLinks, Chat, IdempotencyStore, IssueTracker, Sealer, UserDirectory
+from .ports import (
+    AccountLinks,
+    ChangeFeed,
+    Chat,
+    IdempotencyStore,
+    IssueTracker,
+    LinkStore,
+    NotificationStore,
+    Sealer,
+    UserDirectory,
+)
 
 
 @dataclass
@@ -24,6 +34,9 @@ class Services:
     connect_by_email: bool = True
     connect_by_key: bool = True
     concurrency: int = 4  # Redmine creates in flight at once in a batch
+    feed: ChangeFeed | None = None  # Redmine's changes back into the chat; None where the bridge runs without
+    notifications: NotificationStore | None = None
+    people: LinkStore | None = None  # who is who, by Redmine user id: for mentions and personal DMs
 
     def login_for(self, user: ChatUser) -> str:
         """The caller's Redmine login, or NotMapped with how to get mapped."""
@@ -35,3 +48,9 @@ class Services:
                 f"`{user.username}=<your Redmine login>` to the user map."
             )
         return login
+
+    def notifying(self) -> tuple[ChangeFeed, NotificationStore, LinkStore]:
+        """The parts the notification features need; an OperatorError names what is missing."""
+        if self.feed is None or self.notifications is None or self.people is None:
+            raise OperatorError("Notifications need the bridge's database; ask the operator to set DATABASE_URL.")
+        return self.feed, self.notifications, self.people

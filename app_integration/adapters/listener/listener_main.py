@@ -17,6 +17,7 @@ from ...core.errors import ChatTokenRefused, ChatUnavailable
 from ...core.settings import Settings
 from ..leadership import Leadership
 from ..mattermost_rest import BOT_TOKEN_REFUSED
+from ..notification_runner import NotificationRunner
 from ..wiring import Bridge, build_bridge
 from .post_listener import PostListener
 from .websocket_client import Backoff
@@ -70,6 +71,7 @@ def _wait_for_the_lead(lead: Leadership, stopped: threading.Event) -> bool:
 def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, stopped: threading.Event) -> int | None:
     """Listens until stopped (0), the token is refused (exit code), or the lead is lost (None: wait again)."""
     listener = PostListener(bridge, settings.websocket_url).start()
+    notifications = NotificationRunner(bridge, settings.redmine_poll_seconds).start()
     try:
         ticks = 0
         while not stopped.wait(1.0):
@@ -82,6 +84,7 @@ def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, 
                 return None
         return 0
     finally:
+        notifications.stop()
         listener.stop()
 
 

@@ -116,7 +116,7 @@ def _context(web: WebContext, body: dict[str, Any]) -> CommandContext:
         user=web.identify(text(member(ctx, "acting_user"), "id")),
         channel_id=channel_id,
         surface="apps",
-        argument=_argument(text(body, "raw_command")),
+        argument=_argument(text(body, "raw_command")) or _state_argument(body.get("state")),
         values={str(k): submitted_value(v) for k, v in member(body, "values").items()},
         idempotency_key=_idempotency_key(body.get("state")),
     )
@@ -129,6 +129,12 @@ def _argument(raw_command: str) -> str:
     if words and words[0].lstrip("/") in TOP_LEVEL_GROUPS:
         words = words[1].split(None, 1) if len(words) > 1 else []
     return words[1] if len(words) > 1 else ""
+
+
+def _state_argument(state: Any) -> str:
+    """Which record a submitted form edits; the submit checks that the caller may edit it."""
+    value = state.get("argument") if isinstance(state, dict) else None
+    return str(value) if value else ""
 
 
 def _idempotency_key(state: Any) -> str | None:

@@ -124,7 +124,14 @@ def _slash(web: WebContext) -> Any:
 
 def _render(web: WebContext, command: Command, context: CommandContext, reply: Reply, trigger_id: str) -> Any:
     if reply.form is not None:
-        state = web.signer.sign({"cmd": reply.form.command, "key": reply.form.idempotency_key, "uid": context.user.id})
+        state = web.signer.sign(
+            {
+                "cmd": reply.form.command,
+                "key": reply.form.idempotency_key,
+                "uid": context.user.id,
+                "arg": reply.form.argument,
+            }
+        )
         web.chat.open_dialog(trigger_id, f"{web.root_url}/dialog", dialog(reply.form, state, web.icon_url))
         return {}
     if command.name == "app_info":
@@ -186,6 +193,7 @@ def _dialog(web: WebContext) -> Any:
         user=web.identify(user_id),
         channel_id=_channel(text(body, "channel_id")),
         surface="slash",
+        argument=str(state.get("arg", "")),
         values=values,
         idempotency_key=str(state.get("key", "")) or None,
     )

@@ -30,6 +30,8 @@ def dialog_element(field: FormField) -> dict[str, Any]:
         element.update(type="select", options=[{"text": o.label, "value": o.value} for o in field.options])
     elif field.kind == "user":
         element.update(type="select", data_source="users")
+    elif field.kind == "bool":
+        element.update(type="bool")
     else:
         element.update(type=field.kind, max_length=field.max_length or DIALOG_TEXT_LIMIT)
         if field.secret:
@@ -74,6 +76,8 @@ def apps_field(field: FormField) -> dict[str, Any]:
             result["value"] = default
     elif field.kind == "user":
         result["type"] = "user"
+    elif field.kind == "bool":
+        result.update(type="bool", value=field.default == "true")
     else:
         result["type"] = "text"
         if field.kind == "textarea":
@@ -99,7 +103,7 @@ def apps_form(form: Form, icon_url: str) -> dict[str, Any]:
         "submit": {
             "path": f"/{form.command}_submit",
             "expand": APPS_EXPAND,
-            "state": {"idempotency_key": form.idempotency_key},
+            "state": {"idempotency_key": form.idempotency_key, "argument": form.argument},
         },
         "fields": [apps_field(f) for f in form.fields],
     }
@@ -139,6 +143,8 @@ def submitted_value(value: Any) -> str | None:
     plain value; empty means unset."""
     if isinstance(value, dict):
         value = value.get("value")
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return None if value is None or value == "" else str(value)
 
 

@@ -1,0 +1,82 @@
+"""The leader's clockwork: the change feed every REDMINE_POLL_SECONDS, the outbox every two seconds, and
+the due reminders every minute. It runs in the process that holds the lead, beside the listener, so with
+several replicas exactly one polls and sends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..core.errors import BridgeError
+from ..core.features.change_feed import poll_once
+from ..core.features.due_reminders import remind_due
+from ..core.features.outbox_delivery import deliver_due
+from .redmine_gateway import counting
+from .wiring import Bridge
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DELIVER_SECONDS = 2.0
+REMIND_SECONDS = 60.0
+
+
+class NotificationRunner:
+    def __init__(self, bridge: Bridge, poll_seconds: float) -> None:
+        self._bridge = bridge
+        self._poll_seconds = poll_seconds
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
+
+    def start(self) -> NotificationRunner:
+        if self._poll_seconds > 0:
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        next_poll = next_remind = time.monotonic()
+        while not self._stopped.is_set():
+            now = time.monotonic()
+            if now >= next_poll:
+                next_poll = now + self._poll_seconds
+                self.poll()
+            if now >= next_remind:
+                next_remind = now + REMIND_SECONDS
+                self._guarded("reminders", lambda: remind_due(self._bridge.services, dt.datetime.now(dt.UTC)))
+            self.deliver()
+            self._stopped.wait(min(DELIVER_SECONDS, max(0.0, next_poll - time.monotonic())) or 0.05)
+
+    def poll(self) -> None:
+        with counting() as tally:
+            report = self._guarded("feed", lambda: poll_once(self._bridge.services, self._bridge.store))
+        if report is not None and report.changed:
+            log.info(
+                "feed: %d changed issues, %d events, %d posts queued, %d Redmine calls",
+                report.changed,
+                report.events,
+                report.enqueued,
+                tally.round_trips,
+            )
+
+    def deliver(self) -> None:
+        chat, notes = self._bridge.chat, self._bridge.notifications
+        self._guarded("outbox", lambda: deliver_due(chat, notes, dt.datetime.now(dt.UTC)))
+
+    def _guarded(self, what: str, step: Callable[[], T]) -> T | None:
+        try:
+            return step()
+        except BridgeError as error:
+            # Redmine or Mattermost is away: the cursor and the outbox keep everything for the next round.
+            log.warning("%s paused: %s", what, error.user_message)
+        except Exception:
+            log.exception("%s failed; trying again next round", what)
+        return None

@@ -1,0 +1,246 @@
+"""Subscriptions, thread roots, personal toggles and the outbox, in the bridge's own database.
+
+The outbox's key is (event, target): whoever enqueues an event twice, through a poll and a webhook or
+after a restart, adds it once, so nothing is posted twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from ..core.events import EVENT_KINDS, PERSONAL_KINDS, Delivery, NotificationPrefs, Subscription
+from .store import upsert
+
+_metadata = MetaData()
+_subscriptions = Table(
+    "subscriptions",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel_id", String(26), nullable=False, index=True),
+    Column("owner_id", String(26), nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("project_name", String(255), nullable=False),
+    Column("events", String(255), nullable=False),
+    Column("with_subprojects", Boolean, nullable=False),
+    Column("tracker_id", Integer, nullable=True),
+    Column("priority_id", Integer, nullable=True),
+    Column("assignee_id", Integer, nullable=True),
+    Column("open_only", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+_threads = Table(
+    "issue_threads",
+    _metadata,
+    Column("channel_id", String(26), primary_key=True),
+    Column("issue_id", Integer, primary_key=True),
+    Column("root_post_id", String(26), nullable=False),
+)
+_outbox = Table(
+    "outbox",
+    _metadata,
+    Column("event_key", String(64), primary_key=True),
+    Column("target", String(32), primary_key=True),
+    Column("issue_id", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("card", Text, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(255), nullable=True),
+)
+_prefs = Table(
+    "notification_prefs",
+    _metadata,
+    Column("chat_user_id", String(26), primary_key=True),
+    Column("off", String(255), nullable=False),
+    Column("reminder_time", String(5), nullable=False),
+)
+KEEP_DONE = dt.timedelta(days=14)  # longer than any cursor can lag, so a late duplicate still finds its row
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class NotificationTables:
+    """Implements the NotificationStore port on the store's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # Subscriptions -------------------------------------------------------------
+    def add_subscription(self, subscription: Subscription) -> Subscription:
+        with self._engine.begin() as connection:
+            result = connection.execute(_subscriptions.insert().values(**_row(subscription), created_at=_now()))
+            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        return replace(subscription, id=new_id)
+
+    def replace_subscription(self, subscription: Subscription) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(_subscriptions)
+                .where(_subscriptions.c.id == subscription.id, _subscriptions.c.channel_id == subscription.channel_id)
+                .values(**_row(subscription))
+            )
+
+    def remove_subscription(self, subscription_id: int, channel_id: str) -> bool:
+        condition = and_(_subscriptions.c.id == subscription_id, _subscriptions.c.channel_id == channel_id)
+        with self._engine.begin() as connection:
+            return bool(connection.execute(delete(_subscriptions).where(condition)).rowcount)
+
+    def subscriptions(self, channel_id: str | None = None) -> list[Subscription]:
+        query = select(_subscriptions).order_by(_subscriptions.c.id)
+        if channel_id is not None:
+            query = query.where(_subscriptions.c.channel_id == channel_id)
+        with self._engine.connect() as connection:
+            return [_subscription(row) for row in connection.execute(query)]
+
+    # Thread roots ----------------------------------------------------------------
+    def thread_root(self, channel_id: str, issue_id: int) -> str | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_threads.c.root_post_id).where(
+                    _threads.c.channel_id == channel_id, _threads.c.issue_id == issue_id
+                )
+            ).first()
+        return None if row is None else str(row.root_post_id)
+
+    def save_thread_root(self, channel_id: str, issue_id: int, post_id: str) -> None:
+        self.forget_thread_root(channel_id, issue_id)
+        with self._engine.begin() as connection:
+            connection.execute(_threads.insert().values(channel_id=channel_id, issue_id=issue_id, root_post_id=post_id))
+
+    def forget_thread_root(self, channel_id: str, issue_id: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(_threads).where(_threads.c.channel_id == channel_id, _threads.c.issue_id == issue_id)
+            )
+
+    # The outbox -----------------------------------------------------------------
+    def enqueue(self, deliveries: Sequence[Delivery]) -> int:
+        added = 0
+        for item in deliveries:
+            now = _now()  # one moment per row, so a batch is delivered in the order it was made
+            values = {
+                "event_key": item.event_key,
+                "target": item.target,
+                "issue_id": item.issue_id,
+                "text": item.text,
+                "card": item.card,
+                "state": "pending",
+                "attempts": 0,
+                "next_at": now,
+                "created_at": now,
+            }
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(_outbox.insert().values(**values))
+                added += 1
+            except IntegrityError:
+                continue  # already there: enqueued by another path, or before a restart
+        return added
+
+    def has_delivery(self, event_key: str, target: str) -> bool:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_outbox.c.state).where(_outbox.c.event_key == event_key, _outbox.c.target == target)
+            ).first()
+        return row is not None
+
+    def due_deliveries(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(_outbox).where(_outbox.c.state != "pending", _outbox.c.created_at < now - KEEP_DONE)
+            )
+            rows = connection.execute(
+                select(_outbox)
+                .where(_outbox.c.state == "pending", _outbox.c.next_at <= now)
+                .order_by(_outbox.c.created_at, _outbox.c.issue_id, _outbox.c.event_key)
+                .limit(limit)
+            ).all()
+        return [
+            Delivery(r.event_key, r.target, int(r.issue_id), str(r.text), str(r.card), int(r.attempts)) for r in rows
+        ]
+
+    def delivered(self, delivery: Delivery) -> None:
+        self._set(delivery, state="sent")
+
+    def retry_later(self, delivery: Delivery, at: dt.datetime) -> None:
+        self._set(delivery, attempts=delivery.attempts + 1, next_at=at)
+
+    def drop(self, delivery: Delivery, reason: str) -> None:
+        self._set(delivery, state="dropped", reason=reason[:255])
+
+    def outbox_states(self) -> dict[str, int]:
+        """How many rows are in each state: for the operator and the tests."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(_outbox.c.state, _outbox.c.event_key)).all()
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row.state] = counts.get(row.state, 0) + 1
+        return counts
+
+    def _set(self, delivery: Delivery, **values: Any) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(_outbox)
+                .where(_outbox.c.event_key == delivery.event_key, _outbox.c.target == delivery.target)
+                .values(**values)
+            )
+
+    # Personal toggles -----------------------------------------------------------
+    def prefs(self, chat_user_id: str) -> NotificationPrefs:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(_prefs).where(_prefs.c.chat_user_id == chat_user_id)).first()
+        if row is None:
+            return NotificationPrefs()
+        off = frozenset(k for k in str(row.off).split(",") if k in PERSONAL_KINDS)
+        return NotificationPrefs(off, dt.time.fromisoformat(str(row.reminder_time)))  # type: ignore[arg-type]
+
+    def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None:
+        values = {"off": ",".join(sorted(prefs.off)), "reminder_time": prefs.reminder_time.strftime("%H:%M")}
+        upsert(self._engine, _prefs, _prefs.c.chat_user_id, chat_user_id, values)
+
+    def prefs_of_all(self) -> dict[str, NotificationPrefs]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(_prefs.c.chat_user_id)).all()
+        return {str(r.chat_user_id): self.prefs(str(r.chat_user_id)) for r in rows}
+
+
+def _row(s: Subscription) -> dict[str, Any]:
+    return {
+        "channel_id": s.channel_id,
+        "owner_id": s.owner_id,
+        "project_id": s.project_id,
+        "project_name": s.project_name,
+        "events": ",".join(k for k in EVENT_KINDS if k in s.events),
+        "with_subprojects": s.with_subprojects,
+        "tracker_id": s.tracker_id,
+        "priority_id": s.priority_id,
+        "assignee_id": s.assignee_id,
+        "open_only": s.open_only,
+    }
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        channel_id=str(row.channel_id),
+        owner_id=str(row.owner_id),
+        project_id=int(row.project_id),
+        project_name=str(row.project_name),
+        events=frozenset(k for k in EVENT_KINDS if k in str(row.events).split(",")),
+        with_subprojects=bool(row.with_subprojects),
+        tracker_id=row.tracker_id,
+        priority_id=row.priority_id,
+        assignee_id=row.assignee_id,
+        open_only=bool(row.open_only),
+        id=int(row.id),
+    )

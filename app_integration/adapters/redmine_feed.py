@@ -1,0 +1,180 @@
+"""Redmine's issue changes, read through the gateway: the admin reads the feed, a person's view decides.
+
+Implements the core's ChangeFeed port. One cycle costs one query for the changed issues (per 100), one
+read of each changed issue with its journals, and the visibility checks the fan-out asks for. The names
+of statuses, priorities, people and the project tree are cached for a few minutes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cachetools import TTLCache
+
+from ..core.errors import NotFound, PermissionDenied
+from ..core.events import Change, IssueHistory, Journal
+from ..core.models import Issue, Ref
+from .redmine_gateway import RedmineGateway, issue_from, timestamp
+
+PAGE = 100
+K = TypeVar("K")
+V = TypeVar("V")
+# Journal details whose values are record ids, and how to name them.
+_NAMED = {"status_id": "status", "priority_id": "priority", "assigned_to_id": "user"}
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RedmineFeed:
+    def __init__(self, gateway: RedmineGateway, cache_ttl: float = 300.0) -> None:
+        self._gateway = gateway
+        self._lock = threading.Lock()
+        self._names: TTLCache[tuple[str, int], str] = TTLCache(maxsize=4096, ttl=cache_ttl)
+        self._closed: TTLCache[str, frozenset[int]] = TTLCache(maxsize=1, ttl=cache_ttl)
+        self._parents: TTLCache[str, dict[int, int | None]] = TTLCache(maxsize=1, ttl=cache_ttl)
+
+    def changed_since(self, since: dt.datetime, pages: int) -> list[tuple[int, dt.datetime]]:
+        found: list[tuple[int, dt.datetime]] = []
+        for page in range(pages):
+            params = {
+                "status_id": "*",
+                "updated_on": f">={iso(since)}",
+                "sort": "updated_on,id",
+                "limit": PAGE,
+                "offset": page * PAGE,
+            }
+            raws = self._issues(params)
+            issues = raws.get("issues", [])
+            found += [(int(i["id"]), timestamp(i["updated_on"]) or since) for i in issues]
+            if len(issues) < PAGE:
+                break
+        return found
+
+    def newest_change(self) -> dt.datetime | None:
+        raws = self._issues({"status_id": "*", "sort": "updated_on:desc", "limit": 1})
+        issues = raws.get("issues", [])
+        return timestamp(issues[0]["updated_on"]) if issues else None
+
+    def _issues(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of the admin's issue list, as Redmine sends it."""
+        found: dict[str, Any] = self._gateway.as_user(
+            None, lambda r: r.engine.request("get", f"{r.url}/issues.json", params=params)
+        )
+        return found
+
+    def history(self, issue_id: int) -> IssueHistory | None:
+        try:
+            raw = self._gateway.as_user(None, lambda r: r.issue.get(issue_id, include=["journals"]).raw())
+        except NotFound:
+            return None
+        issue = issue_from(raw)
+        journals = tuple(self._journal(j) for j in raw.get("journals", []))
+        return IssueHistory(issue, issue.status.id in self._closed_ids(), journals)
+
+    def visible_journals(self, login: str, issue_id: int) -> frozenset[int] | None:
+        try:
+            raw = self._gateway.as_user(login, lambda r: r.issue.get(issue_id, include=["journals"]).raw())
+        except (NotFound, PermissionDenied):
+            return None
+        return frozenset(int(j["id"]) for j in raw.get("journals", []))
+
+    def ancestors(self, project_id: int) -> tuple[int, ...]:
+        parents = self._cached(self._parents, "tree", self._project_tree)
+        chain: list[int] = []
+        current = parents.get(project_id)
+        while current is not None and current not in chain and len(chain) < 50:
+            chain.append(current)
+            current = parents.get(current)
+        return tuple(chain)
+
+    def due_soon(self, login: str, until: dt.date) -> list[Issue]:
+        raws = self._gateway.as_user(
+            login,
+            lambda r: [
+                i.raw()
+                for i in r.issue.filter(
+                    assigned_to_id="me", status_id="open", due_date=f"<={until.isoformat()}", sort="due_date", limit=50
+                )
+            ],
+        )
+        return [issue_from(raw) for raw in raws]
+
+    # Names ---------------------------------------------------------------------
+    def _journal(self, raw: dict[str, Any]) -> Journal:
+        details = tuple(self._change(d) for d in raw.get("details", []) if d.get("property") == "attr")
+        user = raw.get("user") or {}
+        return Journal(
+            id=int(raw["id"]),
+            author=Ref(int(user.get("id", 0)), str(user.get("name", ""))),
+            created_on=timestamp(raw["created_on"]) or dt.datetime.now(dt.UTC),
+            notes=str(raw.get("notes") or ""),
+            private_notes=bool(raw.get("private_notes", False)),
+            details=details,
+        )
+
+    def _change(self, raw: dict[str, Any]) -> Change:
+        name = str(raw.get("name", ""))
+        old, new = raw.get("old_value"), raw.get("new_value")
+        kind = _NAMED.get(name)
+        if kind is None:
+            return Change(name, str(old or ""), str(new or ""))
+        old_id, new_id = _number(old), _number(new)
+        return Change(name, self._name(kind, old_id), self._name(kind, new_id), old_id, new_id)
+
+    def _name(self, kind: str, record_id: int | None) -> str:
+        if record_id is None:
+            return ""
+        key = (kind, record_id)
+        with self._lock:
+            if key in self._names:
+                return self._names[key]
+        if kind == "user":
+            try:
+                raw = self._gateway.as_user(None, lambda r: r.user.get(record_id).raw())
+                name = f"{raw.get('firstname', '')} {raw.get('lastname', '')}".strip() or str(raw.get("login", ""))
+            except NotFound:  # a group, or a deleted user
+                name = f"#{record_id}"
+        else:
+            names = self._all_names(kind)
+            name = names.get(record_id, f"#{record_id}")
+        with self._lock:
+            self._names[key] = name
+        return name
+
+    def _all_names(self, kind: str) -> dict[int, str]:
+        if kind == "status":
+            raws = self._gateway.as_user(None, lambda r: [s.raw() for s in r.issue_status.all()])
+        else:
+            raws = self._gateway.as_user(
+                None, lambda r: [p.raw() for p in r.enumeration.filter(resource="issue_priorities")]
+            )
+        return {int(x["id"]): str(x["name"]) for x in raws}
+
+    def _closed_ids(self) -> frozenset[int]:
+        def load() -> frozenset[int]:
+            raws = self._gateway.as_user(None, lambda r: [s.raw() for s in r.issue_status.all()])
+            return frozenset(int(s["id"]) for s in raws if s.get("is_closed"))
+
+        return self._cached(self._closed, "closed", load)
+
+    def _project_tree(self) -> dict[int, int | None]:
+        raws = self._gateway.as_user(None, lambda r: [p.raw() for p in r.project.all()])
+        return {int(p["id"]): (int(p["parent"]["id"]) if p.get("parent") else None) for p in raws}
+
+    def _cached(self, cache: TTLCache[K, V], key: K, load: Callable[[], V]) -> V:
+        with self._lock:
+            if key in cache:
+                return cache[key]
+        value = load()
+        with self._lock:
+            cache[key] = value
+        return value
+
+
+def _number(value: Any) -> int | None:
+    return int(value) if value not in (None, "") and str(value).isdigit() else None

@@ -1,0 +1,47 @@
+"""Due reminders: once a day, at the time each person chose in their own time zone, a DM with their open
+tickets that are overdue or due within two days. Nothing is sent when there are none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..events import Delivery
+from ..formatting import issue_table
+from ..services import Services
+
+log = logging.getLogger(__name__)
+DUE_WITHIN = dt.timedelta(days=2)
+
+
+def local_now(zone: str, now: dt.datetime) -> dt.datetime:
+    try:
+        return now.astimezone(ZoneInfo(zone or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return now.astimezone(dt.UTC)
+
+
+def remind_due(services: Services, now: dt.datetime) -> int:
+    """Enqueues today's reminder for everyone whose time has come; how many were enqueued."""
+    feed, notes, people = services.notifying()
+    enqueued = 0
+    for link in people.all_links():
+        prefs = notes.prefs(link.chat_user_id)
+        if not prefs.wants("reminder"):
+            continue
+        local = local_now(services.chat.time_zone(link.chat_user_id), now)
+        if local.time() < prefs.reminder_time:
+            continue
+        key, target = f"reminder:{local.date().isoformat()}", f"dm:{link.chat_user_id}"
+        if notes.has_delivery(key, target):
+            continue
+        issues = feed.due_soon(link.redmine_login, local.date() + DUE_WITHIN)
+        table, _ = issue_table(services.tracker.base_url, issues, "author")
+        text = f"Your open tickets that are overdue or due by {local.date() + DUE_WITHIN:%d.%m.%y}:\n\n{table}"
+        delivery = Delivery(key, target, 0, text if issues else "")
+        enqueued += notes.enqueue([delivery])
+        if not issues:
+            notes.drop(delivery, "nothing due")  # remembered, so today is not asked again
+    return enqueued

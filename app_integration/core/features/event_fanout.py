@@ -1,0 +1,154 @@
+"""Who hears of an issue event: subscribed channels, as their owner sees the issue, and people by DM.
+
+Nothing is posted that its reader could not see in Redmine:
+- a channel gets an event only when the subscription's owner may see the issue (and the journal);
+- an issue that is private, or in a project that is not public, never goes to a public channel;
+- a private note never goes to a channel, and by DM only to those whom Redmine shows it;
+- a DM goes only to someone who may see the issue, asked as that person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..events import Delivery, IssueEvent, PersonalKind, Subscription
+from ..services import Services
+from .event_rendering import Names, card, event_text, personal_text
+
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.@-]+)")
+_REASONS: dict[PersonalKind, str] = {
+    "mentions": "you were mentioned",
+    "assigned": "assigned to you",
+    "status": "your ticket",
+    "notes": "your ticket",
+}
+
+
+@dataclass
+class FanOutCycle:
+    """Lookups shared by the events of one poll cycle, so each is asked once per cycle."""
+
+    services: Services
+    views: dict[tuple[str, int], frozenset[int] | None] = field(default_factory=dict)
+    logins: dict[str, str | None] = field(default_factory=dict)
+    usernames: dict[int, str | None] = field(default_factory=dict)
+    kinds: dict[str, str | None] = field(default_factory=dict)
+    subscriptions: list[Subscription] | None = None
+
+    def sees(self, login: str, event: IssueEvent) -> bool:
+        key = (login, event.issue.id)
+        if key not in self.views:
+            feed, _, _ = self.services.notifying()
+            self.views[key] = feed.visible_journals(login, event.issue.id)
+        seen = self.views[key]
+        return seen is not None and (event.journal_id == 0 or event.journal_id in seen)
+
+    def login_of(self, chat_user_id: str) -> str | None:
+        if chat_user_id not in self.logins:
+            user = self.services.chat.user(chat_user_id)
+            self.logins[chat_user_id] = self.services.users.redmine_login(user) if user else None
+        return self.logins[chat_user_id]
+
+    def username(self, redmine_user_id: int) -> str | None:
+        if redmine_user_id not in self.usernames:
+            _, _, people = self.services.notifying()
+            chat_id = people.chat_user_for(redmine_user_id)
+            user = self.services.chat.user(chat_id) if chat_id else None
+            self.usernames[redmine_user_id] = user.username if user else None
+        return self.usernames[redmine_user_id]
+
+    def channel_kind(self, channel_id: str) -> str | None:
+        if channel_id not in self.kinds:
+            self.kinds[channel_id] = self.services.chat.channel_kind(channel_id)
+        return self.kinds[channel_id]
+
+    def all_subscriptions(self) -> list[Subscription]:
+        if self.subscriptions is None:
+            _, notes, _ = self.services.notifying()
+            self.subscriptions = notes.subscriptions()
+        return self.subscriptions
+
+
+def deliveries_for(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
+    return _channel_deliveries(cycle, event) + _personal_deliveries(cycle, event)
+
+
+def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
+    services = cycle.services
+    feed, _, _ = services.notifying()
+    if event.private_notes and event.kinds == {"note"}:
+        return []
+    subscriptions = cycle.all_subscriptions()
+    if not subscriptions:
+        return []
+    ancestors = feed.ancestors(event.issue.project.id)
+    names = Names(cycle.username, event.actor.id)
+    base_url = services.tracker.base_url
+    sensitive: bool | None = None
+    found: dict[str, Delivery] = {}
+    for subscription in subscriptions:
+        channel = subscription.channel_id
+        if channel in found or not subscription.matches(event, ancestors):
+            continue
+        login = cycle.login_of(subscription.owner_id)
+        if login is None or not cycle.sees(login, event):
+            continue
+        if sensitive is None:
+            sensitive = event.issue.is_private or not services.tracker.project_is_public(event.issue.project.id)
+        kind = cycle.channel_kind(channel)
+        if kind is None or (sensitive and kind == "O"):
+            continue
+        text = event_text(base_url, event, names, with_note=not event.private_notes)
+        found[channel] = Delivery(event.key, channel, event.issue.id, text, card(base_url, event.issue, names))
+    return list(found.values())
+
+
+def _personal_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
+    services = cycle.services
+    _, notes, people = services.notifying()
+    names = Names(cycle.username, event.actor.id)
+    deliveries = []
+    for redmine_id, kind in _recipients(cycle, event).items():
+        if redmine_id == event.actor.id:
+            continue  # never about your own change
+        chat_id = people.chat_user_for(redmine_id)
+        if chat_id is None or not notes.prefs(chat_id).wants(kind):
+            continue
+        login = cycle.login_of(chat_id)
+        if login is None or not cycle.sees(login, event):
+            continue
+        text = personal_text(services.tracker.base_url, event, _REASONS[kind], names)
+        deliveries.append(Delivery(event.key, f"dm:{chat_id}", event.issue.id, text))
+    return deliveries
+
+
+def _recipients(cycle: FanOutCycle, event: IssueEvent) -> dict[int, PersonalKind]:
+    """Redmine user id -> the one reason they hear of it; a mention outranks the rest."""
+    issue = event.issue
+    reasons: dict[int, PersonalKind] = {}
+    watchers = [r.id for r in (issue.assigned_to, issue.author) if r is not None]
+    if "status" in event.kinds:
+        reasons.update(dict.fromkeys(watchers, "status"))
+    if "note" in event.kinds:
+        reasons.update(dict.fromkeys(watchers, "notes"))
+    assignment = event.change("assigned_to_id")
+    if assignment and assignment.new_id:
+        reasons[assignment.new_id] = "assigned"
+    if "created" in event.kinds and issue.assigned_to:
+        reasons[issue.assigned_to.id] = "assigned"
+    if "note" in event.kinds:
+        for redmine_id in _mentioned(cycle, event.notes):
+            reasons[redmine_id] = "mentions"
+    return reasons
+
+
+def _mentioned(cycle: FanOutCycle, notes: str) -> list[int]:
+    """Redmine user ids of the linked people a note names as @login."""
+    _, _, people = cycle.services.notifying()
+    found = []
+    for login in dict.fromkeys(m.lower() for m in _MENTION.findall(notes)):
+        link = people.link_for_login(login)
+        if link is not None:
+            found.append(link.redmine_user_id)
+    return found
