@@ -70,6 +70,10 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
+
+
 class NotificationTables:
     """Implements the NotificationStore port on the store's engine."""
 
@@ -155,19 +159,19 @@ class NotificationTables:
             ).first()
         return row is not None
 
-    def due_deliveries(self, now: dt.datetime, limit: int) -> list[Delivery]:
+    def pending_deliveries(self, limit: int) -> list[Delivery]:
         with self._engine.begin() as connection:
-            connection.execute(
-                delete(_outbox).where(_outbox.c.state != "pending", _outbox.c.created_at < now - KEEP_DONE)
-            )
+            old = _now() - KEEP_DONE
+            connection.execute(delete(_outbox).where(_outbox.c.state != "pending", _outbox.c.created_at < old))
             rows = connection.execute(
                 select(_outbox)
-                .where(_outbox.c.state == "pending", _outbox.c.next_at <= now)
+                .where(_outbox.c.state == "pending")
                 .order_by(_outbox.c.created_at, _outbox.c.issue_id, _outbox.c.event_key)
                 .limit(limit)
             ).all()
         return [
-            Delivery(r.event_key, r.target, int(r.issue_id), str(r.text), str(r.card), int(r.attempts)) for r in rows
+            Delivery(r.event_key, r.target, int(r.issue_id), str(r.text), str(r.card), int(r.attempts), _utc(r.next_at))
+            for r in rows
         ]
 
     def delivered(self, delivery: Delivery) -> None:

@@ -172,6 +172,7 @@ class Delivery:
     text: str
     card: str = ""  # for a channel: the card, posted as the thread's root and edited as it changes
     attempts: int = 0
+    next_at: dt.datetime | None = None  # not before then: it is waiting out a retry
 
     @property
     def direct_to(self) -> str | None:

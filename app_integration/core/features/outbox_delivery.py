@@ -30,8 +30,14 @@ class DeliveryReport:
 
 
 def deliver_due(chat: Chat, notes: NotificationStore, now: dt.datetime, limit: int = 100) -> DeliveryReport:
+    """Each target gets its rows in order: a row waiting out a retry holds back the later rows of its
+    target (a thread's card must come before its replies), never those of another."""
     sent = dropped = 0
-    for delivery in notes.due_deliveries(now, limit):
+    waiting: set[str] = set()
+    for delivery in notes.pending_deliveries(limit):
+        if delivery.target in waiting or (delivery.next_at is not None and delivery.next_at > now):
+            waiting.add(delivery.target)
+            continue
         try:
             _deliver(chat, notes, delivery)
         except ChatUnavailable:

@@ -29,12 +29,13 @@ EVENT_LABELS: dict[EventKind, str] = {
     "note": "Comments",
 }
 NOT_A_MANAGER = (
-    "Only a member of this channel who is its admin, a team admin or a system admin may change its subscriptions."
+    "Only a member of this channel who is a channel admin, a team admin or a system admin may change its subscriptions."
 )
 STATUS_CHOICES = (Choice("any", "Any status"), Choice("open", "Open tickets only"))
 
 
 def subscribe(services: Services, context: CommandContext) -> Reply:
+    _require_manager(services, context)
     existing = _editable(services, context, context.argument) if context.argument else None
     login = services.login_for(context.user)
     current = existing or Subscription(context.channel_id, context.user.id, 0, "")

@@ -1,0 +1,303 @@
+"""Redmine's changes back into the chat, end to end: changes made over REST in the real Redmine, read by
+the change feed, fanned out as each reader sees the issue, and delivered to the emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+
+from app_integration.adapters.wiring import Bridge
+from app_integration.core.errors import ChatUnavailable
+from app_integration.core.events import Subscription
+from app_integration.core.features.change_feed import load_cursor, poll_once
+from app_integration.core.features.outbox_delivery import deliver_due
+from tests.conftest import RedmineInfo
+from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
+
+
+class Redmine:
+    """Changes made by people over Redmine's REST API, as they would make them in its web UI."""
+
+    def __init__(self, info: RedmineInfo) -> None:
+        self.info = info
+
+    def _call(self, login: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"X-Redmine-API-Key": self.info.admin_key, "X-Redmine-Switch-User": login}
+        response = requests.request(method, f"{self.info.url}{path}", json=body, headers=headers, timeout=15)
+        assert response.status_code in (200, 201, 204), response.text
+        return response.json() if response.content.strip() else None
+
+    def create(self, login: str, project: str, subject: str, **fields: Any) -> int:
+        body = {"issue": {"project_id": project, "subject": subject, **fields}}
+        return int(self._call(login, "POST", "/issues.json", body)["issue"]["id"])
+
+    def update(self, login: str, issue_id: int, **fields: Any) -> None:
+        self._call(login, "PUT", f"/issues/{issue_id}.json", {"issue": fields})
+
+    def user_id(self, login: str) -> int:
+        found = self._call("admin", "GET", f"/users.json?name={login}")["users"]
+        return int(next(u["id"] for u in found if u["login"] == login))
+
+
+@pytest.fixture
+def rm(redmine: RedmineInfo) -> Redmine:
+    return Redmine(redmine)
+
+
+@pytest.fixture
+def feed_bridge(bridge: Bridge) -> Bridge:
+    """A bridge whose map is claimed and whose feed has started (its cursor set at Redmine's newest change)."""
+    bridge.users.sync_map(bridge.chat)
+    poll_once(bridge.services, bridge.store)
+    assert load_cursor(bridge.store) is not None
+    time.sleep(1.05)  # Redmine's clock has whole seconds: the changes below come after the cursor's
+    return bridge
+
+
+def cycle(bridge: Bridge) -> None:
+    poll_once(bridge.services, bridge.store)
+    deliver_due(bridge.chat, bridge.notifications, dt.datetime.now(dt.UTC))
+
+
+def channel_named(emulator: Any, name: str, kind: str = "O", members: tuple[str, ...] = ()) -> str:
+    people = [emulator.bot, *(emulator.user(m) for m in members or ("alice", "bob", "carol"))]
+    return str(emulator.add_channel(name, people, kind=kind)["id"])
+
+
+def subscribe(bridge: Bridge, emulator: Any, channel: str, owner: str, project_id: int, **extra: Any) -> Subscription:
+    subscription = Subscription(channel, emulator.user(owner)["id"], project_id, "Demo", **extra)
+    return bridge.notifications.add_subscription(subscription)
+
+
+def texts(emulator: Any, channel: str) -> list[str]:
+    return [p["message"] for p in emulator.posts_in(channel)]
+
+
+def demo_id(bridge: Bridge) -> int:
+    return bridge.gateway.project("alice", "demo").id
+
+
+def test_a_new_ticket_and_its_changes_make_one_thread_whose_card_follows(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    channel = channel_named(emulator, "dev-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
+    subject = f"Feed {uuid.uuid4().hex[:8]}"
+    issue = rm.create("alice", "demo", subject, assigned_to_id=rm.user_id("bob"))
+    cycle(feed_bridge)
+    [root] = emulator.posts_in(channel)
+    assert f"#{issue}" in root["message"] and subject in root["message"] and "Status: **New**" in root["message"]
+
+    rm.update("bob", issue, status_id=2, notes="Started on it, @alice please review")
+    cycle(feed_bridge)
+    posts = emulator.posts_in(channel)
+    assert len(posts) == 2 and posts[1]["root_id"] == root["id"]
+    reply = posts[1]["message"]
+    assert "moved it to **In Progress**" in reply and "Started on it" in reply
+    assert "@\u200bbob" in reply  # the actor is named, never pinged for their own change
+    assert "@\u200balice please review" in reply  # a note's text cannot ping anyone in the channel
+    assert "Status: **In Progress**" in emulator.posts[root["id"]]["message"]  # the card shows the state now
+
+    cycle(feed_bridge)  # nothing new: nothing posted again
+    assert len(emulator.posts_in(channel)) == 2
+
+
+def test_personal_dms_reach_the_assignee_and_the_mentioned_once_and_never_the_actor(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    before = {name: len(emulator.dm_posts(name)) for name in ("alice", "bob", "carol")}
+    issue = rm.create("alice", "demo", f"DM {uuid.uuid4().hex[:8]}", assigned_to_id=rm.user_id("bob"))
+    cycle(feed_bridge)
+    bob_dms = emulator.dm_posts("bob")[before["bob"] :]
+    assert len(bob_dms) == 1 and "assigned to you" in bob_dms[0]["message"] and f"#{issue}" in bob_dms[0]["message"]
+    assert len(emulator.dm_posts("alice")) == before["alice"]  # her own change
+
+    rm.update("bob", issue, notes="@carol and @alice, have a look")
+    cycle(feed_bridge)
+    carol_dms = emulator.dm_posts("carol")[before["carol"] :]
+    assert len(carol_dms) == 1 and "you were mentioned" in carol_dms[0]["message"]
+    alice_dms = emulator.dm_posts("alice")[before["alice"] :]
+    # alice is the author and is mentioned: one DM, for the stronger reason
+    assert len(alice_dms) == 1 and "you were mentioned" in alice_dms[0]["message"]
+    assert len(emulator.dm_posts("bob")) == before["bob"] + 1  # bob wrote the note
+
+
+def test_the_secret_project_never_reaches_a_public_channel_nor_an_owner_who_cannot_see_it(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    secret_id = feed_bridge.gateway.project("alice", "secret").id
+    public = channel_named(emulator, "pub-" + uuid.uuid4().hex[:6])
+    private = channel_named(emulator, "priv-" + uuid.uuid4().hex[:6], kind="P")
+    bobs = channel_named(emulator, "bobs-" + uuid.uuid4().hex[:6], kind="P")
+    subscribe(feed_bridge, emulator, public, "alice", secret_id)
+    subscribe(feed_bridge, emulator, private, "alice", secret_id)
+    subscribe(feed_bridge, emulator, bobs, "bob", secret_id)  # bob is no member of secret
+    subject = f"Secret {uuid.uuid4().hex[:8]}"
+    rm.create("alice", "secret", subject)
+    cycle(feed_bridge)
+    assert texts(emulator, public) == [] and texts(emulator, bobs) == []
+    assert any(subject in t for t in texts(emulator, private))
+
+
+def test_a_private_issue_and_a_private_note_stay_with_those_who_may_see_them(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    demo = demo_id(feed_bridge)
+    private = channel_named(emulator, "p-" + uuid.uuid4().hex[:6], kind="P")
+    public = channel_named(emulator, "o-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, private, "alice", demo)
+    subscribe(feed_bridge, emulator, public, "alice", demo)
+    hidden = rm.create("alice", "demo", f"Private {uuid.uuid4().hex[:8]}", is_private=True)
+    cycle(feed_bridge)
+    assert not any(f"#{hidden}" in t for t in texts(emulator, public))
+    assert any(f"#{hidden}" in t for t in texts(emulator, private))
+
+    shown = rm.create("alice", "demo", f"Public {uuid.uuid4().hex[:8]}", assigned_to_id=rm.user_id("carol"))
+    cycle(feed_bridge)
+    carol_before = len(emulator.dm_posts("carol"))
+    rm.update("alice", shown, notes="only for developers", private_notes=True)
+    cycle(feed_bridge)
+    for channel in (private, public):
+        assert not any("only for developers" in t for t in texts(emulator, channel))
+    # carol is a Reporter: Redmine hides private notes from her, so no DM tells her of it
+    assert len(emulator.dm_posts("carol")) == carol_before
+
+
+def test_a_restart_between_cycles_neither_repeats_nor_skips(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine, redmine: RedmineInfo, tmp_path: Any
+) -> None:
+    from app_integration.adapters.wiring import build_bridge
+
+    channel = channel_named(emulator, "r-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
+    first = rm.create("alice", "demo", f"Before {uuid.uuid4().hex[:8]}")
+    cycle(feed_bridge)
+    restarted = build_bridge(feed_bridge.settings, None)  # the same database: a new process
+    second = rm.create("alice", "demo", f"After {uuid.uuid4().hex[:8]}")
+    cycle(restarted)
+    cycle(restarted)
+    roots = [t for t in texts(emulator, channel) if "Status:" in t]
+    assert [f"#{first}" in roots[0], f"#{second}" in roots[1], len(roots)] == [True, True, 2]
+
+
+def test_a_mattermost_outage_delays_delivery_and_loses_nothing(feed_bridge: Bridge, emulator: Any, rm: Redmine) -> None:
+    channel = channel_named(emulator, "m-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
+    issue = rm.create("alice", "demo", f"Outage {uuid.uuid4().hex[:8]}")
+    poll_once(feed_bridge.services, feed_bridge.store)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)  # past any backoff
+    emulator.refuse_rest = True
+    try:
+        report = deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+        assert (report.sent, report.retried) == (0, 1)
+        during = rm.create("alice", "demo", f"During {uuid.uuid4().hex[:8]}")
+        try:  # the fan-out may ask Mattermost too (unless cached): then the feed pauses, its cursor kept
+            poll_once(feed_bridge.services, feed_bridge.store)
+        except ChatUnavailable:
+            pass
+        assert deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC)).sent == 0
+    finally:
+        emulator.refuse_rest = False
+    poll_once(feed_bridge.services, feed_bridge.store)
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, later)
+    posted = texts(emulator, channel)
+    assert [sum(f"#{n}" in t for t in posted) for n in (issue, during)] == [1, 1]
+
+
+def test_a_deleted_thread_root_starts_a_new_thread(feed_bridge: Bridge, emulator: Any, rm: Redmine) -> None:
+    channel = channel_named(emulator, "d-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
+    issue = rm.create("alice", "demo", f"Deleted root {uuid.uuid4().hex[:8]}")
+    cycle(feed_bridge)
+    [root] = emulator.posts_in(channel)
+    emulator.delete_post(root["id"])
+    rm.update("alice", issue, priority_id=3)
+    cycle(feed_bridge)
+    live = [p for p in emulator.posts_in(channel) if not p["delete_at"]]
+    assert len(live) == 2 and live[1]["root_id"] == live[0]["id"] and "priority to **High**" in live[1]["message"]
+
+
+def test_without_edit_rights_the_state_goes_into_the_thread(feed_bridge: Bridge, emulator: Any, rm: Redmine) -> None:
+    channel = channel_named(emulator, "e-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
+    issue = rm.create("alice", "demo", f"No edit {uuid.uuid4().hex[:8]}")
+    cycle(feed_bridge)
+    emulator.post_edit_time_limit = 0  # the root is past the edit time limit now
+    time.sleep(0.01)
+    rm.update("alice", issue, status_id=2)
+    cycle(feed_bridge)
+    root, reply = emulator.posts_in(channel)
+    assert "Status: **New**" in root["message"]
+    assert "Status: **In Progress**" in reply["message"]
+
+
+# The slash and dialog surface ----------------------------------------------------------------------------------------
+def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:
+    response = client.post("/slash", data=slash_form(emulator.user(username), text, channel), headers=slash_headers())
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def subscribe_by_dialog(client: FlaskClient, emulator: Any, username: str, channel: str, **values: Any) -> Any:
+    count = len(emulator.dialogs)
+    assert slash(client, emulator, username, "subscribe", channel) == {}
+    assert len(emulator.dialogs) == count + 1
+    opened = emulator.dialogs[-1]
+    submission = {"projects": "demo", "subprojects": True, "status": "any"}
+    submission.update({f"event_{k}": True for k in ("created", "status", "note")})
+    submission.update(values)
+    return client.post("/dialog", json=dialog_submission(opened, emulator.user(username), channel, submission))
+
+
+def test_only_a_channel_admin_may_subscribe_and_the_dialog_saves_it(
+    client: FlaskClient, bridge: Bridge, emulator: Any
+) -> None:
+    channel = channel_named(emulator, "s-" + uuid.uuid4().hex[:6])
+    refused = slash(client, emulator, "bob", "subscribe", channel)
+    assert "channel admin" in refused["text"]
+    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
+    assert subscribe_by_dialog(client, emulator, "alice", channel).status_code == 200
+    [saved] = bridge.notifications.subscriptions(channel)
+    assert (saved.owner_id, saved.project_name, saved.events) == (
+        emulator.user("alice")["id"],
+        "Demo",
+        frozenset({"created", "status", "note"}),
+    )
+    listed = slash(client, emulator, "alice", "subscriptions", channel)
+    labels = [a["name"] for a in listed["attachments"][0]["actions"]]
+    assert labels == [f"Edit #{saved.id}", f"Remove #{saved.id}"]
+    assert "channel admin" in slash(client, emulator, "bob", f"unsubscribe {saved.id}", channel)["text"]
+    assert "Removed" in slash(client, emulator, "alice", f"unsubscribe {saved.id}", channel)["text"]
+    assert bridge.notifications.subscriptions(channel) == []
+
+
+def test_a_public_channel_cannot_subscribe_a_project_that_is_not_public(
+    client: FlaskClient, bridge: Bridge, emulator: Any
+) -> None:
+    channel = channel_named(emulator, "q-" + uuid.uuid4().hex[:6])
+    emulator.team_admins.add(emulator.user("alice")["id"])  # a team admin may, without being a channel admin
+    answer = subscribe_by_dialog(client, emulator, "alice", channel, projects="secret")
+    assert "private channel" in answer.get_json()["errors"]["projects"]
+    assert bridge.notifications.subscriptions(channel) == []
+
+
+def test_notification_toggles_are_buttons_per_person(client: FlaskClient, bridge: Bridge, emulator: Any) -> None:
+    channel = channel_named(emulator, "n-" + uuid.uuid4().hex[:6])
+    shown = slash(client, emulator, "bob", "notifications", channel)
+    buttons = shown["attachments"][0]["actions"]
+    assert [b["name"] for b in buttons][0] == "Assigned to me: on"
+    body = {
+        "user_id": emulator.user("bob")["id"],
+        "channel_id": channel,
+        "context": buttons[0]["integration"]["context"],
+    }
+    updated = client.post("/actions", json=body).get_json()["update"]
+    assert "Assigned to me: **off**" in updated["message"]
+    assert not bridge.notifications.prefs(emulator.user("bob")["id"]).wants("assigned")
+    assert bridge.notifications.prefs(emulator.user("alice")["id"]).wants("assigned")
