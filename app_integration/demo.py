@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +110,9 @@ def run_demo(keep: bool = False) -> int:
     channel = emulator.add_channel("town-square", [emulator.bot, *people.values()])
     sandbox = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
     try:
-        with _RunningBridge(values, emulator, sandbox) as (web_url, slash_token):
-            _session(web_url, slash_token, emulator, people, channel["id"], values["REDMINE_URL"])
+        running = _RunningBridge(values, emulator, sandbox)
+        with running as (web_url, slash_token):
+            _session(web_url, slash_token, emulator, people, channel["id"], values, running.start_feed)
             if keep:
                 print(f"\n--keep: the bridge runs at {web_url}, Redmine at {values['REDMINE_URL']}. Ctrl-C stops.")
                 threading.Event().wait()
@@ -188,19 +191,38 @@ class _RunningBridge:
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         bridge = build_bridge(settings, None)
         holder["app"] = create_app(settings, bridge)
+        self._bridge = bridge
+        self._runner: Any = None
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         self._listener = PostListener(bridge, self._emulator.websocket_url).start()
         wait_for(self._emulator.connected)
         return web_url, slash_token
 
+    def start_feed(self) -> None:
+        """Redmine's changes back into the chat, read every second here (30 s by default)."""
+        from .adapters.notification_runner import NotificationRunner
+
+        self._runner = NotificationRunner(self._bridge, poll_seconds=1.0).start()
+
     def __exit__(self, *_: object) -> None:
+        if self._runner is not None:
+            self._runner.stop()
         self._listener.stop()
         self._server.shutdown()
 
 
-def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channel: str, redmine: str) -> None:
+def _session(
+    web: str,
+    token: str,
+    emulator: Any,
+    people: dict[str, Any],
+    channel: str,
+    values: dict[str, str],
+    start_feed: Callable[[], None],
+) -> None:
     from mattermost_server.emulator import trigger_id, wait_for
 
+    redmine = values["REDMINE_URL"]
     log = Transcript()
 
     def slash(who: str, text: str) -> dict[str, Any]:
@@ -278,6 +300,28 @@ def _session(web: str, token: str, emulator: Any, people: dict[str, Any], channe
     log.says("@carol posts in ~town-square", text)
     wait_for(lambda: emulator.posts[post["id"]]["message"] != text)
     log.says("...and a moment later the post's Markdown reads", emulator.posts[post["id"]]["message"], raw=True)
+
+    log.step("7. The channel subscribes to Demo; a change in Redmine comes back as a thread")
+    start_feed()
+    emulator.channels[channel]["admins"] = {people["alice"]["id"]: "channel_admin"}
+    slash("alice", "subscribe")
+    opened = emulator.dialogs[-1]
+    submission: dict[str, Any] = {"projects": "demo", "subprojects": True, "status": "any", "mine": False}
+    submission.update({e["name"]: True for e in opened["dialog"]["elements"] if e["name"].startswith("event_")})
+    log.says("@alice fills in the subscribe dialog", "Project: Demo, every kind of event")
+    body = {**body, "callback_id": "subscribe", "state": opened["dialog"]["state"], "submission": submission}
+    requests.post(f"{web}/dialog", json=body, timeout=60).raise_for_status()
+    log.says("Bot (only @alice sees this)", emulator.ephemerals[-1]["post"]["message"])
+    time.sleep(2.5)  # the feed's first cycle marks where it starts; Redmine's clock has whole seconds
+    change = {"issue": {"status_id": 2, "notes": "Started on it: the numbers are in, @alice."}}
+    headers = {"X-Redmine-API-Key": values["REDMINE_ADMIN_KEY"], "X-Redmine-Switch-User": "bob"}
+    requests.put(f"{redmine}/issues/{ids[0]}.json", json=change, headers=headers, timeout=30).raise_for_status()
+    log.says("@bob, in Redmine", f"moves #{ids[0]} to In Progress and comments: {change['issue']['notes']}")
+    thread = wait_for(lambda: len(emulator.posts_in(channel)) >= 3 and emulator.posts_in(channel)[-2:], timeout=30)
+    log.says("Bot posts the ticket's card in ~town-square", thread[0]["message"], raw=True)
+    log.says("...and replies in its thread", thread[1]["message"], raw=True)
+    wait_for(lambda: "mentioned" in emulator.dm_posts("alice")[-1]["message"], timeout=15)
+    log.says("Bot, in a DM to @alice", emulator.dm_posts("alice")[-1]["message"], raw=True)
 
     log.step("Open the tickets in Redmine")
     print(f"\n{redmine}/projects/demo/issues  (log in as alice / alice-password)")

@@ -13,6 +13,7 @@ from ..wiring import Bridge, build_bridge
 from .apps_surface import apps_blueprint
 from .classic_surface import classic_blueprint
 from .health import health_blueprint
+from .redmine_webhooks import webhooks_blueprint
 from .request_verification import StateSigner
 from .web_context import WebContext
 
@@ -57,6 +58,8 @@ def create_app(
     )
     app.register_blueprint(classic_blueprint(web))
     app.register_blueprint(apps_blueprint(web, manifest or _manifest_path()))
+    hook_secret = settings.redmine_webhook_secret.get_secret_value() if settings.redmine_webhook_secret else None
+    app.register_blueprint(webhooks_blueprint(bridge.services, hook_secret, web.submit))
 
     @app.before_request
     def cap_streamed_bodies() -> None:

@@ -136,7 +136,9 @@ def _render(web: WebContext, command: Command, context: CommandContext, reply: R
         return {}
     if command.name == "app_info":
         quick = tuple(
-            Action(c.name.replace("_", " ").capitalize(), c.name) for c in web.registry if c.name != "app_info"
+            Action(c.name.replace("_", " ").capitalize(), c.name)
+            for c in web.registry
+            if c.name != "app_info" and not c.usage.startswith("<")  # a button cannot give a required argument
         )
         return _ephemeral(reply.text, attachments=[_buttons(web, context, quick, "Quick actions:")])
     if reply.actions:

@@ -88,3 +88,15 @@ def enqueue_event(services: Services, event: IssueEvent) -> int:
     """An event that came by another way (a webhook): the same fan-out, the same outbox keys."""
     _, notes, _ = services.notifying()
     return notes.enqueue(deliveries_for(FanOutCycle(services), event))
+
+
+def enqueue_pushed(services: Services, issue_id: int, journal_id: int) -> int:
+    """A change Redmine pushed (a webhook). Only its ids are taken from the push: the event itself is read
+    from Redmine as the polls read it, so both ways give the same key, and the outbox keeps one."""
+    feed, _, _ = services.notifying()
+    history = feed.history(issue_id)
+    if history is None:
+        return 0
+    start = FeedCursor(dt.datetime.min.replace(tzinfo=dt.UTC))
+    wanted = [e for e in events_of(history, start) if e.journal_id == journal_id]
+    return sum(enqueue_event(services, event) for event in wanted)

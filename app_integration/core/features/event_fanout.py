@@ -16,7 +16,8 @@ from ..events import Delivery, IssueEvent, PersonalKind, Subscription
 from ..services import Services
 from .event_rendering import Names, card, event_text, personal_text
 
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.@-]+)")
+# A login may hold dots, @ and dashes, but a mention does not end with one: "@alice." names alice.
+_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.@-]*[A-Za-z0-9_])")
 _REASONS: dict[PersonalKind, str] = {
     "mentions": "you were mentioned",
     "assigned": "assigned to you",

@@ -1,0 +1,63 @@
+"""Subscriptions, thread roots, toggles and the outbox, on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from app_integration.adapters.notification_store import NotificationTables
+from app_integration.adapters.store import BridgeStore
+from app_integration.core.events import Delivery, NotificationPrefs, Subscription
+
+
+def tables(database_url: str) -> NotificationTables:
+    store = BridgeStore(database_url)
+    store.migrate()
+    return NotificationTables(store.engine)
+
+
+def test_subscriptions_are_kept_per_channel_and_edited_only_there(database_url: str) -> None:
+    notes = tables(database_url)
+    first = notes.add_subscription(Subscription("c" * 26, "o" * 26, 1, "Demo", frozenset({"created"})))
+    other = notes.add_subscription(Subscription("d" * 26, "o" * 26, 2, "Ops", open_only=True, tracker_id=3))
+    assert first.id != other.id
+    assert notes.subscriptions("c" * 26) == [first]
+    assert notes.subscriptions() == [first, other]
+    notes.replace_subscription(dataclasses.replace(first, events=frozenset({"note", "status"})))
+    assert notes.subscriptions("c" * 26)[0].events == frozenset({"note", "status"})
+    assert notes.remove_subscription(other.id, "c" * 26) is False  # not that channel's
+    assert notes.remove_subscription(other.id, "d" * 26) is True
+    assert notes.subscriptions() == [notes.subscriptions("c" * 26)[0]]
+
+
+def test_the_outbox_keeps_one_row_per_event_and_target_in_order(database_url: str) -> None:
+    notes = tables(database_url)
+    rows = [Delivery(f"issue:1:{n}", "c" * 26, 1, f"text {n}", "card") for n in (5, 12, 7)]
+    assert notes.enqueue(rows) == 3
+    assert notes.enqueue([rows[0], Delivery("issue:1:5", "dm:" + "u" * 26, 1, "dm")]) == 1
+    pending = notes.pending_deliveries(10)
+    assert [d.text for d in pending] == ["text 5", "text 12", "text 7", "dm"]
+    now = dt.datetime.now(dt.UTC)
+    notes.retry_later(pending[0], now + dt.timedelta(seconds=30))
+    notes.delivered(pending[1])
+    notes.drop(pending[2], "gone")
+    again = notes.pending_deliveries(10)
+    assert [(d.text, d.attempts) for d in again] == [("text 5", 1), ("dm", 0)]
+    assert again[0].next_at is not None and again[0].next_at > now
+    assert notes.outbox_states() == {"pending": 2, "sent": 1, "dropped": 1}
+    assert notes.has_delivery("issue:1:12", "c" * 26) and not notes.has_delivery("issue:1:99", "c" * 26)
+
+
+def test_thread_roots_and_toggles(database_url: str) -> None:
+    notes = tables(database_url)
+    assert notes.thread_root("c" * 26, 7) is None
+    notes.save_thread_root("c" * 26, 7, "p" * 26)
+    notes.save_thread_root("c" * 26, 7, "q" * 26)
+    assert notes.thread_root("c" * 26, 7) == "q" * 26
+    notes.forget_thread_root("c" * 26, 7)
+    assert notes.thread_root("c" * 26, 7) is None
+    assert notes.prefs("u" * 26) == NotificationPrefs()
+    chosen = NotificationPrefs(frozenset({"notes", "reminder"}), dt.time(8, 30))
+    notes.save_prefs("u" * 26, chosen)
+    notes.save_prefs("u" * 26, chosen)
+    assert notes.prefs("u" * 26) == chosen
