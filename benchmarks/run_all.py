@@ -102,6 +102,7 @@ def main() -> int:
         lines += section_load(emulator, tmp, quick)
         lines += section_listener(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_real(redmine_url, admin_key, emulator, tmp, quick)
+        lines += section_feed(redmine_url, admin_key, emulator, tmp, quick)
     finally:
         emulator.stop()
     OUTPUT.parent.mkdir(exist_ok=True)
@@ -109,6 +110,46 @@ def main() -> int:
     print("\n".join(lines))
     print(f"\nwrote {OUTPUT.relative_to(ROOT)}")
     return 0
+
+
+def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    from benchmarks import feed_bench
+
+    def factory(**extra: Any) -> Any:
+        return suite.bridge_factory(redmine_url, admin_key, emulator, tmp, **extra)()
+
+    redmine = feed_bench.RedmineClient(redmine_url, admin_key)
+    rows = [
+        "## 6. Redmine's changes back into the chat (real Redmine)",
+        "",
+        "Redmine calls in one feed cycle. Feed only: no subscription and nobody linked, so only the feed's own",
+        "reads (1 list query per 100 changed issues + 1 read per changed issue). Next cycle: the cycle after,",
+        "which reads once more the issues updated in the cursor's last second (a later change in that second",
+        "would hide behind the first read). With a subscription: one owner's visibility check per event, and the",
+        "people the map links checked as themselves for their DMs; names of statuses and people are cached.",
+        "",
+        "| Changed issues | Feed only | Next cycle | With a subscription and linked people |",
+        "|---:|---:|---:|---:|",
+    ]
+    for changed in (0, 1, 5) if quick else (0, 1, 50):
+        calls = feed_bench.calls_per_cycle(factory, redmine, emulator, changed)
+        rows.append(f"| {calls.changed} | {calls.feed_only} | {calls.next_cycle} | {calls.with_subscription} |")
+    latency = feed_bench.change_to_post(factory, redmine, emulator, 5 if quick else 30)
+    rows += [
+        "",
+        f"From a change in Redmine to its reply in the channel, with `REDMINE_POLL_SECONDS={latency.interval:g}` and",
+        f"changes at random moments ({latency.samples} samples): p50 {latency.p50:.2f} s, p95 {latency.p95:.2f} s.",
+        "Expected: about half the interval on average, at most the interval plus one cycle's work.",
+        "",
+    ]
+    fan = feed_bench.many_subscriptions(factory, redmine, emulator, 3 if quick else 10, 20 if quick else 100)
+    rows += [
+        f"Fan-out: {fan.events} new issues to {fan.subscriptions} subscribed channels = {fan.deliveries} posts "
+        f"(cards). Fan-out {fan.fan_out_s:.2f} s, delivery {fan.deliver_s:.2f} s: {fan.per_second:.0f} "
+        "deliveries per second, into the emulator.",
+        "",
+    ]
+    return rows
 
 
 def section_round_trips(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:

@@ -103,14 +103,19 @@ restore_template() {
 
 seed() {
   say "seeding users, projects, memberships and issues"
-  (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
-     bundle exec rails runner -e production "${HERE}/seed.rb" 2>"${STATE_DIR}/seed.log") \
-     | grep '^SEED_JSON=' > "${STATE_DIR}/seed.out" || true
-  if [ ! -s "${STATE_DIR}/seed.out" ]; then
-    say "seeding failed; see ${STATE_DIR}/seed.log"
-    tail -20 "${STATE_DIR}/seed.log" >&2
-    exit 1
-  fi
+  # A running Redmine may hold SQLite's write lock for a moment; the seed is safe to repeat, so it is.
+  for attempt in 1 2 3; do
+    (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
+       bundle exec rails runner -e production "${HERE}/seed.rb" 2>"${STATE_DIR}/seed.log") \
+       | grep '^SEED_JSON=' > "${STATE_DIR}/seed.out" || true
+    if [ -s "${STATE_DIR}/seed.out" ]; then return; fi
+    cp "${STATE_DIR}/seed.log" "${STATE_DIR}/seed.${attempt}.log"
+    say "seeding attempt ${attempt} failed: $(grep -m1 -E 'Error|error' "${STATE_DIR}/seed.log" | cut -c1-200)"
+    sleep 3
+  done
+  say "seeding failed; see ${STATE_DIR}/seed.*.log"
+  grep -m3 -E 'Error|error' "${STATE_DIR}/seed.log" >&2
+  exit 1
 }
 
 start_server() {

@@ -49,7 +49,7 @@ def test_a_dialog_acts_as_its_user_id_and_the_state_carries_no_name(
 ) -> None:
     opened = open_dialog(client, emulator, "alice", "create_tickets", channel)
     state = StateSigner(SIGNING_KEY, 60).verify(opened["dialog"]["state"], emulator.user("alice")["id"])
-    assert set(state) == {"cmd", "key", "uid"}  # who acts is the verified id, never a name carried along
+    assert set(state) == {"cmd", "key", "uid", "arg"}  # who acts is the verified id, never a name carried along
     tag = uuid.uuid4().hex[:8]
     body = dialog_submission(opened, emulator.user("alice"), channel, {"option": "demo", "message": f"Dlg {tag} @bob"})
     body["user_name"] = "carol"

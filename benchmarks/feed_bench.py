@@ -1,0 +1,154 @@
+"""The change feed against the real Redmine: Redmine calls per cycle, the time from a change to its post,
+and how fast a fan-out to many subscribed channels is delivered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from app_integration.adapters.notification_runner import NotificationRunner
+from app_integration.adapters.redmine_gateway import counting
+from app_integration.adapters.wiring import Bridge
+from app_integration.core.events import Subscription
+from app_integration.core.features.change_feed import poll_once
+from app_integration.core.features.outbox_delivery import deliver_due
+
+
+class RedmineClient:
+    def __init__(self, url: str, admin_key: str) -> None:
+        self.url, self.key = url, admin_key
+
+    def create(self, login: str, subject: str) -> int:
+        body = {"issue": {"project_id": "demo", "subject": subject}}
+        answer = requests.post(f"{self.url}/issues.json", json=body, headers=self._as(login), timeout=30)
+        answer.raise_for_status()
+        return int(answer.json()["issue"]["id"])
+
+    def note(self, login: str, issue_id: int, text: str) -> None:
+        body = {"issue": {"notes": text}}
+        requests.put(
+            f"{self.url}/issues/{issue_id}.json", json=body, headers=self._as(login), timeout=30
+        ).raise_for_status()
+
+    def _as(self, login: str) -> dict[str, str]:
+        return {"X-Redmine-API-Key": self.key, "X-Redmine-Switch-User": login}
+
+
+def started(bridge: Bridge) -> Bridge:
+    bridge.users.sync_map(bridge.chat)
+    poll_once(bridge.services, bridge.store)
+    time.sleep(1.1)  # Redmine's clock has whole seconds
+    return bridge
+
+
+@dataclass(frozen=True)
+class CycleCalls:
+    changed: int
+    feed_only: int  # no subscriptions, nobody linked: the feed's own calls
+    next_cycle: int  # the cycle after: issues at the cursor's second are read once more
+    with_subscription: int  # one subscription, the map's people linked: visibility checks added
+
+
+def calls_per_cycle(factory: Callable[..., Bridge], redmine: RedmineClient, emulator: Any, changed: int) -> CycleCalls:
+    tag = secrets.token_hex(3)
+    issues = [redmine.create("alice", f"Feed bench {tag} {n}") for n in range(changed)]
+    time.sleep(1.1)
+    bare = started(factory(user_map=""))
+    observed = started(factory())
+    channel = emulator.add_channel(f"bench-{tag}", [emulator.bot, emulator.user("alice")], kind="P")["id"]
+    demo = observed.gateway.project("alice", "demo").id
+    observed.notifications.add_subscription(Subscription(channel, emulator.user("alice")["id"], demo, "Demo"))
+    for issue in issues:
+        redmine.note("bob", issue, "a note for the benchmark")
+    counts = []
+    for bridge in (bare, bare, observed):
+        with counting() as tally:
+            poll_once(bridge.services, bridge.store)
+        counts.append(tally.round_trips)
+    return CycleCalls(changed, counts[0], counts[1], counts[2])
+
+
+@dataclass(frozen=True)
+class Latency:
+    interval: float
+    samples: int
+    p50: float
+    p95: float
+
+
+def change_to_post(factory: Callable[..., Bridge], redmine: RedmineClient, emulator: Any, samples: int) -> Latency:
+    """Changes made at random moments while the runner polls every `interval` seconds; each latency runs
+    from Redmine's answer to the PUT until the reply is in the emulator's channel."""
+    from mattermost_server.emulator import wait_for
+
+    interval = 2.0
+    bridge = started(factory(redmine_poll_seconds=interval))
+    tag = secrets.token_hex(3)
+    channel = emulator.add_channel(f"lat-{tag}", [emulator.bot, emulator.user("alice")], kind="P")["id"]
+    demo = bridge.gateway.project("alice", "demo").id
+    bridge.notifications.add_subscription(Subscription(channel, emulator.user("alice")["id"], demo, "Demo"))
+    issue = redmine.create("alice", f"Latency bench {tag}")
+    runner = NotificationRunner(bridge, interval).start()
+    latencies = []
+    rng = secrets.SystemRandom()
+    try:
+        wait_for(lambda: emulator.posts_in(channel), timeout=30)
+        for n in range(samples):
+            time.sleep(rng.uniform(0.0, interval))
+            before = len(emulator.posts_in(channel))
+            redmine.note("bob", issue, f"sample {n}")
+            made = time.monotonic()
+            wait_for(lambda before=before: len(emulator.posts_in(channel)) > before, timeout=30, step=0.01)
+            latencies.append(time.monotonic() - made)
+    finally:
+        runner.stop()
+    latencies.sort()
+    return Latency(interval, samples, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95) - 1])
+
+
+@dataclass(frozen=True)
+class FanOut:
+    events: int
+    subscriptions: int
+    deliveries: int
+    fan_out_s: float
+    deliver_s: float
+
+    @property
+    def per_second(self) -> float:
+        return self.deliveries / (self.fan_out_s + self.deliver_s)
+
+
+def many_subscriptions(
+    factory: Callable[..., Bridge], redmine: RedmineClient, emulator: Any, events: int, subscriptions: int
+) -> FanOut:
+    """`events` changes, each to `subscriptions` channels owned by one person: one visibility check per
+    event (cached per owner and issue), then one post per channel and event."""
+    bridge = started(factory(user_map="alice=alice"))
+    tag = secrets.token_hex(3)
+    demo = bridge.gateway.project("alice", "demo").id
+    owner = emulator.user("alice")
+    for n in range(subscriptions):
+        channel = emulator.add_channel(f"fan-{tag}-{n}", [emulator.bot, owner], kind="P")["id"]
+        bridge.notifications.add_subscription(Subscription(channel, owner["id"], demo, "Demo"))
+    for n in range(events):
+        redmine.create("carol", f"Fan-out bench {tag} {n}")
+    begun = time.perf_counter()
+    report = poll_once(bridge.services, bridge.store)
+    fanned = time.perf_counter() - begun
+    begun = time.perf_counter()
+    sent = 0
+    for _ in range(10_000):  # bounded: each round delivers up to 100
+        done = deliver_due(bridge.chat, bridge.notifications, dt.datetime.now(dt.UTC)).sent
+        sent += done
+        if not done:
+            break
+    delivered = time.perf_counter() - begun
+    assert sent == report.enqueued == events * subscriptions, (sent, report)
+    return FanOut(events, subscriptions, sent, fanned, delivered)
