@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import requests
@@ -106,12 +107,16 @@ def change_to_post(factory: Callable[..., Bridge], redmine: RedmineClient, emula
             before = len(emulator.posts_in(channel))
             redmine.note("bob", issue, f"sample {n}")
             made = time.monotonic()
-            wait_for(lambda before=before: len(emulator.posts_in(channel)) > before, timeout=30, step=0.01)
+            wait_for(partial(grew, emulator, channel, before), timeout=30, step=0.01)
             latencies.append(time.monotonic() - made)
     finally:
         runner.stop()
     latencies.sort()
     return Latency(interval, samples, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95) - 1])
+
+
+def grew(emulator: Any, channel: str, before: int) -> bool:
+    return len(emulator.posts_in(channel)) > before
 
 
 @dataclass(frozen=True)

@@ -81,10 +81,19 @@ def test_the_compose_files_parse_and_run_real_commands() -> None:
     top = parsed[files[0]]
     assert top["include"] == ["redmine_server/docker-compose.yml", "mattermost_server/docker-compose.yml"]
     assert top["networks"]["default"]["name"] == "redmine-mattermost"
-    for service in top["services"].values():
+    bridges = {name: service for name, service in top["services"].items() if "build" in service}
+    assert set(bridges) == {"bridge-1", "bridge-2"}  # two replicas of one image
+    for service in bridges.values():
         command = service["command"]
         assert command[:3] == ["python", "-m", "app_integration"] and command[3] in subcommands()
-    assert {"python_bot_app", "listener"} <= set(top["services"])
+        assert service["environment"]["DATABASE_URL"].startswith("postgresql+psycopg://")
+        assert "@bridge-db:5432/" in service["environment"]["DATABASE_URL"]
+    assert top["services"]["bridge-db"]["image"].startswith("postgres:")
+    # the proxy keeps the original bridge's name and port, in front of both replicas
+    proxy = top["services"]["python_bot_app"]
+    assert proxy["ports"] == ["8090:8090"]
+    upstream = top["configs"]["bridge-proxy"]["content"]
+    assert "server bridge-1:8090" in upstream and "server bridge-2:8090" in upstream
     assert {"redmine", "redmine-db"} <= set(parsed[files[1]]["services"])
     mattermost = parsed[files[2]]["services"]["mattermost"]
     assert re.match(r"mattermost/mattermost-team-edition:\d+\.\d+", mattermost["image"])
