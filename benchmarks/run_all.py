@@ -103,6 +103,7 @@ def main() -> int:
         lines += section_listener(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_real(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_feed(redmine_url, admin_key, emulator, tmp, quick)
+        lines += section_replicas(emulator, tmp, quick)
     finally:
         emulator.stop()
     OUTPUT.parent.mkdir(exist_ok=True)
@@ -110,6 +111,68 @@ def main() -> int:
     print("\n".join(lines))
     print(f"\nwrote {OUTPUT.relative_to(ROOT)}")
     return 0
+
+
+def postgres_url() -> str | None:
+    script = ROOT / "tests" / "postgres" / "provision_local.sh"
+    done = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=600, check=False)
+    found = [line.split("=", 1)[1] for line in done.stdout.splitlines() if line.startswith("DATABASE_URL=")]
+    return found[0] if done.returncode == 0 and found else None
+
+
+def section_replicas(emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    from benchmarks import replica_bench
+
+    rows = [
+        "## 7. Several replicas",
+        "",
+        "`app_info` at a constant rate against the fake Redmine (50 ms), sent round-robin to 1 replica, then",
+        "to 2 (each the default gunicorn: 2 gthread workers x 8 threads), all on this one machine.",
+        "",
+        "| Replicas | Rate (req/s) | Achieved (req/s) | p50 (ms) | p99 (ms) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    with FakeRedmine(latency=0.05) as fake:
+        env = suite.load_env(fake.url, emulator, tmp)
+        rates = (100,) if quick else (100, 200, 300)
+        for load in replica_bench.replica_load(env, [free_port(), free_port()], rates, 2 if quick else 8, emulator):
+            rows.append(
+                f"| {load.replicas} | {load.rate:.0f} | {load.achieved:.1f} | {load.p50:.1f} | {load.p99:.1f} |"
+            )
+        env_file = tmp / "replica.env"
+        env_file.write_text(
+            "".join(f"{k}={v}\n" for k, v in env.items()) + f"MATTERMOST_WEBSOCKET_URL={emulator.websocket_url}\n"
+        )
+        engines = [
+            ("PostgreSQL (advisory lock)", postgres_url()),
+            ("SQLite (lease)", f"sqlite:///{tmp / 'lease.sqlite3'}"),
+        ]
+        rows += [
+            "",
+            "Takeover: two `listen` processes, the leader killed with SIGKILL; seconds until the other leads.",
+            "",
+        ]
+        rows += ["| Store | Takeover (s) | Bound by |", "|---|---:|---|"]
+        bounds = {
+            "PostgreSQL (advisory lock)": "the follower's retry, every 2 s",
+            "SQLite (lease)": "the lease, 10 s, then the retry",
+        }
+        for name, url in engines:
+            if url is None:
+                rows.append(f"| {name} | not measured: no PostgreSQL here | |")
+                continue
+            result = replica_bench.takeover(env_file, url, tmp)
+            rows.append(f"| {name} | {result.seconds:.1f} | {bounds[name]} |")
+        commands = 1000 if quick else 10_000
+        events = 10_000 if quick else 100_000
+        serve = replica_bench.serve_memory(env, free_port(), emulator, commands)
+        bridge = suite.bridge_factory(fake.url, "bench", emulator, tmp)()
+        listen = replica_bench.listener_memory(bridge, emulator, events)
+    rows += ["", "Memory (RSS, MiB) as work goes on: it should stay flat.", "", "| Process | Done | RSS (MiB) |"]
+    rows.append("|---|---:|---:|")
+    for memory, unit in ((serve, "commands (`tickets_for_me`)"), (listen, "events")):
+        rows += [f"| {memory.what} | {done:,} {unit} | {kib / 1024:.1f} |" for done, kib in memory.points]
+    return [*rows, ""]
 
 
 def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:

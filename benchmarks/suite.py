@@ -163,6 +163,9 @@ class LoadResult:
     overhead_p99: float
 
 
+SERVER_PIDS: dict[str, int] = {}  # url -> the `serve` process behind it, for memory readings
+
+
 @contextmanager
 def gunicorn(settings_env: dict[str, str], port: int) -> Iterator[str]:
     env = {**os.environ, **settings_env, "PYTHON_BOT_APP_PORT": str(port), "BIND_HOST": "127.0.0.1"}
@@ -173,6 +176,7 @@ def gunicorn(settings_env: dict[str, str], port: int) -> Iterator[str]:
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = process.pid
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -191,19 +195,23 @@ def gunicorn(settings_env: dict[str, str], port: int) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def constant_rate(url: str, form: dict[str, str], rate: float, seconds: float, redmine_floor: float) -> LoadResult:
+def constant_rate(
+    url: str | list[str], form: dict[str, str], rate: float, seconds: float, redmine_floor: float
+) -> LoadResult:
     """Open loop: request i is due at t0 + i/rate; its latency counts from when it was due, so a
-    slow server cannot hide its slowness by delaying the next request (no coordinated omission)."""
+    slow server cannot hide its slowness by delaying the next request (no coordinated omission).
+    Several URLs (replicas) take the requests in turn, as a round-robin proxy would give them."""
+    urls = [url] if isinstance(url, str) else url
     total = max(1, int(rate * seconds))
     local = threading.local()
     results: list[tuple[float, bool]] = []
     lock = threading.Lock()
 
-    def one(due: float) -> None:
+    def one(due: float, target: str) -> None:
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
         try:
-            ok = session.post(f"{url}/slash", data=form, timeout=10).status_code == 200
+            ok = session.post(f"{target}/slash", data=form, timeout=10).status_code == 200
         except requests.RequestException:
             ok = False
         with lock:
@@ -216,7 +224,7 @@ def constant_rate(url: str, form: dict[str, str], rate: float, seconds: float, r
             pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            pool.submit(one, due)
+            pool.submit(one, due, urls[i % len(urls)])
     elapsed = time.perf_counter() - start
     latencies = [latency for latency, ok in results if ok]
     overheads = [max(0.0, latency - redmine_floor) for latency in latencies]

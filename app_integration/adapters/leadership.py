@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
 _leases = Table(
@@ -88,6 +89,12 @@ class Leadership:
         return got
 
     def _lease_row(self) -> bool:
+        try:
+            return self._take_lease()
+        except IntegrityError:
+            return False  # another process inserted the first lease row at the same moment: it leads
+
+    def _take_lease(self) -> bool:
         now = _now()
         values = {"holder": self._holder, "expires_at": now + self._lease}
         with self._engine.begin() as connection:

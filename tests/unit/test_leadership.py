@@ -34,3 +34,28 @@ def test_a_leader_that_stops_renewing_loses_the_lead(database_url: str) -> None:
     while not follower.try_acquire():
         assert time.monotonic() < deadline, "no takeover within 5 s"
         time.sleep(0.1)
+
+
+def test_replicas_starting_together_agree_on_one_leader(database_url: str) -> None:
+    """On a fresh store every replica finds no lease row and inserts one; the losers of that insert must
+    simply follow (a replica once crashed on the unique key here)."""
+    import threading
+
+    BridgeStore(database_url).migrate()
+    contenders = [Leadership(BridgeStore(database_url).engine, "listener", lease_seconds=5) for _ in range(6)]
+    start = threading.Barrier(len(contenders))
+    outcomes: list[object] = []
+
+    def contend(lead: Leadership) -> None:
+        start.wait(timeout=10)
+        try:
+            outcomes.append(lead.try_acquire())
+        except Exception as error:  # the defect: the loser's insert raised
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=contend, args=(lead,)) for lead in contenders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(map(str, outcomes)) == ["False"] * 5 + ["True"]
