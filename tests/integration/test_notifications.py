@@ -22,7 +22,7 @@ from app_integration.core.errors import ChatUnavailable
 from app_integration.core.events import Subscription
 from app_integration.core.features.change_feed import load_cursor, poll_once
 from app_integration.core.features.outbox_delivery import deliver_due
-from mattermost_server.emulator import wait_for
+from mattermost_server.emulator import trigger_id, wait_for
 from tests.conftest import RedmineInfo
 from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
 
@@ -373,3 +373,85 @@ def test_webhooks_without_a_valid_signature_are_refused(bridge: Bridge) -> None:
     answer = client.post("/webhooks/redmine", data=news, headers=signed(news))
     assert (answer.status_code, answer.get_json()) == (202, {"status": "ignored"})
     assert bridge.notifications.outbox_states() == {}
+
+
+# Reliability and reminders -----------------------------------------------------------------------------------------
+def test_a_redmine_outage_pauses_the_feed_and_it_resumes_from_its_cursor(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app_integration.core.errors import RedmineUnavailable
+
+    channel = channel_named(emulator, "u-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
+    first = rm.create("alice", "demo", f"Up {uuid.uuid4().hex[:8]}")
+    time.sleep(1.05)
+    second = rm.create("alice", "demo", f"Down {uuid.uuid4().hex[:8]}")
+    feed = feed_bridge.services.feed
+    assert feed is not None
+    real_history = feed.history
+
+    def failing(issue_id: int) -> Any:
+        if issue_id == second:
+            raise RedmineUnavailable("Redmine is unavailable right now.")
+        return real_history(issue_id)
+
+    monkeypatch.setattr(feed, "history", failing)
+    with pytest.raises(RedmineUnavailable):
+        poll_once(feed_bridge.services, feed_bridge.store)
+    cursor = load_cursor(feed_bridge.store)
+    assert cursor is not None and first in cursor.checked and second not in cursor.checked  # kept what it had
+    monkeypatch.setattr(feed, "history", real_history)
+    cycle(feed_bridge)
+    cycle(feed_bridge)
+    posted = texts(emulator, channel)
+    assert [sum(f"#{n}" in t for t in posted) for n in (first, second)] == [1, 1]
+
+
+def test_the_due_reminder_comes_once_a_day_in_the_persons_time_zone(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    from app_integration.core.features.due_reminders import remind_due
+
+    bob = emulator.user("bob")
+    bob["timezone"] = {"useAutomaticTimezone": "false", "automaticTimezone": "", "manualTimezone": "Asia/Tokyo"}
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    subject = f"Due soon {uuid.uuid4().hex[:8]}"
+    issue = rm.create("alice", "demo", subject, assigned_to_id=rm.user_id("bob"), due_date=tomorrow.isoformat())
+    before = len(emulator.dm_posts("bob"))
+    tokyo_morning = dt.datetime.combine(dt.date.today(), dt.time(23, 30), dt.UTC)  # 08:30 in Tokyo, next day
+    remind_due(feed_bridge.services, tokyo_morning - dt.timedelta(hours=1))  # 07:30 there: too early
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    assert len(emulator.dm_posts("bob")) == before
+    nine = tokyo_morning + dt.timedelta(minutes=31)  # 09:01 in Tokyo
+    remind_due(feed_bridge.services, nine)
+    remind_due(feed_bridge.services, nine + dt.timedelta(hours=3))  # later the same day there: nothing more
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    dms = emulator.dm_posts("bob")[before:]
+    assert len(dms) == 1 and f"/issues/{issue})" in dms[0]["message"] and "overdue or due by" in dms[0]["message"]
+    carol_before = len(emulator.dm_posts("carol"))
+    remind_due(feed_bridge.services, nine)
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    assert len(emulator.dm_posts("carol")) == carol_before  # nothing due for carol: no DM at all
+
+
+def test_a_subscription_is_edited_through_its_button(client: FlaskClient, bridge: Bridge, emulator: Any) -> None:
+    channel = channel_named(emulator, "x-" + uuid.uuid4().hex[:6])
+    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
+    subscribe_by_dialog(client, emulator, "alice", channel)
+    listed = slash(client, emulator, "alice", "subscriptions", channel)
+    edit = next(a for a in listed["attachments"][0]["actions"] if a["name"].startswith("Edit"))
+    body = {
+        "user_id": emulator.user("alice")["id"],
+        "channel_id": channel,
+        "context": edit["integration"]["context"],
+        "trigger_id": trigger_id(emulator.user("alice")["id"]),
+    }
+    assert client.post("/actions", json=body).get_json() == {}
+    opened = emulator.dialogs[-1]
+    defaults = {e["name"]: e.get("default") for e in opened["dialog"]["elements"]}
+    assert (defaults["projects"], defaults["event_note"], defaults["event_priority"]) == ("demo", "true", "false")
+    submission = {"projects": "demo", "subprojects": False, "status": "open", "event_priority": True}
+    answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
+    assert answer.status_code == 200
+    [saved] = bridge.notifications.subscriptions(channel)
+    assert (saved.events, saved.open_only, saved.with_subprojects) == (frozenset({"priority"}), True, False)

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..errors import BridgeError, RedmineUnavailable
 from ..events import Delivery
 from ..formatting import issue_table
 from ..services import Services
@@ -37,7 +38,16 @@ def remind_due(services: Services, now: dt.datetime) -> int:
         key, target = f"reminder:{local.date().isoformat()}", f"dm:{link.chat_user_id}"
         if notes.has_delivery(key, target):
             continue
-        issues = feed.due_soon(link.redmine_login, local.date() + DUE_WITHIN)
+        try:
+            issues = feed.due_soon(link.redmine_login, local.date() + DUE_WITHIN)
+        except RedmineUnavailable:
+            raise  # everyone's reminder waits for Redmine: the next round asks again
+        except BridgeError as error:  # this person's account is locked, gone or refused: today is skipped
+            log.info("reminders: skipped %s today: %s", link.redmine_login, error.user_message)
+            skipped = Delivery(key, target, 0, "")
+            notes.enqueue([skipped])
+            notes.drop(skipped, error.user_message)
+            continue
         table, _ = issue_table(services.tracker.base_url, issues, "author")
         text = f"Your open tickets that are overdue or due by {local.date() + DUE_WITHIN:%d.%m.%y}:\n\n{table}"
         delivery = Delivery(key, target, 0, text if issues else "")
