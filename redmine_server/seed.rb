@@ -3,6 +3,9 @@
 require "json"
 
 Setting.rest_api_enabled = "1"
+# No mail here: Redmine's mail jobs, failing without a mail server, held SQLite's lock for 30 s and more,
+# which stalled concurrent creates and the next seed.
+Setting.notified_events = []
 Setting.default_language = "en"
 Redmine::DefaultData::Loader.load("en") if Tracker.count.zero?
 

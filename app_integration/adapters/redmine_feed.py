@@ -74,7 +74,7 @@ class RedmineFeed:
             return None
         issue = issue_from(raw)
         journals = tuple(self._journal(j) for j in raw.get("journals", []))
-        return IssueHistory(issue, issue.status.id in self._closed_ids(), journals)
+        return IssueHistory(issue, issue.status.id in self.closed_ids(), journals)
 
     def visible_journals(self, login: str, issue_id: int) -> frozenset[int] | None:
         try:
@@ -155,7 +155,9 @@ class RedmineFeed:
             )
         return {int(x["id"]): str(x["name"]) for x in raws}
 
-    def _closed_ids(self) -> frozenset[int]:
+    def closed_ids(self) -> frozenset[int]:
+        """The statuses that close a ticket (cached)."""
+
         def load() -> frozenset[int]:
             raws = self._gateway.as_user(None, lambda r: [s.raw() for s in r.issue_status.all()])
             return frozenset(int(s["id"]) for s in raws if s.get("is_closed"))

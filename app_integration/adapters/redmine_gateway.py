@@ -164,7 +164,7 @@ class RedmineGateway:
         self._timeout = (connect_timeout, read_timeout)
         self._lock = threading.Lock()
         # Site-wide lists only; nothing one user can see is ever served to another.
-        self._lists: TTLCache[str, list[Choice]] = TTLCache(maxsize=8, ttl=cache_ttl)
+        self._lists: TTLCache[str, list[Choice]] = TTLCache(maxsize=16, ttl=cache_ttl)
         # Login -> id and state, as the admin sees it. Short, so a lock takes effect soon.
         self._accounts: TTLCache[str, Account | None] = TTLCache(maxsize=4096, ttl=min(cache_ttl, 60.0))
         self._personal_key: Callable[[str], str | None] = lambda login: None
@@ -299,16 +299,16 @@ class RedmineGateway:
         return sorted((_project(p) for p in raws if p.get("status", 1) == 1), key=lambda p: p.name.lower())
 
     def trackers(self) -> list[Choice]:
-        return self._cached("trackers", lambda r: [Choice(str(t.id), t.name) for t in r.tracker.all()])
+        return self.cached_list("trackers", lambda r: [Choice(str(t.id), t.name) for t in r.tracker.all()])
 
     def open_statuses(self) -> list[Choice]:
-        return self._cached(
+        return self.cached_list(
             "statuses",
             lambda r: [Choice(str(s.id), s.name) for s in r.issue_status.all() if not s.raw().get("is_closed")],
         )
 
     def priorities(self) -> list[Choice]:
-        return self._cached(
+        return self.cached_list(
             "priorities",
             lambda r: [
                 Choice(str(p.id), p.name, bool(p.raw().get("is_default")))
@@ -317,7 +317,8 @@ class RedmineGateway:
             ],
         )
 
-    def _cached(self, name: str, load: Callable[[Redmine], list[Choice]]) -> list[Choice]:
+    def cached_list(self, name: str, load: Callable[[Redmine], list[Choice]]) -> list[Choice]:
+        """A site-wide list (trackers, statuses …), the same for everyone, kept for REDMINE_CACHE_TTL."""
         with self._lock:
             if name in self._lists:
                 return self._lists[name]

@@ -16,6 +16,7 @@ from .mattermost_rest import MattermostChat
 from .notification_store import NotificationTables
 from .redmine_feed import RedmineFeed
 from .redmine_gateway import RedmineGateway
+from .redmine_tickets import RedmineTickets
 from .store import BridgeStore
 
 
@@ -49,6 +50,7 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
     users = Directory(store, operator_map, gateway, sealer=vault, chat=chat)
     gateway.use_credentials(users.personal_key, users.key_refused, settings.redmine_impersonation)
     notifications = NotificationTables(store.engine)
+    feed = RedmineFeed(gateway, settings.redmine_cache_ttl)
     services = Services(
         tracker=gateway,
         chat=chat,
@@ -60,7 +62,8 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
         connect_by_email=settings.connect_by_email,
         connect_by_key=settings.connect_by_key and vault.available,
         concurrency=settings.redmine_concurrency,
-        feed=RedmineFeed(gateway, settings.redmine_cache_ttl),
+        feed=feed,
+        desk=RedmineTickets(gateway, feed),
         notifications=notifications,
         people=store,
     )

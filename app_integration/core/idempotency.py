@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from .errors import OutcomeUnknown
-from .models import CommandContext, Reply
+from .models import Action, CommandContext, Reply
 from .ports import IdempotencyStore
 
 WAIT_STEPS = 100
@@ -21,12 +21,14 @@ STILL_RUNNING = "This form was already submitted and is still being processed. C
 
 
 def encode_reply(reply: Reply) -> str:
-    return json.dumps({"text": reply.text, "sent_as_dm": reply.sent_as_dm})
+    actions = [[a.label, a.command, a.argument, a.style] for a in reply.actions]
+    return json.dumps({"text": reply.text, "sent_as_dm": reply.sent_as_dm, "actions": actions})
 
 
 def decode_reply(raw: str) -> Reply:
     data = json.loads(raw)
-    return Reply(text=str(data.get("text", "")), sent_as_dm=bool(data.get("sent_as_dm")))
+    actions = tuple(Action(*map(str, a)) for a in data.get("actions", []))
+    return Reply(text=str(data.get("text", "")), sent_as_dm=bool(data.get("sent_as_dm")), actions=actions)
 
 
 def run_once(store: IdempotencyStore, context: CommandContext, work: Callable[[], Reply]) -> Reply:

@@ -19,6 +19,7 @@ from .models import (
     Project,
     UserLink,
 )
+from .tickets import TicketChange, TicketView, TimeEntryDraft
 
 
 class IssueTracker(Protocol):
@@ -110,6 +111,26 @@ class Chat(Protocol):
     def post_message(self, post_id: str) -> str | None:
         """The post's current text, or None when it is gone."""
         ...
+
+
+class TicketDesk(Protocol):
+    """One ticket, read and changed as a person, so Redmine's permissions and workflow decide."""
+
+    def ticket(self, login: str, issue_id: int) -> TicketView:
+        """NotFound when the person may not see it."""
+        ...
+
+    def change_ticket(self, login: str, issue_id: int, change: TicketChange) -> None:
+        """RedmineRejected with Redmine's reasons when it refuses."""
+        ...
+
+    def log_time(self, login: str, issue_id: int, entry: TimeEntryDraft) -> None: ...
+
+    def activities(self) -> list[Choice]: ...
+
+    def may_write_private_notes(self, login: str, project_id: int) -> bool: ...
+
+    def set_watching(self, login: str, issue_id: int, user_id: int, watching: bool) -> None: ...
 
 
 class ChangeFeed(Protocol):

@@ -17,6 +17,23 @@ from .features.help import make_app_info
 from .features.personal_notifications import notifications, toggle_notification
 from .features.subscriptions import submit_subscription, subscribe, subscriptions, unsubscribe
 from .features.ticket_batch import open_batch, submit_batch
+from .features.ticket_cards import (
+    assign_form,
+    assign_to_me,
+    close_ticket,
+    comment_form,
+    reopen_ticket,
+    share_ticket,
+    show_ticket,
+    status_form,
+    submit_assign,
+    submit_comment,
+    submit_status,
+    submit_time,
+    time_form,
+    unwatch_ticket,
+    watch_ticket,
+)
 from .features.ticket_form import open_form, submit_form
 from .features.ticket_lists import my_tickets, tickets_for_me
 
@@ -55,6 +72,23 @@ def build_registry() -> CommandRegistry:
                 "tickets_for_me", "List the open tickets assigned to you", run=tickets_for_me, aliases=("tasks_for_me",)
             ),
             Command("my_tickets", "List the open tickets you created", run=my_tickets, aliases=("tasks_by_me",)),
+            Command(
+                "ticket",
+                "Show a ticket's card, with buttons to comment, change, assign, log time or share it",
+                run=show_ticket,
+                aliases=("view",),
+                usage="<number>",
+            ),
+            Command("ticket_comment", "", run=comment_form, submit=submit_comment, hidden=True),
+            Command("ticket_status", "", run=status_form, submit=submit_status, hidden=True),
+            Command("ticket_assign", "", run=assign_form, submit=submit_assign, hidden=True),
+            Command("ticket_time", "", run=time_form, submit=submit_time, hidden=True),
+            Command("ticket_take", "", run=assign_to_me, hidden=True),
+            Command("ticket_close", "", run=close_ticket, hidden=True),
+            Command("ticket_reopen", "", run=reopen_ticket, hidden=True),
+            Command("ticket_watch", "", run=watch_ticket, hidden=True),
+            Command("ticket_unwatch", "", run=unwatch_ticket, hidden=True),
+            Command("ticket_share", "", run=share_ticket, hidden=True),
             Command("connect", "Link your account to Redmine yourself: by email or API key", run=connect),
             Command("whoami", "Show your Redmine link, how it was made, and whether it works", run=whoami),
             Command("disconnect", "Remove your Redmine link and any key stored for it", run=disconnect),

@@ -17,6 +17,7 @@ from .ports import (
     LinkStore,
     NotificationStore,
     Sealer,
+    TicketDesk,
     UserDirectory,
 )
 
@@ -37,6 +38,7 @@ class Services:
     feed: ChangeFeed | None = None  # Redmine's changes back into the chat; None where the bridge runs without
     notifications: NotificationStore | None = None
     people: LinkStore | None = None  # who is who, by Redmine user id: for mentions and personal DMs
+    desk: TicketDesk | None = None  # one ticket's card and its actions
 
     def login_for(self, user: ChatUser) -> str:
         """The caller's Redmine login, or NotMapped with how to get mapped."""
@@ -54,3 +56,8 @@ class Services:
         if self.feed is None or self.notifications is None or self.people is None:
             raise OperatorError("Notifications need the bridge's database; ask the operator to set DATABASE_URL.")
         return self.feed, self.notifications, self.people
+
+    def ticket_desk(self) -> TicketDesk:
+        if self.desk is None:
+            raise OperatorError("Ticket cards are not available in this bridge.")
+        return self.desk

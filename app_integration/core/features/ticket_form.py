@@ -148,7 +148,7 @@ def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
     start, due = date("start_date"), date("end_date")
     if start and due and start > due:
         errors["end_date"] = "The due date must not be before the start date"
-    hours = _hours(text("estimated_time"), errors)
+    hours = parse_hours(text("estimated_time"), errors)
     done = number("done", "Done")
     if done is not None and not 0 <= done <= 100:
         errors["done"] = "Done must be between 0 and 100"
@@ -169,7 +169,8 @@ def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
     return draft
 
 
-def _hours(raw: str, errors: dict[str, str]) -> Decimal | None:
+def parse_hours(raw: str, errors: dict[str, str], field: str = "estimated_time") -> Decimal | None:
+    """Positive hours (1.5 or 1,5), or None with a message in `errors[field]`."""
     if not raw:
         return None
     try:
@@ -177,6 +178,6 @@ def _hours(raw: str, errors: dict[str, str]) -> Decimal | None:
     except InvalidOperation:
         hours = Decimal(-1)
     if not hours.is_finite() or hours <= 0 or hours > 10_000:
-        errors["estimated_time"] = f"{raw} is not a positive number of hours"
+        errors[field] = f"{raw} is not a positive number of hours"
         return None
     return hours

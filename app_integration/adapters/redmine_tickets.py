@@ -1,0 +1,116 @@
+"""One ticket read and changed as a person, through the gateway: implements the core's TicketDesk port.
+
+The card is one call (`include=journals,allowed_statuses,watchers`, Redmine 5.0 and later); each action
+is one more. Redmine's own validation answers a refused change (422), and its reasons are shown as given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.models import Choice, Ref
+from ..core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
+from .redmine_feed import RedmineFeed
+from .redmine_gateway import RedmineGateway, issue_from, timestamp
+
+
+class RedmineTickets:
+    def __init__(self, gateway: RedmineGateway, feed: RedmineFeed) -> None:
+        self._gateway = gateway
+        self._feed = feed
+
+    def ticket(self, login: str, issue_id: int) -> TicketView:
+        include = ["journals", "allowed_statuses", "watchers"]
+        raw = self._gateway.as_user(login, lambda r: r.issue.get(issue_id, include=include).raw())
+        me = self._gateway.current_user(login).id
+        closed_ids = self._feed.closed_ids()
+        issue = issue_from(raw)
+        watchers = raw.get("watchers")
+        return TicketView(
+            issue=issue,
+            viewer_id=me,
+            closed=issue.status.id in closed_ids,
+            description=str(raw.get("description") or ""),
+            done_ratio=int(raw.get("done_ratio") or 0),
+            estimated_hours=raw.get("estimated_hours"),
+            spent_hours=raw.get("spent_hours"),
+            notes=tuple(_note(j) for j in raw.get("journals", []) if str(j.get("notes") or "").strip()),
+            allowed_statuses=tuple(Choice(str(s["id"]), str(s["name"])) for s in raw.get("allowed_statuses", [])),
+            closed_status_ids=closed_ids,
+            watcher_ids=frozenset(int(w["id"]) for w in watchers) if isinstance(watchers, list) else None,
+        )
+
+    def change_ticket(self, login: str, issue_id: int, change: TicketChange) -> None:
+        fields: dict[str, Any] = {}
+        if change.notes:
+            fields.update(notes=change.notes, private_notes=change.private_notes)
+        if change.status_id is not None:
+            fields["status_id"] = change.status_id
+        if change.assigned_to_id is not None:
+            fields["assigned_to_id"] = change.assigned_to_id
+        self._gateway.as_user(login, lambda r: r.issue.update(issue_id, **fields))
+
+    def log_time(self, login: str, issue_id: int, entry: TimeEntryDraft) -> None:
+        fields: dict[str, Any] = {
+            "issue_id": issue_id,
+            "hours": float(entry.hours),
+            "comments": entry.comments,
+            "spent_on": entry.spent_on.isoformat(),
+        }
+        if entry.activity_id is not None:
+            fields["activity_id"] = entry.activity_id
+        self._gateway.as_user(login, lambda r: r.time_entry.create(**fields))
+
+    def activities(self) -> list[Choice]:
+        return self._gateway.cached_list(
+            "activities",
+            lambda r: [
+                Choice(str(a.id), a.name, bool(a.raw().get("is_default")))
+                for a in r.enumeration.filter(resource="time_entry_activities")
+                if a.raw().get("active", True)
+            ],
+        )
+
+    def may_write_private_notes(self, login: str, project_id: int) -> bool:
+        """Whether Redmine would keep a note private for this person: an administrator, or a role in the
+        project with `set_notes_private`. Redmine silently makes the note public otherwise."""
+        account = self._gateway.account(login)
+        if account is None:
+            return False
+        memberships = self._gateway.as_user(
+            None, lambda r: [m.raw() for m in r.project_membership.filter(project_id=project_id, limit=100)]
+        )
+        role_ids = {
+            int(role["id"])
+            for m in memberships
+            if (m.get("user") or {}).get("id") == account.id
+            for role in m.get("roles", [])
+        }
+        return any("set_notes_private" in self._role_permissions(role_id) for role_id in role_ids)
+
+    def _role_permissions(self, role_id: int) -> frozenset[str]:
+        choices = self._gateway.cached_list(
+            f"role-{role_id}",
+            lambda r: [Choice(p, p) for p in r.role.get(role_id).raw().get("permissions", [])],
+        )
+        return frozenset(c.value for c in choices)
+
+    def set_watching(self, login: str, issue_id: int, user_id: int, watching: bool) -> None:
+        def call(r: Any) -> Any:
+            url = f"{r.url}/issues/{issue_id}/watchers"
+            if watching:
+                return r.engine.request("post", f"{url}.json", data={"user_id": user_id})
+            return r.engine.request("delete", f"{url}/{user_id}.json")
+
+        self._gateway.as_user(login, call)
+
+
+def _note(raw: dict[str, Any]) -> Note:
+    user = raw.get("user") or {}
+    return Note(
+        int(raw["id"]),
+        Ref(int(user.get("id", 0)), str(user.get("name", ""))),
+        timestamp(raw.get("created_on")),
+        str(raw.get("notes") or ""),
+        bool(raw.get("private_notes", False)),
+    )
