@@ -314,6 +314,22 @@ class MattermostEmulator:
         self._broadcast("post_edited", {"post": json.dumps(snapshot)}, snapshot["channel_id"])
         return snapshot
 
+    def react_as(self, username: str, post_id: str, emoji_name: str) -> dict[str, Any]:
+        """A person reacts to a post; the channel's members hear `reaction_added` (app/reaction.go)."""
+        post = self.posts[post_id]
+        reaction = {
+            "user_id": self.user(username)["id"],
+            "post_id": post_id,
+            "emoji_name": emoji_name,
+            "create_at": now_ms(),
+            "update_at": now_ms(),
+            "delete_at": 0,
+            "remote_id": "",
+            "channel_id": post["channel_id"],
+        }
+        self._broadcast("reaction_added", {"reaction": json.dumps(reaction)}, post["channel_id"])
+        return reaction
+
     def posts_in(self, channel_id: str) -> list[dict[str, Any]]:
         with self.lock:
             return sorted(

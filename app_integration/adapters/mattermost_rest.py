@@ -37,7 +37,7 @@ from ..core.errors import (
     PermissionDenied,
 )
 from ..core.formatting import fit
-from ..core.models import ChatMessage, ChatUser
+from ..core.models import ChatMessage, ChatPost, ChatUser
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -200,6 +200,13 @@ class MattermostChat:
         )
         return str(raw["id"])
 
+    def post_props(self, channel_id: str, text: str, props: dict[str, Any]) -> str:
+        """A post with props of the adapters' making (signed buttons), beyond what the core's messages carry."""
+        raw = self._call(
+            lambda d: d.posts.create_post(channel_id=_checked(channel_id), message=fit(text), props=props or None)
+        )
+        return str(raw["id"])
+
     def channel_kind(self, channel_id: str) -> str | None:
         with self._lock:
             if channel_id in self._channel_kinds:
@@ -233,6 +240,43 @@ class MattermostChat:
         except (NotFound, PermissionDenied):
             return False
         return "team_admin" in str(team_member.get("roles", "")).split() or bool(team_member.get("scheme_admin"))
+
+    def read_post(self, post_id: str) -> ChatPost | None:
+        try:
+            raw = self._call(lambda d: d.posts.get_post(_checked(post_id)))
+        except (NotFound, PermissionDenied):
+            return None
+        author = self.user(str(raw.get("user_id", "")))
+        kind = self.channel_kind(str(raw.get("channel_id", "")))
+        if raw.get("delete_at") or author is None or kind is None:
+            return None
+        return ChatPost(
+            id=str(raw["id"]),
+            user=author,
+            channel_id=str(raw["channel_id"]),
+            channel_type=kind,
+            message=str(raw.get("message", "")),
+            root_id=str(raw.get("root_id") or ""),
+        )
+
+    def may_read_channel(self, user_id: str, channel_id: str) -> bool:
+        try:
+            self._call(lambda d: d.channels.get_channel_member(_checked(channel_id), _checked(user_id)))
+            return True
+        except (NotFound, PermissionDenied):
+            pass
+        if self.channel_kind(channel_id) != "O":
+            return False
+        # An open channel: every member of its team may read it, without joining.
+        channel = self._call(lambda d: d.channels.get_channel(channel_id))
+        try:
+            self._call(lambda d: d.teams.get_team_member(_checked(str(channel.get("team_id"))), user_id))
+        except (NotFound, PermissionDenied, InputError):
+            return False
+        return True
+
+    def permalink(self, post_id: str) -> str:
+        return f"{self.site_url() or self.base_url}/_redirect/pl/{_checked(post_id)}"
 
     def time_zone(self, user_id: str) -> str:
         raw = self._call(lambda d: d.users.get_user(_checked(user_id)))

@@ -11,7 +11,21 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, and_, delete, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    false,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +48,7 @@ _subscriptions = Table(
     Column("assignee_id", Integer, nullable=True),
     Column("open_only", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sync_replies", Boolean, nullable=False, server_default=false()),
 )
 _threads = Table(
     "issue_threads",
@@ -116,6 +131,15 @@ class NotificationTables:
                 )
             ).first()
         return None if row is None else str(row.root_post_id)
+
+    def issue_of_thread(self, channel_id: str, root_post_id: str) -> int | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_threads.c.issue_id).where(
+                    _threads.c.channel_id == channel_id, _threads.c.root_post_id == root_post_id
+                )
+            ).first()
+        return None if row is None else int(row.issue_id)
 
     def save_thread_root(self, channel_id: str, issue_id: int, post_id: str) -> None:
         self.forget_thread_root(channel_id, issue_id)
@@ -231,6 +255,7 @@ def _row(s: Subscription) -> dict[str, Any]:
         "priority_id": s.priority_id,
         "assignee_id": s.assignee_id,
         "open_only": s.open_only,
+        "sync_replies": s.sync_replies,
     }
 
 
@@ -246,5 +271,6 @@ def _subscription(row: Any) -> Subscription:
         priority_id=row.priority_id,
         assignee_id=row.assignee_id,
         open_only=bool(row.open_only),
+        sync_replies=bool(row.sync_replies),
         id=int(row.id),
     )

@@ -145,6 +145,7 @@ class Subscription:
     priority_id: int | None = None
     assignee_id: int | None = None
     open_only: bool = False
+    sync_replies: bool = False  # replies in its tickets' threads become Redmine notes, as their writers
     id: int = 0
 
     def matches(self, event: IssueEvent, ancestors: tuple[int, ...]) -> bool:

@@ -10,6 +10,7 @@ from .events import Delivery, IssueHistory, NotificationPrefs, Subscription
 from .models import (
     Account,
     ChatMessage,
+    ChatPost,
     ChatUser,
     Choice,
     Issue,
@@ -108,6 +109,16 @@ class Chat(Protocol):
 
     def patch_post(self, post_id: str, message: str) -> None: ...
 
+    def read_post(self, post_id: str) -> ChatPost | None:
+        """A post as the bot reads it, or None when it is gone or out of the bot's sight."""
+        ...
+
+    def may_read_channel(self, user_id: str, channel_id: str) -> bool:
+        """Whether Mattermost lets this user read the channel: a member, or a public channel of the team."""
+        ...
+
+    def permalink(self, post_id: str) -> str: ...
+
     def post_message(self, post_id: str) -> str | None:
         """The post's current text, or None when it is gone."""
         ...
@@ -173,6 +184,8 @@ class NotificationStore(Protocol):
     def thread_root(self, channel_id: str, issue_id: int) -> str | None: ...
 
     def save_thread_root(self, channel_id: str, issue_id: int, post_id: str) -> None: ...
+
+    def issue_of_thread(self, channel_id: str, root_post_id: str) -> int | None: ...
 
     def forget_thread_root(self, channel_id: str, issue_id: int) -> None: ...
 

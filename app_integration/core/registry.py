@@ -55,10 +55,11 @@ def build_registry() -> CommandRegistry:
             ),
             Command(
                 "create_ticket_by_form",
-                "Create one ticket through a form",
+                "Create one ticket through a form; from a post, given its permalink",
                 run=open_form,
                 submit=submit_form,
                 aliases=("new_task",),
+                usage="[permalink or post id]",
             ),
             Command(
                 "create_tickets",

@@ -21,7 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_ENV_FILE = ".docker.env"
 ENV_FILE_VARIABLE = "BRIDGE_ENV_FILE"
 
-LinkMode = Literal["rewrite", "reply", "off"]
+LinkMode = Literal["rewrite", "reply", "card", "off"]
 
 
 class Settings(BaseSettings):
@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     link_mode: LinkMode = "rewrite"
     link_on_edit: bool = False
     link_show_subject: bool = False
+    create_from_reaction_emoji: str = Field(default="ticket", min_length=1, max_length=64)
     user_map: str | None = None
     user_map_file: Path | None = None
     # Self-service linking (`connect`): by a matching email, or by a personal API key kept encrypted.

@@ -18,10 +18,12 @@ from typing import Any
 from ...core.chat_ids import is_chat_id
 from ...core.errors import BridgeError, ChatTokenRefused, NotMapped
 from ...core.features.direct_messages import answer_direct_message
+from ...core.features.thread_replies import note_from_reply
 from ...core.features.ticket_links import TicketLinker
 from ...core.models import ChatPost
 from ..redmine_gateway import key_checks
 from ..wiring import Bridge
+from .reaction_offers import offer_ticket_from_post
 from .websocket_client import Backoff, EventStream, StreamPosition
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,9 @@ class PostListener:
     # Events ------------------------------------------------------------------------
     def handle(self, message: dict[str, Any]) -> None:
         event = message.get("event")
+        if event == "reaction_added":
+            self._reacted(message.get("data") or {})
+            return
         if event not in ("posted", "post_edited") or (event == "post_edited" and not self._on_edit):
             return
         data = message.get("data") or {}
@@ -196,12 +201,26 @@ class PostListener:
                 answer_direct_message(self._services, self._bridge.registry, self.linker, post)
             else:
                 self.linker.link(post)
+                note_from_reply(self._services, post)
         except NotMapped as error:
             self._notice_unmapped(post, error.user_message)
         except BridgeError as error:
             self._tell(post, error.user_message)
         finally:
             key_checks.reset(checks)
+
+    def _reacted(self, data: dict[str, Any]) -> None:
+        """The ticket emoji on a post: its reactor gets a DM with a button to make a ticket from the post (a
+        reaction brings no trigger_id to open a dialog with). Who reacted is the reaction's user_id."""
+        reaction = json.loads(data.get("reaction") or "{}")
+        user_id, post_id = str(reaction.get("user_id", "")), str(reaction.get("post_id", ""))
+        wanted = self._bridge.settings.create_from_reaction_emoji
+        if reaction.get("emoji_name") != wanted or user_id == self._bot_id or not is_chat_id(post_id):
+            return
+        try:
+            offer_ticket_from_post(self._bridge, user_id, post_id)
+        except BridgeError as error:
+            log.info("listener: no ticket offer for a reaction: %s", error.user_message)
 
     def _notice_unmapped(self, post: ChatPost, text: str) -> None:
         now = time.monotonic()

@@ -19,7 +19,7 @@ from ...core.chat_ids import is_chat_id
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
 from ...core.models import Action, ChatMessage, CommandContext, Reply
-from .form_rendering import action_id, dialog, submitted_value
+from .form_rendering import dialog, signed_buttons, submitted_value
 from .request_parsing import MalformedRequest, json_object, member, text
 from .request_verification import check_slash_token
 from .web_context import WebContext
@@ -147,20 +147,7 @@ def _render(web: WebContext, command: Command, context: CommandContext, reply: R
 
 
 def _buttons(web: WebContext, context: CommandContext, actions: tuple[Action, ...], title: str) -> dict[str, Any]:
-    """Buttons, each signed for this person only: a click by anyone else, or an altered one, is refused."""
-    rendered = []
-    for number, action in enumerate(actions):
-        signed = web.signer.sign({"cmd": action.command, "uid": context.user.id, "arg": action.argument})
-        rendered.append(
-            {
-                "id": action_id(f"{action.command}{number}"),
-                "type": "button",  # PostAction.IsValid refuses an action with no type
-                "name": action.label,
-                "style": action.style,
-                "integration": {"url": f"{web.root_url}/actions", "context": {"action": action.command, "sig": signed}},
-            }
-        )
-    return {"fallback": title or "Choose", "text": title, "actions": rendered}
+    return signed_buttons(web.signer, web.root_url, context.user.id, actions, title)
 
 
 def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:

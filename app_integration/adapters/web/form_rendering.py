@@ -3,10 +3,12 @@ Apps forms and Apps bindings. One source, two surfaces."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ...core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, CommandRegistry
-from ...core.models import Form, FormField
+from ...core.models import Action, Form, FormField
+from .request_verification import StateSigner
 
 APPS_EXPAND = {"app": "all", "acting_user": "all", "channel": "all", "team": "all", "locale": "all"}
 # model/integration_action.go: limits in bytes, as Go's len counts them.
@@ -39,7 +41,9 @@ def dialog_element(field: FormField) -> dict[str, Any]:
         if field.kind == "text":
             element["max_length"] = min(element["max_length"], DIALOG_TEXT_LIMIT)
     if field.default is not None:
-        element["default"] = field.default
+        # model/integration_action.go: a default holds 150 bytes in a text field, 3000 in a textarea
+        limit = {"text": DIALOG_TEXT_LIMIT, "textarea": 3000}.get(field.kind)
+        element["default"] = fit_bytes(field.default, limit) if limit else field.default
     if field.hint and field.kind in ("text", "textarea"):
         element["placeholder"] = fit_bytes(field.hint, DIALOG_TEXT_LIMIT if field.kind == "text" else 3000)
     help_text = field.help or (field.hint if field.kind not in ("text", "textarea") else "")
@@ -151,3 +155,22 @@ def submitted_value(value: Any) -> str | None:
 def action_id(command_name: str) -> str:
     """Mattermost puts action ids in a URL path: letters and digits only."""
     return "".join(ch for ch in command_name if ch.isalnum())
+
+
+def signed_buttons(
+    signer: StateSigner, root_url: str, user_id: str, actions: Iterable[Action], title: str
+) -> dict[str, Any]:
+    """Message buttons, each signed for one person: a click by anyone else, or an altered one, is refused."""
+    rendered = []
+    for number, action in enumerate(actions):
+        signed = signer.sign({"cmd": action.command, "uid": user_id, "arg": action.argument})
+        rendered.append(
+            {
+                "id": action_id(f"{action.command}{number}"),
+                "type": "button",  # PostAction.IsValid refuses an action with no type
+                "name": action.label,
+                "style": action.style,
+                "integration": {"url": f"{root_url}/actions", "context": {"action": action.command, "sig": signed}},
+            }
+        )
+    return {"fallback": title or "Choose", "text": title, "actions": rendered}

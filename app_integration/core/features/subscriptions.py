@@ -72,6 +72,13 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
         FormField("mine", "Only assigned to me", "bool", default="false", help="Or choose a person below"),
         FormField("assignee", "Assigned to", "user", help="Only tickets assigned to this person"),
         FormField("status", "Status", "select", True, STATUS_CHOICES, "open" if current.open_only else "any"),
+        FormField(
+            "sync_replies",
+            "Replies become notes",
+            "bool",
+            default=flag[current.sync_replies],
+            help="A reply in a ticket's thread is added to it in Redmine, as its writer",
+        ),
     ]
     form = Form(
         command="subscribe",
@@ -133,6 +140,7 @@ def _from_values(services: Services, context: CommandContext, values: Mapping[st
         priority_id=_number(values.get("priority")),
         assignee_id=_assignee(services, login, values),
         open_only=values.get("status") == "open",
+        sync_replies=_on(values.get("sync_replies")),
     )
 
 
@@ -200,6 +208,7 @@ def describe(s: Subscription) -> str:
     events = ", ".join(EVENT_LABELS[k].lower() for k in EVENT_KINDS if k in s.events)
     filters = [f"tracker {s.tracker_id}" if s.tracker_id else "", f"priority {s.priority_id}" if s.priority_id else ""]
     filters += ["assignee set" if s.assignee_id else "", "open only" if s.open_only else ""]
+    filters += ["replies become notes" if s.sync_replies else ""]
     scope = " and subprojects" if s.with_subprojects else ""
     extra = "; ".join(f for f in filters if f)
     return f"#{s.id} **{plain(s.project_name)}**{scope}: {events}" + (f" ({extra})" if extra else "")

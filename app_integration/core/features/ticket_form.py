@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+import re
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from ..chat_ids import is_chat_id
-from ..errors import InputError
+from ..errors import BridgeError, InputError, NotFound
 from ..formatting import issue_link, issue_table, plain
 from ..idempotency import run_once
-from ..models import ChatMessage, Choice, CommandContext, Form, FormField, IssueDraft, Reply
+from ..models import ChatMessage, ChatPost, Choice, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
 from ..ticket_parser import parse_date
 from .project_access import assignee_problem, project_choices, project_members
 
+log = logging.getLogger(__name__)
 DONE_CHOICES = tuple(Choice(str(n), f"{n} %") for n in range(0, 101, 10))
+
+
+POST_REF = re.compile(r"(?:/pl/|^)([a-z0-9]{26})/?$")
+
+
+def source_post(services: Services, context: CommandContext, reference: str) -> ChatPost:
+    """The post a ticket is made from, by permalink or id, when the caller may read its channel (asked of
+    Mattermost for the caller's verified id; the request's word for it counts for nothing)."""
+    found = POST_REF.search(reference.strip())
+    post = services.chat.read_post(found.group(1)) if found else None
+    if post is None or not services.chat.may_read_channel(context.user.id, post.channel_id):
+        raise NotFound("That post is not found, or you cannot read its channel.")
+    return post
 
 
 def open_form(services: Services, context: CommandContext) -> Reply:
     login = services.login_for(context.user)
+    post = source_post(services, context, context.argument) if context.argument.strip() else None
     projects = tuple(project_choices(services, login))
     trackers = tuple(services.tracker.trackers())
     statuses = tuple(services.tracker.open_statuses())
@@ -43,8 +60,23 @@ def open_form(services: Services, context: CommandContext) -> Reply:
                 default=_first(trackers),
                 help="Bug, feature or support",
             ),
-            FormField("subject", "Subject", "textarea", required=True, max_length=255, help="What is to be done"),
-            FormField("description", "Description", "textarea", max_length=3000, help="Details, in Markdown"),
+            FormField(
+                "subject",
+                "Subject",
+                "textarea",
+                required=True,
+                max_length=255,
+                help="What is to be done",
+                default=_subject_of(post) if post else None,
+            ),
+            FormField(
+                "description",
+                "Description",
+                "textarea",
+                max_length=3000,
+                help="Details, in Markdown",
+                default=_description_of(services, post) if post else None,
+            ),
             FormField(
                 "status",
                 "Status",
@@ -77,7 +109,19 @@ def open_form(services: Services, context: CommandContext) -> Reply:
             FormField("done", "Done", "select", options=DONE_CHOICES, default="0", help="How much is done already"),
         ),
     )
+    if post is not None:
+        form = dataclasses.replace(form, argument=post.id, title="Ticket from a post")
     return Reply(form=form)
+
+
+def _subject_of(post: ChatPost) -> str:
+    first = next((line.strip() for line in post.message.splitlines() if line.strip()), "")
+    return first if len(first) <= 255 else first[:254] + "…"
+
+
+def _description_of(services: Services, post: ChatPost) -> str:
+    footer = f"\n\n— @{post.user.username} in Mattermost: {services.chat.permalink(post.id)}"
+    return post.message[: 3000 - len(footer)] + footer
 
 
 def _first(choices: tuple[Choice, ...]) -> str | None:
@@ -107,9 +151,22 @@ def _create(services: Services, context: CommandContext) -> Reply:
     table, _ = issue_table(base_url, [issue], "assignee")
     services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
     text = f"Created {issue_link(base_url, issue.id)} {plain(issue.subject)}."
+    if context.argument:
+        _announce(services, context, issue)
     if draft.status_id is not None and issue.status.id != draft.status_id:
         text += f" Redmine's workflow started it as **{plain(issue.status.name)}**, not the status you chose."
     return Reply(text=text, sent_as_dm=True)
+
+
+def _announce(services: Services, context: CommandContext, issue: Issue) -> None:
+    """A ticket made from a post is announced in that post's thread, once the caller may still read it."""
+    post = source_post(services, context, context.argument)
+    link = issue_link(services.tracker.base_url, issue.id)
+    message = ChatMessage(text=f"@{context.user.username} made a ticket from this post: {link}")
+    try:
+        services.chat.post(post.channel_id, message, root_id=post.root_id or post.id)
+    except BridgeError:
+        log.info("could not announce #%d in the post's thread (the bot may not post there)", issue.id)
 
 
 def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:

@@ -12,14 +12,26 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from cachetools import TTLCache
+
 from ..errors import BridgeError, EditTooLate, NotMapped, PermissionDenied
-from ..formatting import POST_LIMIT, issue_url
+from ..formatting import POST_LIMIT, issue_url, plain
 from ..models import ChatMessage, ChatPost, Issue
 from ..services import Services
 from ..settings import LinkMode
 from ..ticket_refs import find_refs, markdown_link, rewrite_refs
 
 log = logging.getLogger(__name__)
+CARDS_PER_POST = 3
+CARD_QUIET_SECONDS = 1800
+
+
+def compact_card(base_url: str, issue: Issue) -> str:
+    """One line: tracker, number, subject, status and assignee."""
+    url = issue_url(base_url, issue.id)
+    who = plain(issue.assigned_to.name) if issue.assigned_to else "unassigned"
+    head = f"**{plain(issue.tracker.name)} [#{issue.id}]({url})** {plain(issue.subject)}"
+    return f"{head} · {plain(issue.status.name)} · {who}"
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,8 @@ class TicketLinker:
         self._may_edit: set[str] = set()
         # The first edit in a channel is a probe: one thread at a time makes it, so a refusal is met once.
         self._probe = threading.Lock()
+        # (channel, ticket) carded lately: the same ticket is not carded again there for half an hour.
+        self._recent_cards: TTLCache[tuple[str, int], bool] = TTLCache(maxsize=10_000, ttl=CARD_QUIET_SECONDS)
 
     @property
     def mode(self) -> LinkMode:
@@ -58,13 +72,16 @@ class TicketLinker:
                 "`/integration_with_redmine connect`."
             )
         wanted = set(ids)
-        visible = {i.id: i for i in self._services.tracker.issues_by_ids(login, ids) if i.id in wanted}
+        found = {i.id: i for i in self._services.tracker.issues_by_ids(login, ids) if i.id in wanted}
+        visible = {i: found[i] for i in dict.fromkeys(ids) if i in found}  # in the post's order
         hidden = tuple(i for i in ids if i not in visible)
         if hidden:
             refs = ", ".join(f"#t{i}" for i in hidden)
             self._notice(post, f"{refs}: not found in Redmine, or you cannot see it.")
         if not visible:
             return LinkOutcome((), hidden, "none")
+        if self._mode == "card":
+            return LinkOutcome(tuple(visible), hidden, self._cards(post, visible))
         rendered = {i: self._render(issue, post) for i, issue in visible.items()}
         return LinkOutcome(tuple(visible), hidden, self._deliver(post, rendered))
 
@@ -107,6 +124,23 @@ class TicketLinker:
         """A subject goes into a channel only when any reader could see it in Redmine: the issue is not private
         and its project is public. A DM is the author's own."""
         return not issue.is_private and self._services.tracker.project_is_public(issue.project.id)
+
+    def _cards(self, post: ChatPost, visible: dict[int, Issue]) -> str:
+        """LINK_MODE=card: a thread reply with a compact card per ticket that everyone in the channel may see
+        (a bare link for the rest), at most CARDS_PER_POST, and none for a ticket carded here lately."""
+        base_url = self._services.tracker.base_url
+        lines, carded = [], 0
+        for issue_id, issue in visible.items():
+            key = (post.channel_id, issue_id)
+            fresh = key not in self._recent_cards and carded < CARDS_PER_POST
+            if fresh and (post.is_direct or self._everyone_may_see(issue)):
+                self._recent_cards[key] = True
+                carded += 1
+                lines.append(compact_card(base_url, issue))
+            else:
+                lines.append(markdown_link(f"#t{issue_id}", issue_url(base_url, issue_id)))
+        self._services.chat.post(post.channel_id, ChatMessage(text="\n".join(lines)), root_id=post.root_id or post.id)
+        return "carded"
 
     def _deliver(self, post: ChatPost, rendered: dict[int, str]) -> str:
         # In a DM too, as the original bridge did; a bot that may not edit others' posts replies instead.

@@ -1,0 +1,62 @@
+"""A reply in a ticket's thread becomes a Redmine note, where the channel's subscription asks for it.
+
+The note is written as the person who replied (through the user map), with a link back to the post. A
+reply in a channel that is not public becomes a private note, and only where Redmine would keep it
+private for that person: otherwise nothing is written, and they are told why. The note never comes back
+into the thread: its outbox row for this channel is marked as already there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import BridgeError, InputError, RedmineRejected
+from ..events import Delivery
+from ..models import ChatPost
+from ..services import Services
+from ..tickets import TicketChange
+
+log = logging.getLogger(__name__)
+CAME_FROM_THREAD = "written from this thread"
+
+
+def note_from_reply(services: Services, post: ChatPost) -> int | None:
+    """The ticket the reply was added to, or None when this thread syncs no replies.
+    NotMapped for an unmapped writer (the listener tells them, at most once an hour)."""
+    if not post.root_id or post.is_direct or not post.message.strip():
+        return None
+    _, notes, _ = services.notifying()
+    issue_id = notes.issue_of_thread(post.channel_id, post.root_id)
+    if issue_id is None or not any(s.sync_replies for s in notes.subscriptions(post.channel_id)):
+        return None
+    login = services.login_for(post.user)
+    desk = services.ticket_desk()
+    view = desk.ticket(login, issue_id)
+    private = post.channel_type != "O"
+    if private and not desk.may_write_private_notes(login, view.issue.project.id):
+        raise InputError(
+            f"Your reply was not added to #{issue_id}: this channel is not public, and Redmine does not let you "
+            "write private notes in that project."
+        )
+    text = f"{post.message.strip()}\n\n— @{post.user.username} in Mattermost: {services.chat.permalink(post.id)}"
+    try:
+        desk.change_ticket(login, issue_id, TicketChange(notes=text, private_notes=private))
+    except RedmineRejected as refused:
+        raise InputError(f"Redmine did not take your reply for #{issue_id}: {refused.user_message}") from None
+    _keep_out_of_thread(services, login, issue_id, post.channel_id, text)
+    return issue_id
+
+
+def _keep_out_of_thread(services: Services, login: str, issue_id: int, channel_id: str, text: str) -> None:
+    """Marks the new note's delivery to this channel as done, so the feed does not post it back."""
+    _, notes, _ = services.notifying()
+    try:
+        mine = [n for n in services.ticket_desk().ticket(login, issue_id).notes if n.text == text]
+    except BridgeError:
+        mine = []
+    if not mine:
+        log.warning("thread replies: could not find the note just written on #%d; it may echo", issue_id)
+        return
+    echo = Delivery(f"issue:{issue_id}:{mine[-1].id}", channel_id, issue_id, "")
+    notes.enqueue([echo])
+    notes.drop(echo, CAME_FROM_THREAD)
