@@ -323,6 +323,38 @@ def _session(
     wait_for(lambda: "mentioned" in emulator.dm_posts("alice")[-1]["message"], timeout=15)
     log.says("Bot, in a DM to @alice", emulator.dm_posts("alice")[-1]["message"], raw=True)
 
+    log.step("8. A ticket's card, and a button on it")
+    card = slash("alice", f"ticket {ids[0]}")
+    log.says("Bot (only @alice sees this)", card["text"] + "\n\n" + _labels(card))
+    taken = _click(web, people["alice"], channel, _button(card, "Take it"))
+    log.says("@alice clicks [Take it]; the card becomes", taken["update"]["message"])
+
+    log.step("9. A ticket from any post: the ticket emoji")
+    idea = emulator.post_as("carol", channel, "The projector in room 3 flickers\nIt started after the update.")
+    log.says("@carol posts in ~town-square", idea["message"])
+    before = len(emulator.dm_posts("bob"))
+    emulator.react_as("bob", idea["id"], "ticket")
+    offer = wait_for(lambda: emulator.dm_posts("bob")[before:], timeout=15)[0]
+    buttons = offer["props"]["attachments"][0]["actions"]
+    log.says(
+        "@bob reacts with :ticket:; Bot, in a DM to @bob",
+        offer["message"] + "  " + _labels({"attachments": [{"actions": buttons}]}),
+    )
+    _click(web, people["bob"], channel, buttons[0])
+    form = emulator.dialogs[-1]["dialog"]
+    defaults = {e["name"]: e.get("default") for e in form["elements"]}
+    log.says(
+        "Mattermost opens a dialog, prefilled",
+        f"Subject: {defaults['subject']}\nDescription: {defaults['description']}",
+    )
+    submission = {"projects": "demo", "trackers": "1", "status": "1", "priority": "2", "done": "0"}
+    submission.update(subject=defaults["subject"], description=defaults["description"])
+    made = {**body, "callback_id": form["callback_id"], "state": form["state"], "submission": submission}
+    made["user_id"] = people["bob"]["id"]
+    requests.post(f"{web}/dialog", json=made, timeout=60).raise_for_status()
+    announced = wait_for(lambda: [p for p in emulator.posts_in(channel) if p["root_id"] == idea["id"]], timeout=15)
+    log.says("...and the bot answers in the post's thread", announced[0]["message"], raw=True)
+
     log.step("Open the tickets in Redmine")
     print(f"\n{redmine}/projects/demo/issues  (log in as alice / alice-password)")
     log.parts.append(f"\nRedmine: {redmine}/projects/demo/issues\n")

@@ -110,6 +110,7 @@ class MattermostChat:
         self._dm_channels: dict[str, str] = {}
         # A channel made private, or deleted, is seen within a minute.
         self._channel_kinds: TTLCache[str, str | None] = TTLCache(maxsize=4096, ttl=60)
+        self._zones: TTLCache[str, str] = TTLCache(maxsize=4096, ttl=300)
         self._bot: ChatUser | None = None
         self._ephemeral_refused_at = -EPHEMERAL_RETRY_SECONDS
         self._ephemeral_allowed = False
@@ -279,7 +280,17 @@ class MattermostChat:
         return f"{self.site_url() or self.base_url}/_redirect/pl/{_checked(post_id)}"
 
     def time_zone(self, user_id: str) -> str:
+        with self._lock:
+            if user_id in self._zones:
+                return self._zones[user_id]
         raw = self._call(lambda d: d.users.get_user(_checked(user_id)))
+        zone = self._zone_of(raw)
+        with self._lock:
+            self._zones[user_id] = zone
+        return zone
+
+    @staticmethod
+    def _zone_of(raw: dict[str, Any]) -> str:
         zone = raw.get("timezone") or {}
         if str(zone.get("useAutomaticTimezone", "true")).lower() == "true":
             return str(zone.get("automaticTimezone") or "")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import NotMapped, OperatorError
+from .errors import BridgeError, NotMapped, OperatorError
 from .models import ChatUser
 from .ports import (
     AccountLinks,
@@ -50,6 +51,19 @@ class Services:
                 f"`{user.username}=<your Redmine login>` to the user map."
             )
         return login
+
+    def today_for(self, user: ChatUser) -> dt.date:
+        """Today where the person is (their Mattermost time zone), for dates they write or are shown."""
+        try:
+            zone = self.chat.time_zone(user.id)
+        except BridgeError:
+            zone = ""
+        if not zone:
+            return self.today()
+        try:
+            return dt.datetime.now(ZoneInfo(zone)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.today()
 
     def notifying(self) -> tuple[ChangeFeed, NotificationStore, LinkStore]:
         """The parts the notification features need; an OperatorError names what is missing."""

@@ -1,7 +1,8 @@
 """Parses `create_tickets` lines such as `1. Write report @bob 10.05.27`.
 
 Forgiving where a person would be: the number is optional, `@user` may stand anywhere,
-the due date may be dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd, or left out. Strict where a
+the due date may be dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd, or said in words at the end of the
+line (`tomorrow`, `пт`, `in 2 weeks`, `конец месяца`: see natural_dates), or left out. Strict where a
 mistake would cost: every bad line is reported with its number and reason.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+
+from .natural_dates import trailing_date
 
 MAX_SUBJECT = 255
 MAX_LINES = 100
@@ -103,6 +106,10 @@ def _parse_line(number: int, raw: str, today: dt.date) -> TicketLine | LineError
     if isinstance(found, str):
         return LineError(number, found)
     due = found
+    spoken = trailing_date(rest, today) if due is None else None
+    if spoken is not None:
+        due, size = spoken
+        del rest[-size:]
     if due is not None and due < today:
         return LineError(number, f"due date {due:%d.%m.%Y} is in the past")
     subject = " ".join(rest).strip(" -\u2013\u2014:")

@@ -121,6 +121,9 @@ class FakeChat:
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
         pass
 
+    def time_zone(self, user_id: str) -> str:
+        return ""  # unset: the bridge's own today
+
     def patch_post(self, post_id: str, message: str) -> None:
         pass
 

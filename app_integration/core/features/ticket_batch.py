@@ -7,6 +7,7 @@ fails midway, the reply lists exactly what was and was not created.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
@@ -92,12 +93,13 @@ def submit_batch(services: Services, context: CommandContext) -> Reply:
 
 def create_batch(services: Services, context: CommandContext, project: str, text: str) -> Reply:
     login = services.login_for(context.user)
-    tickets, errors = parse_ticket_lines(text, services.today())
+    today = services.today_for(context.user)
+    tickets, errors = parse_ticket_lines(text, today)
     if errors:
         raise _line_errors(errors)
     members = project_members(services, login, project, PROJECT_FIELD)
     assignees = _resolve_assignees(services, tickets, members)
-    created, failed = _create_all(services, login, project, tickets, assignees)
+    created, failed = _create_all(services, login, project, tickets, assignees, today)
     _announce(services, context, created)
     return _report(services.tracker.base_url, project, tickets, created, failed)
 
@@ -128,7 +130,12 @@ def _resolve_assignees(services: Services, tickets: list[TicketLine], members: f
 
 
 def _create_all(
-    services: Services, login: str, project: str, tickets: list[TicketLine], assignees: dict[str, Account]
+    services: Services,
+    login: str,
+    project: str,
+    tickets: list[TicketLine],
+    assignees: dict[str, Account],
+    today: dt.date,
 ) -> tuple[list[_Created], dict[int, BridgeError]]:
     """Creates in line order with at most `services.concurrency` creates in flight. Once one fails, no further
     line is started; those already in flight finish, and are reported as they ended."""
@@ -137,7 +144,7 @@ def _create_all(
             project=project,
             subject=ticket.subject,
             assigned_to_id=assignees[ticket.assignee].id,
-            start_date=services.today(),
+            start_date=today,
             due_date=ticket.due_date,
         )
         for ticket in tickets

@@ -309,7 +309,7 @@ def time_form(services: Services, context: CommandContext) -> Reply:
         FormField("hours", "Hours", "text", True, hint="e.g. 1.5", help="Hours spent, e.g. 1.5 or 1,5"),
         FormField("activity", "Activity", "select", bool(activities), activities, default),
         FormField("comment", "Comment", "text", max_length=255),
-        FormField("spent_on", "Date", "text", default=f"{services.today():%d.%m.%y}", hint="dd.mm.yy"),
+        FormField("spent_on", "Date", "text", default=f"{services.today_for(context.user):%d.%m.%y}", hint="dd.mm.yy"),
     )
     return _form("ticket_time", f"Log time on #{issue_id}", issue_id, fields, "Log")
 
@@ -322,7 +322,7 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
         hours = parse_hours((context.values.get("hours") or "").strip(), errors, "hours")
         if hours is None and "hours" not in errors:
             errors["hours"] = "Hours are required"
-        spent_on = services.today()
+        spent_on = services.today_for(context.user)
         raw_day = (context.values.get("spent_on") or "").strip()
         if raw_day:
             try:

@@ -100,7 +100,7 @@ def open_form(services: Services, context: CommandContext) -> Reply:
                 "start_date",
                 "Start date",
                 "text",
-                default=f"{services.today():%d.%m.%y}",
+                default=f"{services.today_for(context.user):%d.%m.%y}",
                 hint="dd.mm.yy",
                 help="dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd",
             ),
@@ -134,7 +134,7 @@ def submit_form(services: Services, context: CommandContext) -> Reply:
 
 def _create(services: Services, context: CommandContext) -> Reply:
     login = services.login_for(context.user)
-    draft = _draft_from(context.values, services.today())
+    draft = _draft_from(context.values, services.today_for(context.user))
     members = project_members(services, login, draft.project, "projects")
     assignee_id = context.values.get("mattermost_user")
     if assignee_id:
