@@ -37,6 +37,7 @@ from ..core.errors import (
     PermissionDenied,
 )
 from ..core.formatting import fit
+from ..core.i18n import locale_of
 from ..core.models import ChatMessage, ChatPost, ChatUser
 
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class MattermostChat:
                 return self._users[key]
         try:
             raw = self._call(load)
-            found: ChatUser | None = ChatUser(raw["id"], raw["username"])
+            found: ChatUser | None = ChatUser(raw["id"], raw["username"], locale_of(raw.get("locale")))
         except NotFound:
             found = None
         with self._lock:

@@ -47,7 +47,7 @@ def run_once(store: IdempotencyStore, context: CommandContext, work: Callable[[]
             raise
         store.complete(key, encode_reply(reply))
         return reply
-    for _ in range(WAIT_STEPS):
+    for _slot in range(WAIT_STEPS):
         stored = store.result(key, context.user.id)
         if stored is not None:
             return decode_reply(stored)

@@ -17,6 +17,7 @@ FieldKind = Literal["text", "textarea", "select", "user", "bool"]
 class ChatUser:
     id: str
     username: str
+    locale: str = "en"  # as Mattermost keeps it for the user; the bridge answers them in it
 
 
 @dataclass(frozen=True)

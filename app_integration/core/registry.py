@@ -36,6 +36,7 @@ from .features.ticket_cards import (
 )
 from .features.ticket_form import open_form, submit_form
 from .features.ticket_lists import my_tickets, tickets_for_me
+from .i18n import N_
 
 
 def build_registry() -> CommandRegistry:
@@ -49,36 +50,39 @@ def build_registry() -> CommandRegistry:
         [
             Command(
                 "app_info",
-                "Show this help and whether you are linked to Redmine",
+                N_("Show this help and whether you are linked to Redmine"),
                 run=make_app_info(current),
                 aliases=("help",),
             ),
             Command(
                 "create_ticket_by_form",
-                "Create one ticket through a form; from a post, given its permalink",
+                N_("Create one ticket through a form; from a post, given its permalink"),
                 run=open_form,
                 submit=submit_form,
                 aliases=("new_task",),
-                usage="[permalink or post id]",
+                usage=N_("[permalink or post id]"),
             ),
             Command(
                 "create_tickets",
-                "Create many tickets, one per line: `1. Write report @bob 10.05.27`",
+                N_("Create many tickets, one per line: `1. Write report @bob 10.05.27`"),
                 run=open_batch,
                 submit=submit_batch,
                 aliases=("new_tasks",),
-                usage="[project + lines]",
+                usage=N_("[project + lines]"),
             ),
             Command(
-                "tickets_for_me", "List the open tickets assigned to you", run=tickets_for_me, aliases=("tasks_for_me",)
+                "tickets_for_me",
+                N_("List the open tickets assigned to you"),
+                run=tickets_for_me,
+                aliases=("tasks_for_me",),
             ),
-            Command("my_tickets", "List the open tickets you created", run=my_tickets, aliases=("tasks_by_me",)),
+            Command("my_tickets", N_("List the open tickets you created"), run=my_tickets, aliases=("tasks_by_me",)),
             Command(
                 "ticket",
-                "Show a ticket's card, with buttons to comment, change, assign, log time or share it",
+                N_("Show a ticket's card, with buttons to comment, change, assign, log time or share it"),
                 run=show_ticket,
                 aliases=("view",),
-                usage="<number>",
+                usage=N_("<number>"),
             ),
             Command("ticket_comment", "", run=comment_form, submit=submit_comment, hidden=True),
             Command("ticket_status", "", run=status_form, submit=submit_status, hidden=True),
@@ -90,22 +94,26 @@ def build_registry() -> CommandRegistry:
             Command("ticket_watch", "", run=watch_ticket, hidden=True),
             Command("ticket_unwatch", "", run=unwatch_ticket, hidden=True),
             Command("ticket_share", "", run=share_ticket, hidden=True),
-            Command("connect", "Link your account to Redmine yourself: by email or API key", run=connect),
-            Command("whoami", "Show your Redmine link, how it was made, and whether it works", run=whoami),
-            Command("disconnect", "Remove your Redmine link and any key stored for it", run=disconnect),
+            Command("connect", N_("Link your account to Redmine yourself: by email or API key"), run=connect),
+            Command("whoami", N_("Show your Redmine link, how it was made, and whether it works"), run=whoami),
+            Command("disconnect", N_("Remove your Redmine link and any key stored for it"), run=disconnect),
             Command(
                 "subscribe",
-                "Post a Redmine project's events in this channel, one thread per ticket",
+                N_("Post a Redmine project's events in this channel, one thread per ticket"),
                 run=subscribe,
                 submit=submit_subscription,
             ),
-            Command("subscriptions", "List this channel's subscriptions, to edit or remove them", run=subscriptions),
-            Command("unsubscribe", "Remove one of this channel's subscriptions", run=unsubscribe, usage="<number>"),
+            Command(
+                "subscriptions", N_("List this channel's subscriptions, to edit or remove them"), run=subscriptions
+            ),
+            Command(
+                "unsubscribe", N_("Remove one of this channel's subscriptions"), run=unsubscribe, usage=N_("<number>")
+            ),
             Command(
                 "notifications",
-                "Choose which Redmine events reach you by DM, and when your due reminder comes",
+                N_("Choose which Redmine events reach you by DM, and when your due reminder comes"),
                 run=notifications,
-                usage="[08:30]",
+                usage=N_("[08:30]"),
             ),
             Command("notification_toggle", "", run=toggle_notification, hidden=True),
             Command("connect_email", "", run=connect_email, hidden=True),

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     link_mode: LinkMode = "rewrite"
     link_on_edit: bool = False
     link_show_subject: bool = False
+    default_locale: Literal["en", "ru"] = "en"  # for what a whole channel reads, unless it chose
     create_from_reaction_emoji: str = Field(default="ticket", min_length=1, max_length=64)
     user_map: str | None = None
     user_map_file: Path | None = None

@@ -68,7 +68,7 @@ def test_lists_cap_rows_and_link_to_the_rest() -> None:
     tracker = FakeTracker(page=IssuePage(tuple(make_issue(n) for n in range(60)), 75))
     chat = FakeChat()
     reply = run("my_tickets", services(tracker, chat), ctx())
-    assert "75 open tickets" in reply.text and reply.sent_as_dm
+    assert "Open tickets created by you: 75." in reply.text and reply.sent_as_dm
     body = chat.dms[0][1].body
     assert body.count("\n| [#") == 50
     assert "…and 25 more" in body and "author_id=me" in body

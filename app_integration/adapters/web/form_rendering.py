@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ...core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, CommandRegistry
+from ...core.i18n import _
 from ...core.models import Action, Form, FormField
 from .request_verification import StateSigner
 
@@ -121,7 +122,7 @@ def apps_bindings(registry: CommandRegistry, icon_url: str) -> list[dict[str, An
         return {
             "location": name,
             "label": name,
-            "description": command.summary,
+            "description": _(command.summary),
             "icon": icon_url,
             "submit": {"path": f"/{command.name}", "expand": APPS_EXPAND},
         }
@@ -132,7 +133,7 @@ def apps_bindings(registry: CommandRegistry, icon_url: str) -> list[dict[str, An
             "location": trigger,
             "label": trigger,
             "icon": icon_url,
-            "description": "Redmine from Mattermost",
+            "description": _("Redmine from Mattermost"),
             "hint": "[command]",
             "bindings": commands,
         }

@@ -12,6 +12,7 @@ import uuid
 
 from ..errors import BridgeError, InputError, NotFound
 from ..formatting import plain
+from ..i18n import _
 from ..models import Account, Action, CommandContext, Form, FormField, Reply, UserLink
 from ..ports import AccountLinks
 from ..services import Services
@@ -70,9 +71,9 @@ def connect_key(services: Services, context: CommandContext) -> Reply:
     return Reply(
         form=Form(
             command="connect_key",
-            title="Link by API key",
+            title=_("Link by API key"),
             idempotency_key=uuid.uuid4().hex,
-            submit_label="Link",
+            submit_label=_("Link"),
             introduction=(
                 "In Redmine: My account, then API access key, then Show. The key is checked, then stored encrypted."
             ),
@@ -84,7 +85,7 @@ def connect_key(services: Services, context: CommandContext) -> Reply:
                     required=True,
                     max_length=64,
                     secret=True,
-                    help="Only you and the bridge see it; it acts as you in Redmine",
+                    help=_("Only you and the bridge see it; it acts as you in Redmine"),
                 ),
             ),
         )

@@ -59,7 +59,7 @@ def save_cursor(state: StateStore, cursor: FeedCursor) -> None:
 
 def poll_once(services: Services, state: StateStore) -> CycleReport:
     """One cycle. The first one only marks where the feed starts: history is not replayed."""
-    feed, notes, _ = services.notifying()
+    feed, notes, _people = services.notifying()
     cursor = load_cursor(state)
     if cursor is None:
         newest = feed.newest_change() or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -86,14 +86,14 @@ def poll_once(services: Services, state: StateStore) -> CycleReport:
 
 def enqueue_event(services: Services, event: IssueEvent) -> int:
     """An event that came by another way (a webhook): the same fan-out, the same outbox keys."""
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     return notes.enqueue(deliveries_for(FanOutCycle(services), event))
 
 
 def enqueue_pushed(services: Services, issue_id: int, journal_id: int) -> int:
     """A change Redmine pushed (a webhook). Only its ids are taken from the push: the event itself is read
     from Redmine as the polls read it, so both ways give the same key, and the outbox keeps one."""
-    feed, _, _ = services.notifying()
+    feed, _notes, _people = services.notifying()
     history = feed.history(issue_id)
     if history is None:
         return 0

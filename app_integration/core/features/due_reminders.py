@@ -48,7 +48,7 @@ def remind_due(services: Services, now: dt.datetime) -> int:
             notes.enqueue([skipped])
             notes.drop(skipped, error.user_message)
             continue
-        table, _ = issue_table(services.tracker.base_url, issues, "author")
+        table, _shown = issue_table(services.tracker.base_url, issues, "author")
         text = f"Your open tickets that are overdue or due by {local.date() + DUE_WITHIN:%d.%m.%y}:\n\n{table}"
         delivery = Delivery(key, target, 0, text if issues else "")
         enqueued += notes.enqueue([delivery])

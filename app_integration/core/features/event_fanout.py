@@ -40,7 +40,7 @@ class FanOutCycle:
     def sees(self, login: str, event: IssueEvent) -> bool:
         key = (login, event.issue.id)
         if key not in self.views:
-            feed, _, _ = self.services.notifying()
+            feed, _notes, _people = self.services.notifying()
             self.views[key] = feed.visible_journals(login, event.issue.id)
         seen = self.views[key]
         return seen is not None and (event.journal_id == 0 or event.journal_id in seen)
@@ -53,7 +53,7 @@ class FanOutCycle:
 
     def username(self, redmine_user_id: int) -> str | None:
         if redmine_user_id not in self.usernames:
-            _, _, people = self.services.notifying()
+            _feed, _notes, people = self.services.notifying()
             chat_id = people.chat_user_for(redmine_user_id)
             user = self.services.chat.user(chat_id) if chat_id else None
             self.usernames[redmine_user_id] = user.username if user else None
@@ -66,7 +66,7 @@ class FanOutCycle:
 
     def all_subscriptions(self) -> list[Subscription]:
         if self.subscriptions is None:
-            _, notes, _ = self.services.notifying()
+            _feed, notes, _people = self.services.notifying()
             self.subscriptions = notes.subscriptions()
         return self.subscriptions
 
@@ -77,7 +77,7 @@ def deliveries_for(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
 
 def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
     services = cycle.services
-    feed, _, _ = services.notifying()
+    feed, _notes, _people = services.notifying()
     if event.private_notes and event.kinds == {"note"}:
         return []
     subscriptions = cycle.all_subscriptions()
@@ -107,7 +107,7 @@ def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]
 
 def _personal_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
     services = cycle.services
-    _, notes, people = services.notifying()
+    _feed, notes, people = services.notifying()
     names = Names(cycle.username, event.actor.id)
     deliveries = []
     for redmine_id, kind in _recipients(cycle, event).items():
@@ -146,7 +146,7 @@ def _recipients(cycle: FanOutCycle, event: IssueEvent) -> dict[int, PersonalKind
 
 def _mentioned(cycle: FanOutCycle, notes: str) -> list[int]:
     """Redmine user ids of the linked people a note names as @login."""
-    _, _, people = cycle.services.notifying()
+    _feed, _notes, people = cycle.services.notifying()
     found = []
     for login in dict.fromkeys(m.lower() for m in _MENTION.findall(notes)):
         link = people.link_for_login(login)

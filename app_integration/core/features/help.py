@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..commands import SLASH_TRIGGER, CommandRegistry, Handler
+from ..i18n import _
 from ..models import CommandContext, Reply
 from ..services import Services
 from .account_links import link_status
@@ -13,18 +14,19 @@ from .account_links import link_status
 def help_text(registry: CommandRegistry, surface: str) -> str:
     prefix = "" if surface == "dm" else f"/{SLASH_TRIGGER} "
     rows = [
-        f"| `{prefix}{c.name}{' ' + c.usage if c.usage else ''}` | {', '.join(f'`{a}`' for a in c.aliases) or '—'} "
-        f"| {c.summary} |"
+        f"| `{prefix}{c.name}{' ' + _(c.usage) if c.usage else ''}` | {', '.join(f'`{a}`' for a in c.aliases) or '—'} "
+        f"| {_(c.summary)} |"
         for c in registry
     ]
     return "\n".join(
         [
-            "### Redmine bridge",
-            "| Command | Also | What it does |",
+            _("### Redmine bridge"),
+            _("| Command | Also | What it does |"),
             "|---|---|---|",
             *rows,
             "",
-            "Type `#t10` in any message and it becomes a link to Redmine issue 10.",
+            _("Type `#t10` in any message and it becomes a link to Redmine issue 10."),
+            _("Command names stay in English in every language."),
         ]
     )
 

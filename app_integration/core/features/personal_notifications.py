@@ -21,7 +21,7 @@ KIND_LABELS: dict[PersonalKind, str] = {
 
 def notifications(services: Services, context: CommandContext) -> Reply:
     """Shows the toggles; `notifications 08:30` sets the reminder's time, in your own time zone."""
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     services.login_for(context.user)  # only a linked person gets DMs, so only they have toggles
     prefs = notes.prefs(context.user.id)
     wanted = context.argument.strip()
@@ -35,7 +35,7 @@ def notifications(services: Services, context: CommandContext) -> Reply:
 
 
 def toggle_notification(services: Services, context: CommandContext) -> Reply:
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     kind = context.argument.strip()
     if kind not in PERSONAL_KINDS:
         raise InputError("That is not a kind of notification.")
@@ -46,7 +46,7 @@ def toggle_notification(services: Services, context: CommandContext) -> Reply:
 
 
 def _toggles(services: Services, context: CommandContext) -> Reply:
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     prefs = notes.prefs(context.user.id)
     lines = [f"- {label}: **{'on' if prefs.wants(k) else 'off'}**" for k, label in KIND_LABELS.items()]
     text = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import BridgeError, InputError, NotFound, PermissionDenied
+from ..i18n import _
 from ..models import Account, ChatUser, Choice
 from ..services import Services
 
@@ -13,7 +14,7 @@ def project_choices(services: Services, login: str) -> list[Choice]:
     """The projects the caller can see, as form options; an error when there are none."""
     projects = services.tracker.visible_projects(login)
     if not projects:
-        raise BridgeError("You cannot see any Redmine project, so there is nowhere to create a ticket.")
+        raise BridgeError(_("You cannot see any Redmine project, so there is nowhere to create a ticket."))
     return [Choice(p.identifier, p.name) for p in projects]
 
 
@@ -23,13 +24,14 @@ def project_members(services: Services, login: str, project: str, field: str) ->
         members = services.tracker.member_ids(login, project)
     except (NotFound, PermissionDenied):
         raise InputError(
-            f"Project `{project}` was not found or you cannot see it.", {field: "Not found or not visible to you"}
+            _("Project `{project}` was not found or you cannot see it.", project=project),
+            {field: _("Not found or not visible to you")},
         ) from None
     caller = services.tracker.account(login)
     if caller is None or caller.id not in members:
         raise InputError(
-            f"You are not a member of project `{project}`, so you cannot create tickets there.",
-            {field: "You are not a member of this project"},
+            _("You are not a member of project `{project}`, so you cannot create tickets there.", project=project),
+            {field: _("You are not a member of this project")},
         )
     return members
 
@@ -38,12 +40,16 @@ def assignee_problem(services: Services, user: ChatUser, members: frozenset[int]
     """The assignee's Redmine account, or why it cannot take the ticket."""
     login = services.users.redmine_login(user)
     if login is None:
-        return f"@{user.username} is not linked to a Redmine account (they can link it: {CONNECT_HINT})"
+        return _(
+            "@{user} is not linked to a Redmine account (they can link it: {hint})",
+            user=user.username,
+            hint=CONNECT_HINT,
+        )
     account = services.tracker.account(login)
     if account is None:
-        return f"@{user.username} has no Redmine account ({login})"
+        return _("@{user} has no Redmine account ({login})", user=user.username, login=login)
     if not account.active:
-        return f"@{user.username}'s Redmine account ({login}) is locked"
+        return _("@{user}'s Redmine account ({login}) is locked", user=user.username, login=login)
     if account.id not in members:
-        return f"@{user.username} is not a member of this project"
+        return _("@{user} is not a member of this project", user=user.username)
     return account

@@ -15,6 +15,7 @@ from ..chat_ids import is_chat_id
 from ..errors import InputError, NotFound, PermissionDenied
 from ..events import EVENT_KINDS, EventKind, Subscription
 from ..formatting import plain
+from ..i18n import _
 from ..idempotency import run_once
 from ..models import Action, Choice, CommandContext, Form, FormField, Reply
 from ..services import Services
@@ -44,50 +45,50 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
     fields = [
         FormField(
             "projects",
-            "Project",
+            _("Project"),
             "select",
             True,
             tuple(project_choices(services, login)),
             _project_default(services, login, current),
         ),
-        FormField("subprojects", "With subprojects", "bool", default=flag[current.with_subprojects]),
+        FormField("subprojects", _("With subprojects"), "bool", default=flag[current.with_subprojects]),
         *(
             FormField(f"event_{kind}", label, "bool", default=flag[kind in current.events])
             for kind, label in EVENT_LABELS.items()
         ),
         FormField(
             "tracker",
-            "Tracker",
+            _("Tracker"),
             "select",
             options=any_choice + tuple(services.tracker.trackers()),
             default=str(current.tracker_id or ""),
         ),
         FormField(
             "priority",
-            "Priority",
+            _("Priority"),
             "select",
             options=any_choice + tuple(services.tracker.priorities()),
             default=str(current.priority_id or ""),
         ),
-        FormField("mine", "Only assigned to me", "bool", default="false", help="Or choose a person below"),
-        FormField("assignee", "Assigned to", "user", help="Only tickets assigned to this person"),
-        FormField("status", "Status", "select", True, STATUS_CHOICES, "open" if current.open_only else "any"),
+        FormField("mine", _("Only assigned to me"), "bool", default="false", help=_("Or choose a person below")),
+        FormField("assignee", _("Assigned to"), "user", help=_("Only tickets assigned to this person")),
+        FormField("status", _("Status"), "select", True, STATUS_CHOICES, "open" if current.open_only else "any"),
         FormField(
             "sync_replies",
-            "Replies become notes",
+            _("Replies become notes"),
             "bool",
             default=flag[current.sync_replies],
-            help="A reply in a ticket's thread is added to it in Redmine, as its writer",
+            help=_("A reply in a ticket's thread is added to it in Redmine, as its writer"),
         ),
     ]
     form = Form(
         command="subscribe",
-        title="Edit subscription" if existing else "Subscribe this channel",
+        title=_("Edit subscription") if existing else "Subscribe this channel",
         fields=tuple(fields),
         idempotency_key=uuid.uuid4().hex,
-        submit_label="Save",
+        submit_label=_("Save"),
         argument=str(existing.id) if existing else "",
-        introduction="Events are posted as one thread per ticket, as you see the tickets in Redmine.",
+        introduction=_("Events are posted as one thread per ticket, as you see the tickets in Redmine."),
     )
     return Reply(form=form)
 
@@ -106,7 +107,7 @@ def _save(services: Services, context: CommandContext) -> Reply:
     existing = _editable(services, context, context.argument) if context.argument else None
     if existing is None:
         _require_manager(services, context)
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     subscription = _from_values(services, context, context.values)
     if existing is not None:
         subscription = dataclasses.replace(subscription, id=existing.id, owner_id=existing.owner_id)
@@ -159,7 +160,7 @@ def _assignee(services: Services, login: str, values: Mapping[str, str | None]) 
 
 
 def subscriptions(services: Services, context: CommandContext) -> Reply:
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     found = notes.subscriptions(context.channel_id)
     if not found:
         return Reply(text="This channel has no subscriptions. Add one: `/integration_with_redmine subscribe`.")
@@ -179,7 +180,7 @@ def unsubscribe(services: Services, context: CommandContext) -> Reply:
     if not context.argument.strip():
         raise InputError("Say which one: `/integration_with_redmine unsubscribe <number>`; `subscriptions` lists them.")
     subscription = _editable(services, context, context.argument)
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     notes.remove_subscription(subscription.id, context.channel_id)
     return Reply(text=f"Removed: {describe(subscription)}")
 
@@ -187,7 +188,7 @@ def unsubscribe(services: Services, context: CommandContext) -> Reply:
 def _editable(services: Services, context: CommandContext, argument: str) -> Subscription:
     """One of this channel's subscriptions, for a caller who may change them."""
     _require_manager(services, context)
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     number = argument.strip().lstrip("#")
     found = next((s for s in notes.subscriptions(context.channel_id) if str(s.id) == number), None)
     if found is None:

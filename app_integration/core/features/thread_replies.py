@@ -25,7 +25,7 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
     NotMapped for an unmapped writer (the listener tells them, at most once an hour)."""
     if not post.root_id or post.is_direct or not post.message.strip():
         return None
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     issue_id = notes.issue_of_thread(post.channel_id, post.root_id)
     if issue_id is None or not any(s.sync_replies for s in notes.subscriptions(post.channel_id)):
         return None
@@ -49,7 +49,7 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
 
 def _keep_out_of_thread(services: Services, login: str, issue_id: int, channel_id: str, text: str) -> None:
     """Marks the new note's delivery to this channel as done, so the feed does not post it back."""
-    _, notes, _ = services.notifying()
+    _feed, notes, _people = services.notifying()
     try:
         mine = [n for n in services.ticket_desk().ticket(login, issue_id).notes if n.text == text]
     except BridgeError:

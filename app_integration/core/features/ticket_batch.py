@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import BridgeError, InputError, OutcomeUnknown
 from ..formatting import cell, fit, issue_link, issue_table, mentions
+from ..i18n import _
 from ..idempotency import run_once
 from ..models import Account, ChatMessage, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
@@ -27,11 +28,11 @@ PROJECT_FIELD = "option"
 LINES_MAX_LENGTH = MAX_LINES * (MAX_SUBJECT + 45)
 LINES_FIELD = "message"
 EXAMPLE = "1. Write the report @bob 31.12.27\n2. Book the room @alice 2027-01-15"
-DM_USAGE = (
-    "Send `create_tickets <project>` and then one ticket per line, for example:\n```\ncreate_tickets demo\n"
-    + EXAMPLE
-    + "\n```"
-)
+
+
+def dm_usage() -> str:
+    intro = _("Send `create_tickets <project>` and then one ticket per line, for example:")
+    return f"{intro}\n```\ncreate_tickets demo\n{EXAMPLE}\n```"
 
 
 @dataclass(frozen=True)
@@ -42,23 +43,23 @@ class _Created:
 
 def open_batch(services: Services, context: CommandContext) -> Reply:
     """Creates at once when the command came with lines; otherwise opens the form."""
-    project, _, lines = context.argument.partition("\n")
+    project, _sep, lines = context.argument.partition("\n")
     project = project.strip()
     if lines.strip():
         if not project or " " in project:
-            raise InputError("Name the project first. " + DM_USAGE)
+            raise InputError(_("Name the project first.") + " " + dm_usage())
         return create_batch(services, context, project, lines)
     if context.surface == "dm":
-        return Reply(text=DM_USAGE)
+        return Reply(text=dm_usage())
     login = services.login_for(context.user)
     options = tuple(project_choices(services, login))
     preselected = project if any(o.value == project for o in options) else None
     form = Form(
         command="create_tickets",
-        title="Create tickets",
-        introduction="One line per ticket: `1. Subject @user 31.12.27`. The number and the date are optional.",
+        title=_("Create tickets"),
+        introduction=_("One line per ticket: `1. Subject @user 31.12.27`. The number and the date are optional."),
         idempotency_key=uuid.uuid4().hex,
-        submit_label="Create",
+        submit_label=_("Create"),
         fields=(
             FormField(
                 PROJECT_FIELD,
@@ -67,7 +68,7 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
                 required=True,
                 options=options,
                 default=preselected,
-                help="Where the tickets go; every assignee must be a member",
+                help=_("Where the tickets go; every assignee must be a member"),
             ),
             FormField(
                 LINES_FIELD,
@@ -76,7 +77,7 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
                 required=True,
                 hint=EXAMPLE,
                 max_length=LINES_MAX_LENGTH,
-                help=f"One per line: subject, @assignee, optional due date. Up to {MAX_LINES} lines.",
+                help=_("One per line: subject, @assignee, optional due date. Up to {count} lines.", count=MAX_LINES),
             ),
         ),
     )
@@ -87,7 +88,7 @@ def submit_batch(services: Services, context: CommandContext) -> Reply:
     project = (context.values.get(PROJECT_FIELD) or "").strip()
     lines = context.values.get(LINES_FIELD) or ""
     if not project:
-        raise InputError("Choose a project.", {PROJECT_FIELD: "Choose a project"})
+        raise InputError(_("Choose a project."), {PROJECT_FIELD: _("Choose a project")})
     return run_once(services.store, context, lambda: create_batch(services, context, project, lines))
 
 
@@ -107,7 +108,7 @@ def create_batch(services: Services, context: CommandContext, project: str, text
 def _line_errors(errors: list[LineError]) -> InputError:
     listing = "\n".join(f"- {error}" for error in errors)
     return InputError(
-        f"Nothing was created. Fix these lines and send again:\n{listing}",
+        _("Nothing was created. Fix these lines and send again:") + f"\n{listing}",
         {LINES_FIELD: "; ".join(str(error) for error in errors)},
     )
 
@@ -119,7 +120,9 @@ def _resolve_assignees(services: Services, tickets: list[TicketLine], members: f
     for username in dict.fromkeys(t.assignee for t in tickets):
         # @name is only how a line names someone: the link belongs to that person's Mattermost id.
         user = services.chat.user_by_username(username)
-        result = assignee_problem(services, user, members) if user else f"@{username} is not a Mattermost user"
+        result = (
+            assignee_problem(services, user, members) if user else _("@{user} is not a Mattermost user", user=username)
+        )
         if isinstance(result, str):
             problems[username] = result
         else:
@@ -161,10 +164,10 @@ def _create_all(
                 running[pool.submit(copy_context().run, services.tracker.create_issue, login, drafts[index])] = index
                 return
 
-        for _ in range(max(1, services.concurrency)):
+        for _slot in range(max(1, services.concurrency)):
             start_next()
         while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _pending = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 index = running.pop(future)
                 try:
@@ -181,11 +184,11 @@ def _announce(services: Services, context: CommandContext, created: list[_Create
         return
     base_url = services.tracker.base_url
     who = mentions(item.line.assignee for item in created)
-    pretext = f"@{context.user.username} created ticket(s) for {who}"
+    pretext = _("@{user} created ticket(s) for {who}", user=context.user.username, who=who)
     # The reply lists every created ticket too, so a failed DM loses nothing.
     with contextlib.suppress(BridgeError):
         # The original's nine-column table, with its Redmine links.
-        table, _ = issue_table(base_url, [item.issue for item in created], "assignee")
+        table, _shown = issue_table(base_url, [item.issue for item in created], "assignee")
         services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
 
 
@@ -202,17 +205,40 @@ def _report(
     )
     if not failed:
         # Says how many lines were read, so a paste cut short by a field limit cannot pass unnoticed.
-        text = f"Created {len(created)} ticket(s) in `{project}` from the {len(tickets)} line(s) read:\n{done}"
+        text = _(
+            "Created {created} ticket(s) in `{project}` from the {lines} line(s) read:",
+            created=len(created),
+            project=project,
+            lines=len(tickets),
+        )
+        text += f"\n{done}"
         return Reply(text=fit(text), sent_as_dm=True)
-    parts = [f"Redmine failed on line {tickets[i].line}: {error.user_message}" for i, error in sorted(failed.items())]
-    parts.append(f"Created {len(created)} of {len(tickets)} ticket(s) in `{project}`:\n{done or '- none'}")
+    parts = [
+        _("Redmine failed on line {line}: {reason}", line=tickets[i].line, reason=error.user_message)
+        for i, error in sorted(failed.items())
+    ]
+    summary = _(
+        "Created {created} of {lines} ticket(s) in `{project}`:",
+        created=len(created),
+        lines=len(tickets),
+        project=project,
+    )
+    parts.append(summary + "\n" + (done or "- " + _("none")))
     unknown = {i for i, error in failed.items() if isinstance(error, OutcomeUnknown)}
     for i in sorted(unknown):
-        line = f"Line {tickets[i].line} ({cell(tickets[i].subject)})"
-        parts.append(f"{line} may have been created: check before you add it again.")
+        parts.append(
+            _(
+                "Line {line} ({subject}) may have been created: check before you add it again.",
+                line=tickets[i].line,
+                subject=cell(tickets[i].subject),
+            )
+        )
     made = {c.line.line for c in created}
     left = [t for i, t in enumerate(tickets) if t.line not in made and i not in unknown]
     if left:
-        not_done = "\n".join(f"- line {t.line}: {cell(t.subject)} (@{t.assignee})" for t in left)
-        parts.append(f"Not created ({len(left)}):\n{not_done}\nSend the lines that were not created again.")
+        not_done = "\n".join(
+            "- " + _("line {line}", line=t.line) + f": {cell(t.subject)} (@{t.assignee})" for t in left
+        )
+        head, tail = _("Not created ({count}):", count=len(left)), _("Send the lines that were not created again.")
+        parts.append(f"{head}\n{not_done}\n{tail}")
     return Reply(text=fit("\n".join(parts)))

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from ..chat_ids import is_chat_id
 from ..errors import InputError, NotFound, PermissionDenied, RedmineRejected
 from ..formatting import issue_url, link, plain
+from ..i18n import _
 from ..idempotency import run_once
 from ..models import Action, ChatMessage, CommandContext, Form, FormField, Reply
 from ..services import Services
@@ -215,9 +216,11 @@ def comment_form(services: Services, context: CommandContext) -> Reply:
     issue_id = _issue_id(context.argument)
     login = services.login_for(context.user)
     view = _view(services, login, issue_id)
-    fields = [FormField("notes", "Comment", "textarea", True, max_length=3000, help="In Markdown, as in Redmine")]
+    fields = [FormField("notes", _("Comment"), "textarea", True, max_length=3000, help=_("In Markdown, as in Redmine"))]
     if services.ticket_desk().may_write_private_notes(login, view.issue.project.id):
-        fields.append(FormField("private", "Private comment", "bool", default="false", help="Only roles that may"))
+        fields.append(
+            FormField("private", _("Private comment"), "bool", default="false", help=_("Only roles that may"))
+        )
     return _form("ticket_comment", f"Comment on #{issue_id}", issue_id, tuple(fields), "Comment")
 
 
@@ -244,8 +247,10 @@ def status_form(services: Services, context: CommandContext) -> Reply:
     if not choices:
         raise PermissionDenied("Redmine's workflow gives you no other status for this ticket.")
     fields = (
-        FormField("status", "New status", "select", True, choices, help="Only what Redmine's workflow allows you"),
-        FormField("notes", "Comment", "textarea", max_length=3000),
+        FormField(
+            "status", _("New status"), "select", True, choices, help=_("Only what Redmine's workflow allows you")
+        ),
+        FormField("notes", _("Comment"), "textarea", max_length=3000),
     )
     return _form("ticket_status", f"Status of #{issue_id}", issue_id, fields)
 
@@ -269,8 +274,8 @@ def assign_form(services: Services, context: CommandContext) -> Reply:
     issue_id = _issue_id(context.argument)
     _view(services, services.login_for(context.user), issue_id)
     fields = (
-        FormField("mine", "Assign to me", "bool", default="false", help="Or choose a person below"),
-        FormField("assignee", "Assignee", "user", help="They must be a member who may be assigned"),
+        FormField("mine", _("Assign to me"), "bool", default="false", help=_("Or choose a person below")),
+        FormField("assignee", _("Assignee"), "user", help=_("They must be a member who may be assigned")),
     )
     return _form("ticket_assign", f"Assign #{issue_id}", issue_id, fields, "Assign")
 
@@ -306,10 +311,12 @@ def time_form(services: Services, context: CommandContext) -> Reply:
     activities = tuple(services.ticket_desk().activities())
     default = next((a.value for a in activities if a.is_default), activities[0].value if activities else None)
     fields = (
-        FormField("hours", "Hours", "text", True, hint="e.g. 1.5", help="Hours spent, e.g. 1.5 or 1,5"),
-        FormField("activity", "Activity", "select", bool(activities), activities, default),
-        FormField("comment", "Comment", "text", max_length=255),
-        FormField("spent_on", "Date", "text", default=f"{services.today_for(context.user):%d.%m.%y}", hint="dd.mm.yy"),
+        FormField("hours", _("Hours"), "text", True, hint=_("e.g. 1.5"), help=_("Hours spent, e.g. 1.5 or 1,5")),
+        FormField("activity", _("Activity"), "select", bool(activities), activities, default),
+        FormField("comment", _("Comment"), "text", max_length=255),
+        FormField(
+            "spent_on", _("Date"), "text", default=f"{services.today_for(context.user):%d.%m.%y}", hint=_("dd.mm.yy")
+        ),
     )
     return _form("ticket_time", f"Log time on #{issue_id}", issue_id, fields, "Log")
 

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from ..chat_ids import is_chat_id
 from ..errors import BridgeError, InputError, NotFound
 from ..formatting import issue_link, issue_table, plain
+from ..i18n import _
 from ..idempotency import run_once
 from ..models import ChatMessage, ChatPost, Choice, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
@@ -32,7 +33,7 @@ def source_post(services: Services, context: CommandContext, reference: str) -> 
     found = POST_REF.search(reference.strip())
     post = services.chat.read_post(found.group(1)) if found else None
     if post is None or not services.chat.may_read_channel(context.user.id, post.channel_id):
-        raise NotFound("That post is not found, or you cannot read its channel.")
+        raise NotFound(_("That post is not found, or you cannot read its channel."))
     return post
 
 
@@ -46,71 +47,79 @@ def open_form(services: Services, context: CommandContext) -> Reply:
     default_priority = next((p.value for p in priorities if p.is_default), None)
     form = Form(
         command="create_ticket_by_form",
-        title="Create a ticket",
+        title=_("Create a ticket"),
         idempotency_key=uuid.uuid4().hex,
-        submit_label="Create",
+        submit_label=_("Create"),
         fields=(
-            FormField("projects", "Project", "select", required=True, options=projects, help="Projects you can see"),
+            FormField(
+                "projects", _("Project"), "select", required=True, options=projects, help=_("Projects you can see")
+            ),
             FormField(
                 "trackers",
-                "Tracker",
+                _("Tracker"),
                 "select",
                 required=True,
                 options=trackers,
                 default=_first(trackers),
-                help="Bug, feature or support",
+                help=_("Bug, feature or support"),
             ),
             FormField(
                 "subject",
-                "Subject",
+                _("Subject"),
                 "textarea",
                 required=True,
                 max_length=255,
-                help="What is to be done",
+                help=_("What is to be done"),
                 default=_subject_of(post) if post else None,
             ),
             FormField(
                 "description",
-                "Description",
+                _("Description"),
                 "textarea",
                 max_length=3000,
-                help="Details, in Markdown",
+                help=_("Details, in Markdown"),
                 default=_description_of(services, post) if post else None,
             ),
             FormField(
                 "status",
-                "Status",
+                _("Status"),
                 "select",
                 required=True,
                 options=statuses,
                 default=_first(statuses),
-                help="Redmine's workflow may start it elsewhere",
+                help=_("Redmine's workflow may start it elsewhere"),
             ),
             FormField(
                 "priority",
-                "Priority",
+                _("Priority"),
                 "select",
                 required=True,
                 options=priorities,
                 default=default_priority,
-                help="How urgent it is",
+                help=_("How urgent it is"),
             ),
-            FormField("mattermost_user", "Assignee", "user", help="Who does it; they must be a project member"),
+            FormField("mattermost_user", _("Assignee"), "user", help=_("Who does it; they must be a project member")),
             FormField(
                 "start_date",
-                "Start date",
+                _("Start date"),
                 "text",
                 default=f"{services.today_for(context.user):%d.%m.%y}",
-                hint="dd.mm.yy",
-                help="dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd",
+                hint=_("dd.mm.yy"),
+                help=_("dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd"),
             ),
-            FormField("end_date", "Due date", "text", hint="dd.mm.yy", help="dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd"),
-            FormField("estimated_time", "Estimated hours", "text", hint="e.g. 1.5", help="Hours, e.g. 1.5 or 1,5"),
-            FormField("done", "Done", "select", options=DONE_CHOICES, default="0", help="How much is done already"),
+            FormField(
+                "end_date", _("Due date"), "text", hint=_("dd.mm.yy"), help=_("dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd")
+            ),
+            FormField(
+                "estimated_time", _("Estimated hours"), "text", hint=_("e.g. 1.5"), help=_("Hours, e.g. 1.5 or 1,5")
+            ),
+            FormField(
+                "done", _("Done"), "select", options=DONE_CHOICES, default="0", help=_("How much is done already")
+            ),
         ),
     )
     if post is not None:
-        form = dataclasses.replace(form, argument=post.id, title="Ticket from a post")
+        form = dataclasses.replace(form, argument=post.id, title=_("Ticket from a post"))
     return Reply(form=form)
 
 
@@ -120,7 +129,7 @@ def _subject_of(post: ChatPost) -> str:
 
 
 def _description_of(services: Services, post: ChatPost) -> str:
-    footer = f"\n\n— @{post.user.username} in Mattermost: {services.chat.permalink(post.id)}"
+    footer = "\n\n— " + _("@{user} in Mattermost: {link}", user=post.user.username, link=services.chat.permalink(post.id))
     return post.message[: 3000 - len(footer)] + footer
 
 
@@ -139,22 +148,26 @@ def _create(services: Services, context: CommandContext) -> Reply:
     assignee_id = context.values.get("mattermost_user")
     if assignee_id:
         if not is_chat_id(assignee_id):
-            raise InputError("Choose the assignee from the list.", {"mattermost_user": "Choose a person from the list"})
+            raise InputError(
+                _("Choose the assignee from the list."), {"mattermost_user": _("Choose a person from the list")}
+            )
         user = services.chat.user(assignee_id)
-        found = assignee_problem(services, user, members) if user else "That Mattermost user does not exist"
+        found = assignee_problem(services, user, members) if user else _("That Mattermost user does not exist")
         if isinstance(found, str):
             raise InputError(found, {"mattermost_user": found})
         draft = dataclasses.replace(draft, assigned_to_id=found.id)
     issue = services.tracker.create_issue(login, draft)
     base_url = services.tracker.base_url
-    pretext = f"@{context.user.username} created a ticket by form"
-    table, _ = issue_table(base_url, [issue], "assignee")
+    pretext = _("@{user} created a ticket by form", user=context.user.username)
+    table, _shown = issue_table(base_url, [issue], "assignee")
     services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
-    text = f"Created {issue_link(base_url, issue.id)} {plain(issue.subject)}."
+    text = _("Created {link} {subject}.", link=issue_link(base_url, issue.id), subject=plain(issue.subject))
     if context.argument:
         _announce(services, context, issue)
     if draft.status_id is not None and issue.status.id != draft.status_id:
-        text += f" Redmine's workflow started it as **{plain(issue.status.name)}**, not the status you chose."
+        text += " " + _(
+            "Redmine's workflow started it as **{status}**, not the status you chose.", status=plain(issue.status.name)
+        )
     return Reply(text=text, sent_as_dm=True)
 
 
@@ -162,7 +175,7 @@ def _announce(services: Services, context: CommandContext, issue: Issue) -> None
     """A ticket made from a post is announced in that post's thread, once the caller may still read it."""
     post = source_post(services, context, context.argument)
     link = issue_link(services.tracker.base_url, issue.id)
-    message = ChatMessage(text=f"@{context.user.username} made a ticket from this post: {link}")
+    message = ChatMessage(text=_("@{user} made a ticket from this post: {link}", user=context.user.username, link=link))
     try:
         services.chat.post(post.channel_id, message, root_id=post.root_id or post.id)
     except BridgeError:
@@ -181,7 +194,7 @@ def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
         if not raw:
             return None
         if not raw.isdigit():
-            errors[name] = f"{label} must be chosen from the list"
+            errors[name] = _("{label} must be chosen from the list", label=label)
             return None
         return int(raw)
 
@@ -197,32 +210,32 @@ def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
 
     project, subject = text("projects"), text("subject")
     if not project:
-        errors["projects"] = "Choose a project"
+        errors["projects"] = _("Choose a project")
     if not subject:
-        errors["subject"] = "A subject is required"
+        errors["subject"] = _("A subject is required")
     elif len(subject) > 255:
-        errors["subject"] = "At most 255 characters"
+        errors["subject"] = _("At most 255 characters")
     start, due = date("start_date"), date("end_date")
     if start and due and start > due:
-        errors["end_date"] = "The due date must not be before the start date"
+        errors["end_date"] = _("The due date must not be before the start date")
     hours = parse_hours(text("estimated_time"), errors)
-    done = number("done", "Done")
+    done = number("done", _("Done"))
     if done is not None and not 0 <= done <= 100:
-        errors["done"] = "Done must be between 0 and 100"
+        errors["done"] = _("Done must be between 0 and 100")
     draft = IssueDraft(
         project=project,
         subject=subject,
         description=text("description"),
-        tracker_id=number("trackers", "Tracker"),
-        status_id=number("status", "Status"),
-        priority_id=number("priority", "Priority"),
+        tracker_id=number("trackers", _("Tracker")),
+        status_id=number("status", _("Status")),
+        priority_id=number("priority", _("Priority")),
         start_date=start,
         due_date=due,
         estimated_hours=hours,
         done_ratio=done,
     )
     if errors:
-        raise InputError("Please fix the marked fields: " + "; ".join(errors.values()), errors)
+        raise InputError(_("Please fix the marked fields:") + " " + "; ".join(errors.values()), errors)
     return draft
 
 
@@ -235,6 +248,6 @@ def parse_hours(raw: str, errors: dict[str, str], field: str = "estimated_time")
     except InvalidOperation:
         hours = Decimal(-1)
     if not hours.is_finite() or hours <= 0 or hours > 10_000:
-        errors[field] = f"{raw} is not a positive number of hours"
+        errors[field] = _("{value} is not a positive number of hours", value=raw)
         return None
     return hours
