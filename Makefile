@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC := app_integration mattermost_server tests benchmarks imgs
 
-.PHONY: demo test lint fmt run bench imgs redmine redmine-stop clean venv
+.PHONY: demo test lint fmt run bench imgs catalogs redmine redmine-stop clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/python -m app_integration demo $(DEMO_ARGS)
+	DEMO_LOCALE=$(DEMO_LOCALE) $(BIN)/python -m app_integration demo $(DEMO_ARGS)
 
 lint: venv
 	$(BIN)/ruff check $(SRC)
@@ -38,6 +38,13 @@ run: venv
 	  echo "MATTERMOST_URL, REDMINE_MATTERMOST_BRIDGE_APP_TOKEN, MATTERMOST_SLASH_TOKENS (or APP_JWT_SECRET),"; \
 	  echo "REQUEST_SIGNING_KEY and the user map, then run 'make run' again."; exit 1; }
 	$(BIN)/python -m app_integration check && $(BIN)/python -m app_integration run
+
+# Re-extracts the translatable messages and merges them into the catalogs; then translate what is new.
+LOCALE := app_integration/locale
+catalogs: venv
+	$(BIN)/pybabel extract -o $(LOCALE)/messages.pot --project=redmine-mattermost-bridge --omit-header \
+	  --sort-by-file app_integration
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l ru -w 120 --no-fuzzy-matching
 
 bench: venv
 	$(BIN)/python -m benchmarks.run_all

@@ -23,9 +23,13 @@ from typing import Any
 
 import requests
 
+from .core.i18n import locale_of
+
 ROOT = Path(__file__).resolve().parents[1]
 PROVISION = ROOT / "redmine_server" / "provision_local.sh"
 TRANSCRIPT = ROOT / "build" / "demo-transcript.md"
+# The language everyone in the demo uses in Mattermost, and the channel's: `make demo DEMO_LOCALE=ru`.
+DEMO_LOCALE = locale_of(os.environ.get("DEMO_LOCALE"))
 WIDTH = 100
 _LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(([^)\s]*)\)")
 
@@ -107,6 +111,8 @@ def run_demo(keep: bool = False) -> int:
     emulator = MattermostEmulator().start()
     # frank is in Redmine but in nobody's user map: he links himself in step 5.
     people = {name: emulator.add_user(name) for name in ("alice", "bob", "carol", "frank")}
+    for person in people.values():  # `make demo DEMO_LOCALE=ru`: everyone speaks Russian in Mattermost
+        person["locale"] = DEMO_LOCALE
     channel = emulator.add_channel("town-square", [emulator.bot, *people.values()])
     sandbox = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
     try:
@@ -134,8 +140,9 @@ def _labels(answer: dict[str, Any]) -> str:
     return "  ".join(f"[{action['name']}]" for action in _actions(answer))
 
 
-def _button(answer: dict[str, Any], label: str) -> dict[str, Any]:
-    return next(action for action in _actions(answer) if action["name"] == label)
+def _button(answer: dict[str, Any], command: str) -> dict[str, Any]:
+    """The button that runs `command`: labels are in the reader's language, commands are not."""
+    return next(a for a in _actions(answer) if a["integration"]["context"]["action"] == command)
 
 
 def _click(web: str, user: dict[str, Any], channel: str, button: dict[str, Any]) -> dict[str, Any]:
@@ -185,6 +192,7 @@ class _RunningBridge:
             # Creates one at a time, so ticket numbers follow the lines and every demo prints the same ones.
             redmine_concurrency=1,
             user_map="alice=alice,bob=bob,carol=carol",
+            default_locale=DEMO_LOCALE,
             app_root_url=web_url,
             database_url=f"sqlite:///{self._sandbox / 'bridge.sqlite3'}",
         )
@@ -285,11 +293,11 @@ def _session(
     log.step("5. A new colleague links himself to Redmine, by his email")
     offer = slash("frank", "connect")
     log.says("Bot (only @frank sees this)", offer["text"] + "  " + _labels(offer))
-    preview = _click(web, people["frank"], channel, _button(offer, "Link by my email"))
+    preview = _click(web, people["frank"], channel, _button(offer, "connect_email"))
     log.says(
         "@frank clicks [Link by my email]; the prompt becomes", preview["update"]["message"] + "  " + _labels(preview)
     )
-    done = _click(web, people["frank"], channel, _button(preview, "Confirm"))
+    done = _click(web, people["frank"], channel, _button(preview, "connect_email_confirm"))
     log.says("@frank clicks [Confirm]", done["update"]["message"])
     log.says("Bot (only @frank sees this)", slash("frank", "whoami")["text"])
 
@@ -315,18 +323,19 @@ def _session(
     time.sleep(2.5)  # the feed's first cycle marks where it starts; Redmine's clock has whole seconds
     change = {"issue": {"status_id": 2, "notes": "Started on it: the numbers are in, @alice."}}
     headers = {"X-Redmine-API-Key": values["REDMINE_ADMIN_KEY"], "X-Redmine-Switch-User": "bob"}
+    alice_dms = len(emulator.dm_posts("alice"))
     requests.put(f"{redmine}/issues/{ids[0]}.json", json=change, headers=headers, timeout=30).raise_for_status()
     log.says("@bob, in Redmine", f"moves #{ids[0]} to In Progress and comments: {change['issue']['notes']}")
     thread = wait_for(lambda: len(emulator.posts_in(channel)) >= 3 and emulator.posts_in(channel)[-2:], timeout=30)
     log.says("Bot posts the ticket's card in ~town-square", thread[0]["message"], raw=True)
     log.says("...and replies in its thread", thread[1]["message"], raw=True)
-    wait_for(lambda: "mentioned" in emulator.dm_posts("alice")[-1]["message"], timeout=15)
+    wait_for(lambda: len(emulator.dm_posts("alice")) > alice_dms, timeout=15)
     log.says("Bot, in a DM to @alice", emulator.dm_posts("alice")[-1]["message"], raw=True)
 
     log.step("8. A ticket's card, and a button on it")
     card = slash("alice", f"ticket {ids[0]}")
     log.says("Bot (only @alice sees this)", card["text"] + "\n\n" + _labels(card))
-    taken = _click(web, people["alice"], channel, _button(card, "Take it"))
+    taken = _click(web, people["alice"], channel, _button(card, "ticket_take"))
     log.says("@alice clicks [Take it]; the card becomes", taken["update"]["message"])
 
     log.step("9. A ticket from any post: the ticket emoji")

@@ -37,7 +37,7 @@ from ..core.errors import (
     PermissionDenied,
 )
 from ..core.formatting import fit
-from ..core.i18n import locale_of
+from ..core.i18n import _, locale_of
 from ..core.models import ChatMessage, ChatPost, ChatUser
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def attachments(message: ChatMessage) -> list[dict[str, str]]:
 def _checked(object_id: str) -> str:
     """An id fit for an API path. `me`, `../teams` and the like never reach one, whoever sent them."""
     if not is_chat_id(object_id):
-        raise InputError("That is not a Mattermost id.")
+        raise InputError(_("That is not a Mattermost id."))
     return object_id
 
 
@@ -127,19 +127,19 @@ class MattermostChat:
         try:
             yield
         except ResourceNotFound:
-            raise NotFound("Not found in Mattermost.") from None
+            raise NotFound(_("Not found in Mattermost.")) from None
         except NotEnoughPermissions:
-            raise PermissionDenied("The bot lacks a Mattermost permission for that.") from None
+            raise PermissionDenied(_("The bot lacks a Mattermost permission for that.")) from None
         except NoAccessTokenProvided:
             raise ChatTokenRefused(BOT_TOKEN_REFUSED) from None
         except MattermostError as error:
             if error.error_id == EDIT_TIME_LIMIT:
-                raise EditTooLate("The post is past Mattermost's edit time limit.") from None
+                raise EditTooLate(_("The post is past Mattermost's edit time limit.")) from None
             log.warning("mattermost: request failed (%s)", type(error).__name__)
-            raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
+            raise ChatUnavailable(_("Mattermost did not accept the bot's request.")) from None
         except (InvalidMattermostError, httpx.HTTPError) as error:
             log.warning("mattermost: request failed (%s)", type(error).__name__)
-            raise ChatUnavailable("Mattermost did not accept the bot's request.") from None
+            raise ChatUnavailable(_("Mattermost did not accept the bot's request.")) from None
 
     def _call(self, call: Callable[[TypedDriver], T]) -> T:
         started = time.perf_counter()
@@ -306,7 +306,7 @@ class MattermostChat:
             return
         with self._ephemeral_probe:
             if time.monotonic() - self._ephemeral_refused_at < EPHEMERAL_RETRY_SECONDS:
-                raise PermissionDenied("The bot may not post ephemeral messages.")
+                raise PermissionDenied(_("The bot may not post ephemeral messages."))
             try:
                 self._ephemeral(user_id, channel_id, text)
             except PermissionDenied:

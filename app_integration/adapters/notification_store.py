@@ -49,6 +49,7 @@ _subscriptions = Table(
     Column("open_only", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sync_replies", Boolean, nullable=False, server_default=false()),
+    Column("locale", String(8), nullable=False, server_default=""),
 )
 _threads = Table(
     "issue_threads",
@@ -256,6 +257,7 @@ def _row(s: Subscription) -> dict[str, Any]:
         "assignee_id": s.assignee_id,
         "open_only": s.open_only,
         "sync_replies": s.sync_replies,
+        "locale": s.locale,
     }
 
 
@@ -272,5 +274,6 @@ def _subscription(row: Any) -> Subscription:
         assignee_id=row.assignee_id,
         open_only=bool(row.open_only),
         sync_replies=bool(row.sync_replies),
+        locale=str(row.locale or ""),
         id=int(row.id),
     )

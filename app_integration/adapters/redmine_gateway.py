@@ -37,21 +37,22 @@ from ..core.errors import (
     RedmineRejected,
     RedmineUnavailable,
 )
+from ..core.i18n import N_, _
 from ..core.models import Account, Choice, Issue, IssueDraft, IssuePage, Project, Ref
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-UNAVAILABLE = "Redmine is unavailable right now. Try again in a minute."
+UNAVAILABLE = N_("Redmine is unavailable right now. Try again in a minute.")
 # How far before the request a found ticket may claim to be created: Redmine's clock is not ours.
 CREATE_CLOCK_SKEW = dt.timedelta(minutes=5)
 _STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
-    401: lambda _: OperatorError(
-        "The bridge's Redmine admin key was refused. Ask the operator to check ADMIN_REDMINE_KEY_API."
+    401: lambda login: OperatorError(
+        _("The bridge's Redmine admin key was refused. Ask the operator to check ADMIN_REDMINE_KEY_API.")
     ),
-    403: lambda _: PermissionDenied("You have no permission for that in this Redmine project."),
-    404: lambda _: NotFound("Not found in Redmine, or you cannot see it."),
-    412: lambda login: AccountUnavailable(f"The Redmine account `{login}` is missing or locked."),
+    403: lambda login: PermissionDenied(_("You have no permission for that in this Redmine project.")),
+    404: lambda login: NotFound(_("Not found in Redmine, or you cannot see it.")),
+    412: lambda login: AccountUnavailable(_("The Redmine account `{login}` is missing or locked.", login=login)),
 }
 
 
@@ -118,9 +119,9 @@ class _CallEngine(BaseEngine):  # type: ignore[misc]
         try:
             response = self.session.request(method, url, timeout=self._call_params["timeout"], **kwargs)
         except requests.Timeout:
-            raise RedmineUnavailable("Redmine did not answer in time. Try again in a minute.") from None
+            raise RedmineUnavailable(_("Redmine did not answer in time. Try again in a minute.")) from None
         except requests.RequestException:
-            raise RedmineUnavailable(UNAVAILABLE) from None
+            raise RedmineUnavailable(_(UNAVAILABLE)) from None
         return self.process_response(response)
 
     def process_response(self, response: requests.Response) -> Any:
@@ -133,7 +134,7 @@ class _CallEngine(BaseEngine):  # type: ignore[misc]
         if status == 422:
             raise RedmineRejected(_errors_of(response))
         if status >= 500:
-            raise RedmineUnavailable(UNAVAILABLE)
+            raise RedmineUnavailable(_(UNAVAILABLE))
         return super().process_response(response)
 
     def process_bulk_request(self, method: str, url: str, container: str, bulk_params: Any) -> list[Any]:
@@ -202,7 +203,7 @@ class RedmineGateway:
             return client
         if login and not self._impersonation:
             raise NotMapped(
-                "This bridge acts only with personal API keys. Link yours: `/integration_with_redmine connect`."
+                _("This bridge acts only with personal API keys. Link yours: `/integration_with_redmine connect`.")
             )
         return Redmine(
             self._base_url, key=self._key, impersonate=login, engine=_CallEngine, requests={"timeout": self._timeout}
@@ -229,7 +230,7 @@ class RedmineGateway:
             raise
         except BaseRedmineError as error:
             log.warning("redmine: unexpected answer (%s)", type(error).__name__)
-            raise RedmineUnavailable("Redmine gave an answer the bridge did not expect.") from None
+            raise RedmineUnavailable(_("Redmine gave an answer the bridge did not expect.")) from None
 
     def as_user(self, login: str | None, call: Callable[[Redmine], T]) -> T:
         """Runs `call` with a client acting as `login` (the admin for None), errors translated."""
@@ -259,7 +260,7 @@ class RedmineGateway:
                     .raw()
                 )
         except OperatorError:
-            raise NotFound("Redmine does not accept that key.") from None
+            raise NotFound(_("Redmine does not accept that key.")) from None
         return Account(raw["id"], raw["login"], _full_name(raw), active=True)
 
     def accounts_by_email(self, email: str) -> list[Account]:
@@ -402,10 +403,13 @@ class RedmineGateway:
                 log.info("redmine: a create's answer was lost; found the ticket it made (#%s)", match["id"])
                 return issue_from(match)
             log.info("redmine: a create's answer was lost and no ticket was made")
-            raise RedmineUnavailable(UNAVAILABLE)
+            raise RedmineUnavailable(_(UNAVAILABLE))
         latest = f"{self._base_url}/issues?set_filter=1&author_id=me&status_id=*&sort=id:desc"
         raise OutcomeUnknown(
-            f"Redmine did not confirm this ticket, so it may have been created. Check [your latest tickets]({latest})."
+            _(
+                "Redmine did not confirm this ticket, so it may have been created. Check [your latest tickets]({url}).",
+                url=latest,
+            )
         )
 
     def assigned_issues(self, login: str, limit: int) -> IssuePage:

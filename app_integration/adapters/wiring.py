@@ -66,5 +66,6 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
         desk=RedmineTickets(gateway, feed),
         notifications=notifications,
         people=store,
+        default_locale=settings.default_locale,
     )
     return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault, notifications)

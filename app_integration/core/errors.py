@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .i18n import _
+
 
 class BridgeError(Exception):
     """An error with a message fit for the person who caused it."""
@@ -28,8 +30,10 @@ class PersonalKeyRefused(BridgeError):
 
     def __init__(self, login: str) -> None:
         super().__init__(
-            "Redmine refused your personal API key, so your link was removed. "
-            "Link again with `/integration_with_redmine connect`."
+            _(
+                "Redmine refused your personal API key, so your link was removed. "
+                "Link again with `/integration_with_redmine connect`."
+            )
         )
         self.login = login
 

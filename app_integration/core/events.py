@@ -146,6 +146,7 @@ class Subscription:
     assignee_id: int | None = None
     open_only: bool = False
     sync_replies: bool = False  # replies in its tickets' threads become Redmine notes, as their writers
+    locale: str = ""  # the language of its posts; empty: DEFAULT_LOCALE
     id: int = 0
 
     def matches(self, event: IssueEvent, ancestors: tuple[int, ...]) -> bool:

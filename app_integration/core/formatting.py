@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
+from .i18n import _
 from .models import Issue, Ref
 
 POST_LIMIT = 16_383
@@ -68,7 +69,18 @@ def issue_table(
     base_url: str, issues: Sequence[Issue], person: PersonColumn, budget: int = POST_LIMIT - 500
 ) -> tuple[str, int]:
     """The table and how many issues it shows: rows stop before the budget is spent."""
-    head = ["ID", "Project", "Tracker", "Status", "Subject", "Updated", "Due", "Priority", person.title()]
+    column = _("Author") if person == "author" else _("Assignee")
+    head = [
+        _("ID"),
+        _("Project"),
+        _("Tracker"),
+        _("Status"),
+        _("Subject"),
+        _("Updated"),
+        _("Due"),
+        _("Priority"),
+        column,
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     size = sum(len(line) + 1 for line in lines)
     shown = 0
@@ -90,5 +102,6 @@ def fit(text: str, more_url: str = "", limit: int = POST_LIMIT) -> str:
     """Text cut to the post limit, ending with a link to the rest where one exists."""
     if len(text) <= limit:
         return text
-    tail = f"\n\n… cut to fit Mattermost's limit. [See everything]({more_url})" if more_url else "\n\n… (cut)"
+    cut = _("… cut to fit Mattermost's limit.")
+    tail = f"\n\n{cut} [" + _("See everything") + f"]({more_url})" if more_url else "\n\n… (" + _("cut") + ")"
     return text[: limit - len(tail)] + tail

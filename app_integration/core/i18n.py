@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 SUPPORTED = ("en", "ru")
 SOURCE = "en"
@@ -35,6 +36,11 @@ def speaking(locale: str) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def adopt(locale: str) -> None:
+    """From here on in this context (one request, inside a `speaking` block), speak `locale`."""
+    _current.set(locale_of(locale))
 
 
 def current() -> str:
@@ -60,3 +66,8 @@ def _(message: str, /, **values: object) -> str:
 
 def N_(message: str, /) -> str:
     return message
+
+
+def number(value: float) -> str:
+    """A number as the reader writes it: 1.5 in English, 1,5 in Russian."""
+    return str(format_decimal(value, locale=current()))

@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable
 
 from .errors import OutcomeUnknown
+from .i18n import N_, _
 from .models import Action, CommandContext, Reply
 from .ports import IdempotencyStore
 
 WAIT_STEPS = 100
 WAIT_STEP_SECONDS = 0.1
-STILL_RUNNING = "This form was already submitted and is still being processed. Check your direct messages."
+STILL_RUNNING = N_("This form was already submitted and is still being processed. Check your direct messages.")
 
 
 def encode_reply(reply: Reply) -> str:
@@ -52,4 +53,4 @@ def run_once(store: IdempotencyStore, context: CommandContext, work: Callable[[]
         if stored is not None:
             return decode_reply(stored)
         time.sleep(WAIT_STEP_SECONDS)
-    return Reply(text=STILL_RUNNING)
+    return Reply(text=_(STILL_RUNNING))

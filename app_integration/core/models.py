@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
+from .i18n import _
+
 Surface = Literal["slash", "apps", "dm"]
 LinkMethod = Literal["map", "email", "key"]
 FieldKind = Literal["text", "textarea", "select", "user", "bool"]
@@ -122,7 +124,7 @@ class Form:
     fields: tuple[FormField, ...]
     idempotency_key: str
     introduction: str = ""
-    submit_label: str = "Submit"
+    submit_label: str = ""  # empty: the surface's own "Submit", in the reader's language
     argument: str = ""  # handed back to the submit as its argument (which record a form edits), signed
 
 
@@ -179,7 +181,7 @@ class Reply:
         if not self.actions:
             return self.text
         where = f"`/integration_with_redmine {command}`"
-        return f"{self.text}\n\nThe buttons for this step come with the slash command: {where}."
+        return f"{self.text}\n\n" + _("The buttons for this step come with the slash command: {where}.", where=where)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import BridgeError, NotMapped, OperatorError
+from .i18n import _
 from .models import ChatUser
 from .ports import (
     AccountLinks,
@@ -40,15 +41,19 @@ class Services:
     notifications: NotificationStore | None = None
     people: LinkStore | None = None  # who is who, by Redmine user id: for mentions and personal DMs
     desk: TicketDesk | None = None  # one ticket's card and its actions
+    default_locale: str = "en"  # for what a whole channel reads
 
     def login_for(self, user: ChatUser) -> str:
         """The caller's Redmine login, or NotMapped with how to get mapped."""
         login = self.users.redmine_login(user)
         if login is None:
             raise NotMapped(
-                f"@{user.username} is not linked to a Redmine account. Link it yourself with "
-                f"`/integration_with_redmine connect`, or ask the bridge's operator to add "
-                f"`{user.username}=<your Redmine login>` to the user map."
+                _(
+                    "@{user} is not linked to a Redmine account. Link it yourself with "
+                    "`/integration_with_redmine connect`, or ask the bridge's operator to add "
+                    "`{user}=<your Redmine login>` to the user map.",
+                    user=user.username,
+                )
             )
         return login
 
@@ -65,13 +70,21 @@ class Services:
         except (ZoneInfoNotFoundError, ValueError):
             return self.today()
 
+    def locale_of_user(self, chat_user_id: str) -> str:
+        """A person's language, as Mattermost keeps it; the default where Mattermost cannot say."""
+        try:
+            user = self.chat.user(chat_user_id)
+        except BridgeError:
+            user = None
+        return user.locale if user is not None else self.default_locale
+
     def notifying(self) -> tuple[ChangeFeed, NotificationStore, LinkStore]:
         """The parts the notification features need; an OperatorError names what is missing."""
         if self.feed is None or self.notifications is None or self.people is None:
-            raise OperatorError("Notifications need the bridge's database; ask the operator to set DATABASE_URL.")
+            raise OperatorError(_("Notifications need the bridge's database; ask the operator to set DATABASE_URL."))
         return self.feed, self.notifications, self.people
 
     def ticket_desk(self) -> TicketDesk:
         if self.desk is None:
-            raise OperatorError("Ticket cards are not available in this bridge.")
+            raise OperatorError(_("Ticket cards are not available in this bridge."))
         return self.desk

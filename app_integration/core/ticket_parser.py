@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from .i18n import _
 from .natural_dates import trailing_date
 
 MAX_SUBJECT = 255
@@ -43,7 +44,7 @@ class LineError:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return _("line {line}: {reason}", line=self.line, reason=self.reason)
 
 
 def _due_date(words: list[str]) -> dt.date | str | None:
@@ -53,7 +54,7 @@ def _due_date(words: list[str]) -> dt.date | str | None:
     first = 1 if len(words) > 1 else 0  # a lone word may be the date of a line with no subject
     at = [i for i in range(first, len(words)) if any(shape.match(words[i].rstrip(_TRAILING)) for _, shape in _FORMATS)]
     if len(at) > 1:
-        return "two due dates (" + ", ".join(words[i].rstrip(_TRAILING) for i in at) + "); keep one"
+        return _("two due dates ({dates}); keep one", dates=", ".join(words[i].rstrip(_TRAILING) for i in at))
     if not at:
         if words and _DATE_LIKE.match(words[-1].rstrip(_TRAILING)):
             at = [len(words) - 1]
@@ -74,8 +75,8 @@ def parse_date(text: str) -> dt.date:
             try:
                 return dt.datetime.strptime(text, fmt).date()
             except ValueError:
-                raise ValueError(f"{text} is not a real date") from None
-    raise ValueError(f"{text} is not a date; use dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd")
+                raise ValueError(_("{text} is not a real date", text=text)) from None
+    raise ValueError(_("{text} is not a date; use dd.mm.yy, dd.mm.yyyy or yyyy-mm-dd", text=text))
 
 
 def parse_ticket_lines(text: str, today: dt.date) -> tuple[list[TicketLine], list[LineError]]:
@@ -83,9 +84,9 @@ def parse_ticket_lines(text: str, today: dt.date) -> tuple[list[TicketLine], lis
     errors: list[LineError] = []
     numbered = [(n, raw) for n, raw in enumerate(text.splitlines(), start=1) if raw.strip()]
     if not numbered:
-        return [], [LineError(1, "no ticket lines; write one per line: 1. Write report @bob 10.05.27")]
+        return [], [LineError(1, _("no ticket lines; write one per line: 1. Write report @bob 10.05.27"))]
     if len(numbered) > MAX_LINES:
-        return [], [LineError(numbered[MAX_LINES][0], f"at most {MAX_LINES} tickets at once")]
+        return [], [LineError(numbered[MAX_LINES][0], _("at most {count} tickets at once", count=MAX_LINES))]
     for number, raw in numbered:
         result = _parse_line(number, raw, today)
         (tickets if isinstance(result, TicketLine) else errors).append(result)  # type: ignore[arg-type]
@@ -94,14 +95,14 @@ def parse_ticket_lines(text: str, today: dt.date) -> tuple[list[TicketLine], lis
 
 def _parse_line(number: int, raw: str, today: dt.date) -> TicketLine | LineError:
     if _CONTROL.search(raw):
-        return LineError(number, "holds a control character (such as NUL); retype the line")
+        return LineError(number, _("holds a control character (such as NUL); retype the line"))
     words = _NUMBER.sub("", raw.strip(), count=1).split()
     mentions = [m.group(1).lower() for w in words if (m := _MENTION.match(w))]
     rest = [w for w in words if not _MENTION.match(w)]
     if not mentions:
-        return LineError(number, "no assignee; add @username")
+        return LineError(number, _("no assignee; add @username"))
     if len(set(mentions)) > 1:
-        return LineError(number, "more than one assignee (" + ", ".join("@" + m for m in mentions) + ")")
+        return LineError(number, _("more than one assignee ({people})", people=", ".join("@" + m for m in mentions)))
     found = _due_date(rest)
     if isinstance(found, str):
         return LineError(number, found)
@@ -111,10 +112,10 @@ def _parse_line(number: int, raw: str, today: dt.date) -> TicketLine | LineError
         due, size = spoken
         del rest[-size:]
     if due is not None and due < today:
-        return LineError(number, f"due date {due:%d.%m.%Y} is in the past")
+        return LineError(number, _("due date {date} is in the past", date=f"{due:%d.%m.%Y}"))
     subject = " ".join(rest).strip(" -\u2013\u2014:")
     if not subject:
-        return LineError(number, "no subject")
+        return LineError(number, _("no subject"))
     if len(subject) > MAX_SUBJECT:
-        return LineError(number, f"subject is longer than {MAX_SUBJECT} characters")
+        return LineError(number, _("subject is longer than {count} characters", count=MAX_SUBJECT))
     return TicketLine(number, subject, mentions[0], due)

@@ -20,6 +20,7 @@ from ...core.errors import BridgeError, ChatTokenRefused, NotMapped
 from ...core.features.direct_messages import answer_direct_message
 from ...core.features.thread_replies import note_from_reply
 from ...core.features.ticket_links import TicketLinker
+from ...core.i18n import speaking
 from ...core.models import ChatPost
 from ..redmine_gateway import key_checks
 from ..wiring import Bridge
@@ -197,6 +198,13 @@ class PostListener:
         """The listener's one error boundary for a post."""
         checks = key_checks.set(set())
         try:
+            with speaking(post.user.locale):
+                self._act(post)
+        finally:
+            key_checks.reset(checks)
+
+    def _act(self, post: ChatPost) -> None:
+        try:
             if post.is_direct:
                 answer_direct_message(self._services, self._bridge.registry, self.linker, post)
             else:
@@ -206,8 +214,6 @@ class PostListener:
             self._notice_unmapped(post, error.user_message)
         except BridgeError as error:
             self._tell(post, error.user_message)
-        finally:
-            key_checks.reset(checks)
 
     def _reacted(self, data: dict[str, Any]) -> None:
         """The ticket emoji on a post: its reactor gets a DM with a button to make a ticket from the post (a

@@ -4,6 +4,7 @@ create form, prefilled from the post. The button is signed for that person, like
 from __future__ import annotations
 
 from ...core.errors import NotFound
+from ...core.i18n import _, speaking
 from ...core.models import Action
 from ..web.form_rendering import signed_buttons
 from ..web.request_verification import StateSigner
@@ -11,19 +12,26 @@ from ..wiring import Bridge
 
 
 def offer_ticket_from_post(bridge: Bridge, user_id: str, post_id: str) -> None:
-    chat, settings = bridge.chat, bridge.settings
+    chat = bridge.chat
     post = chat.read_post(post_id)
     if post is None or not chat.may_read_channel(user_id, post.channel_id):
         raise NotFound("the post is gone, or its reactor may not read its channel")
-    if chat.user(user_id) is None:
+    reactor = chat.user(user_id)
+    if reactor is None:
         raise NotFound("no such user")
+    with speaking(reactor.locale):
+        _offer(bridge, user_id, post_id)
+
+
+def _offer(bridge: Bridge, user_id: str, post_id: str) -> None:
+    chat, settings = bridge.chat, bridge.settings
     link = chat.permalink(post_id)
-    text = f"Make a Redmine ticket from [this post]({link})?"
+    text = _("Make a Redmine ticket from [this post]({link})?", link=link)
     if settings.request_signing_key is None:  # no way to sign a button: the command does the same
-        text += f"\nType `/integration_with_redmine create_ticket_by_form {link}`."
+        text += "\n" + _("Type `/integration_with_redmine create_ticket_by_form {link}`.", link=link)
         chat.post_props(chat.direct_channel(user_id), text, {})
         return
     signer = StateSigner(settings.request_signing_key.get_secret_value(), settings.signed_state_max_age)
-    action = Action("Create a ticket from this post", "create_ticket_by_form", post_id, "primary")
+    action = Action(_("Create a ticket from this post"), "create_ticket_by_form", post_id, "primary")
     buttons = signed_buttons(signer, settings.root_url, user_id, [action], "")
     chat.post_props(chat.direct_channel(user_id), text, {"attachments": [buttons]})

@@ -6,6 +6,7 @@ files carries a JWT that is checked before anything else happens.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -17,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ...core.chat_ids import is_chat_id
 from ...core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, Command
 from ...core.errors import BridgeError, InputError, Unauthorized
+from ...core.i18n import _, adopt, locale_of, speaking
 from ...core.models import CommandContext, Reply
 from .form_rendering import apps_bindings, apps_form, submitted_value
 from .request_parsing import MalformedRequest, json_object, member, text
@@ -69,6 +71,11 @@ def apps_blueprint(web: WebContext, manifest_template: Path) -> Blueprint:
 
 def _boundary(web: WebContext, handler: Any, acting: bool = True) -> Any:
     """The Apps surface's one error boundary."""
+    with speaking(web.settings.default_locale):
+        return _guarded(web, handler, acting)
+
+
+def _guarded(web: WebContext, handler: Any, acting: bool) -> Any:
     try:
         body = json_object(request.get_data())
         acting_id = text(member(member(body, "context"), "acting_user"), "id")
@@ -76,19 +83,19 @@ def _boundary(web: WebContext, handler: Any, acting: bool = True) -> Any:
         return jsonify(handler(body))
     except MalformedRequest as error:
         log.warning("refused a malformed Apps call: %s", error.description)
-        return jsonify({"type": "error", "text": "This request is not one Mattermost sends."}), 400
+        return jsonify({"type": "error", "text": _("This request is not one Mattermost sends.")}), 400
     except HTTPException:
         raise  # 413 and friends keep their status
     except Unauthorized as error:
         log.warning("refused an unverified Apps call: %s", error)
-        return jsonify({"type": "error", "text": "This request could not be verified."}), 401
+        return jsonify({"type": "error", "text": _("This request could not be verified.")}), 401
     except InputError as error:
         return jsonify({"type": "error", "text": error.user_message, "data": {"errors": error.field_errors}})
     except BridgeError as error:
         return jsonify({"type": "error", "text": error.user_message})
     except Exception:
         log.exception("unexpected error in the Apps surface")
-        return jsonify({"type": "error", "text": "Something went wrong on the bridge. Nothing was lost."})
+        return jsonify({"type": "error", "text": _("Something went wrong on the bridge. Nothing was lost.")})
 
 
 def _secret(web: WebContext) -> str | None:
@@ -100,7 +107,7 @@ def _call(web: WebContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
     name, submitting = (path[: -len("_submit")], True) if path.endswith("_submit") else (path, False)
     command = web.registry.find(LEGACY_PATHS.get(name, name))
     if command is None or (submitting and command.submit is None):
-        return {"type": "error", "text": f"Unknown call `/{path}`."}
+        return {"type": "error", "text": _("Unknown call `/{path}`.", path=path)}
     context = _context(web, body)
     handler = command.submit if submitting and command.submit else command.run
     return _render(web, command, web.run(handler, context))
@@ -111,9 +118,13 @@ def _context(web: WebContext, body: dict[str, Any]) -> CommandContext:
     channel_id = text(member(ctx, "channel"), "id")
     if channel_id and not is_chat_id(channel_id):
         raise MalformedRequest("channel id is not a Mattermost id")
+    user = web.identify(text(member(ctx, "acting_user"), "id"))
+    if text(ctx, "locale"):  # the Apps framework says which language the person uses
+        user = dataclasses.replace(user, locale=locale_of(text(ctx, "locale"), user.locale))
+        adopt(user.locale)
     return CommandContext(
         # The JWT vouches for the acting user's id only; the name comes from Mattermost, never from the body.
-        user=web.identify(text(member(ctx, "acting_user"), "id")),
+        user=user,
         channel_id=channel_id,
         surface="apps",
         argument=_argument(text(body, "raw_command")) or _state_argument(body.get("state")),

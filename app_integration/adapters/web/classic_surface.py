@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from ...core.chat_ids import is_chat_id
 from ...core.commands import Command
 from ...core.errors import BridgeError, InputError, Unauthorized
+from ...core.i18n import N_, _, speaking
 from ...core.models import Action, ChatMessage, CommandContext, Reply
 from .form_rendering import dialog, signed_buttons, submitted_value
 from .request_parsing import MalformedRequest, json_object, member, text
@@ -25,12 +26,12 @@ from .request_verification import check_slash_token
 from .web_context import WebContext
 
 log = logging.getLogger("app_integration.web.classic")
-WORKING = "Working on it… I will answer here in a moment."
-FAILED = "Something went wrong on the bridge; the operator can find it in the logs. Nothing was lost."
+WORKING = N_("Working on it… I will answer here in a moment.")
+FAILED = N_("Something went wrong on the bridge; the operator can find it in the logs. Nothing was lost.")
 # Mattermost's trigger id for a dialog expires within seconds, so a form that came late cannot open.
-FORM_TOO_LATE = "Redmine answered too slowly for the form to open in time. Please run the command again."
-UNVERIFIED = "This request could not be verified."
-MALFORMED = "This request is not one Mattermost sends."
+FORM_TOO_LATE = N_("Redmine answered too slowly for the form to open in time. Please run the command again.")
+UNVERIFIED = N_("This request could not be verified.")
+MALFORMED = N_("This request is not one Mattermost sends.")
 # Each endpoint answers in the shape Mattermost reads from it: a slash command's response, a dialog's
 # errors, or a button's ephemeral_text (a button's answer in any other shape is dropped unseen).
 Shape = Literal["slash", "dialog", "action"]
@@ -41,31 +42,37 @@ def classic_blueprint(web: WebContext) -> Blueprint:
 
     @blueprint.post("/slash")
     def slash() -> Any:
-        return _boundary(lambda: _slash(web), "slash")
+        return _boundary(lambda: _slash(web), "slash", web.settings.default_locale)
 
     @blueprint.post("/dialog")
     def dialog_submission() -> Any:
-        return _boundary(lambda: _dialog(web), "dialog")
+        return _boundary(lambda: _dialog(web), "dialog", web.settings.default_locale)
 
     @blueprint.post("/actions")
     def actions() -> Any:
-        return _boundary(lambda: _action(web), "action")
+        return _boundary(lambda: _action(web), "action", web.settings.default_locale)
 
     return blueprint
 
 
-def _boundary(handler: Any, shape: Shape) -> Any:
-    """The classic surface's one error boundary: no traceback ever reaches a person."""
+def _boundary(handler: Any, shape: Shape, locale: str) -> Any:
+    """The classic surface's one error boundary: no traceback ever reaches a person. Until the caller is
+    known, the bridge speaks the default language; then theirs (see WebContext.identify)."""
+    with speaking(locale):
+        return _guarded(handler, shape)
+
+
+def _guarded(handler: Any, shape: Shape) -> Any:
     try:
         return handler()
     except MalformedRequest as error:
         log.warning("refused a malformed request: %s", error.description)
-        return jsonify(_answer(shape, MALFORMED)), 400
+        return jsonify(_answer(shape, _(MALFORMED))), 400
     except HTTPException:
         raise  # 413 and friends keep their status
     except Unauthorized as error:
         log.warning("refused an unverified request: %s", error)
-        return jsonify(_answer(shape, UNVERIFIED)), 401
+        return jsonify(_answer(shape, _(UNVERIFIED))), 401
     except InputError as error:
         if shape == "dialog" and error.field_errors:
             return jsonify({"errors": error.field_errors})
@@ -74,7 +81,7 @@ def _boundary(handler: Any, shape: Shape) -> Any:
         return jsonify(_answer(shape, error.user_message))
     except Exception:
         log.exception("unexpected error in the classic surface")
-        return jsonify(_answer(shape, FAILED))
+        return jsonify(_answer(shape, _(FAILED)))
 
 
 def _answer(shape: Shape, message: str) -> dict[str, Any]:
@@ -118,7 +125,7 @@ def _slash(web: WebContext) -> Any:
         reply = future.result(timeout=web.dialog_deadline())
     except FutureTimeout:
         future.add_done_callback(lambda done: _answer_late(web, context, form.get("response_url", ""), done))
-        return jsonify(_ephemeral(WORKING))
+        return jsonify(_ephemeral(_(WORKING)))
     return jsonify(_render(web, command, context, reply, form.get("trigger_id", "")))
 
 
@@ -140,7 +147,7 @@ def _render(web: WebContext, command: Command, context: CommandContext, reply: R
             for c in web.registry
             if c.name != "app_info" and not c.usage.startswith("<")  # a button cannot give a required argument
         )
-        return _ephemeral(reply.text, attachments=[_buttons(web, context, quick, "Quick actions:")])
+        return _ephemeral(reply.text, attachments=[_buttons(web, context, quick, _("Quick actions:"))])
     if reply.actions:
         return _ephemeral(reply.text, attachments=[_buttons(web, context, reply.actions, "")])
     return _ephemeral(reply.text)
@@ -153,12 +160,12 @@ def _buttons(web: WebContext, context: CommandContext, actions: tuple[Action, ..
 def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:
     try:
         reply: Reply = done.result()
-        text = FORM_TOO_LATE if reply.form is not None else reply.text
+        text = _(FORM_TOO_LATE) if reply.form is not None else reply.text
     except BridgeError as error:
         text = error.user_message
     except Exception:
         log.exception("unexpected error in a background command")
-        text = FAILED
+        text = _(FAILED)
     if response_url and web.chat.is_own_hook(response_url):
         try:
             requests.post(response_url, json=_ephemeral(text), timeout=(3, 10))
@@ -211,7 +218,7 @@ def _action(web: WebContext) -> Any:
         reply = future.result(timeout=web.dialog_deadline())
     except FutureTimeout:
         future.add_done_callback(lambda done: _answer_late(web, context, "", done))
-        return jsonify(_button_answer(WORKING))
+        return jsonify(_button_answer(_(WORKING)))
     if reply.form is not None:
         _render(web, command, context, reply, text(body, "trigger_id"))
         return jsonify({})

@@ -60,7 +60,7 @@ def dialog(form: Form, state: str, icon_url: str) -> dict[str, Any]:
         "introduction_text": form.introduction,
         "icon_url": icon_url,
         "elements": [dialog_element(f) for f in form.fields],
-        "submit_label": form.submit_label,
+        "submit_label": form.submit_label or _("Submit"),
         "notify_on_cancel": False,
         "state": state,
     }

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from ...core.chat_ids import is_chat_id
 from ...core.commands import CommandRegistry
 from ...core.errors import BridgeError, Unauthorized
+from ...core.i18n import adopt
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
 from ...core.services import Services
 from ...core.settings import Settings
@@ -105,6 +106,7 @@ class WebContext:
         user = self.chat.user(user_id)
         if user is None:
             raise Unauthorized("the user id names nobody in Mattermost")
+        adopt(user.locale)  # from here on the bridge answers in the caller's language
         return user
 
     def submit(self, work: Callable[[], Any]) -> Future[Any]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from ..commands import CommandRegistry
+from ..i18n import N_, _
 from ..models import ChatMessage, ChatPost, CommandContext, Reply
 from ..services import Services
 from ..ticket_refs import find_refs
 from .ticket_links import TicketLinker
 
-NOT_UNDERSTOOD = "I did not understand that. Send `help` to see what I can do, or write `#t10` to get a link."
-FORMS_ELSEWHERE = "Forms open from the slash command: `/integration_with_redmine {name}`."
+NOT_UNDERSTOOD = N_("I did not understand that. Send `help` to see what I can do, or write `#t10` to get a link.")
+FORMS_ELSEWHERE = N_("Forms open from the slash command: `/integration_with_redmine {name}`.")
 
 
 def answer_direct_message(services: Services, registry: CommandRegistry, linker: TicketLinker, post: ChatPost) -> None:
@@ -18,11 +19,11 @@ def answer_direct_message(services: Services, registry: CommandRegistry, linker:
         if find_refs(post.message):
             linker.link(post)
         else:
-            services.chat.post(post.channel_id, ChatMessage(text=NOT_UNDERSTOOD))
+            services.chat.post(post.channel_id, ChatMessage(text=_(NOT_UNDERSTOOD)))
         return
     context = CommandContext(user=post.user, channel_id=post.channel_id, surface="dm", argument=argument)
     reply: Reply = command.run(services, context)
     if reply.form is not None:
-        services.chat.post(post.channel_id, ChatMessage(text=FORMS_ELSEWHERE.format(name=command.name)))
+        services.chat.post(post.channel_id, ChatMessage(text=_(FORMS_ELSEWHERE, name=command.name)))
     elif reply.text and not reply.sent_as_dm:  # a DM sent by the command already landed here
         services.chat.post(post.channel_id, ChatMessage(text=reply.text_without_buttons(command.name)))

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import BridgeError, RedmineUnavailable
 from ..events import Delivery
 from ..formatting import issue_table
+from ..i18n import _, speaking
 from ..services import Services
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ def remind_due(services: Services, now: dt.datetime) -> int:
             notes.enqueue([skipped])
             notes.drop(skipped, error.user_message)
             continue
-        table, _shown = issue_table(services.tracker.base_url, issues, "author")
-        text = f"Your open tickets that are overdue or due by {local.date() + DUE_WITHIN:%d.%m.%y}:\n\n{table}"
+        with speaking(services.locale_of_user(link.chat_user_id)):
+            table, _shown = issue_table(services.tracker.base_url, issues, "author")
+            by = f"{local.date() + DUE_WITHIN:%d.%m.%y}"
+            text = _("Your open tickets that are overdue or due by {date}:", date=by) + f"\n\n{table}"
         delivery = Delivery(key, target, 0, text if issues else "")
         enqueued += notes.enqueue([delivery])
         if not issues:

@@ -13,16 +13,17 @@ import re
 from dataclasses import dataclass, field
 
 from ..events import Delivery, IssueEvent, PersonalKind, Subscription
+from ..i18n import N_, _, speaking
 from ..services import Services
 from .event_rendering import Names, card, event_text, personal_text
 
 # A login may hold dots, @ and dashes, but a mention does not end with one: "@alice." names alice.
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.@-]*[A-Za-z0-9_])")
 _REASONS: dict[PersonalKind, str] = {
-    "mentions": "you were mentioned",
-    "assigned": "assigned to you",
-    "status": "your ticket",
-    "notes": "your ticket",
+    "mentions": N_("you were mentioned"),
+    "assigned": N_("assigned to you"),
+    "status": N_("your ticket"),
+    "notes": N_("your ticket"),
 }
 
 
@@ -100,8 +101,9 @@ def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]
         kind = cycle.channel_kind(channel)
         if kind is None or (sensitive and kind == "O"):
             continue
-        text = event_text(base_url, event, names, with_note=not event.private_notes)
-        found[channel] = Delivery(event.key, channel, event.issue.id, text, card(base_url, event.issue, names))
+        with speaking(subscription.locale or services.default_locale):
+            text = event_text(base_url, event, names, with_note=not event.private_notes)
+            found[channel] = Delivery(event.key, channel, event.issue.id, text, card(base_url, event.issue, names))
     return list(found.values())
 
 
@@ -119,7 +121,8 @@ def _personal_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery
         login = cycle.login_of(chat_id)
         if login is None or not cycle.sees(login, event):
             continue
-        text = personal_text(services.tracker.base_url, event, _REASONS[kind], names)
+        with speaking(services.locale_of_user(chat_id)):
+            text = personal_text(services.tracker.base_url, event, _(_REASONS[kind]), names)
         deliveries.append(Delivery(event.key, f"dm:{chat_id}", event.issue.id, text))
     return deliveries
 

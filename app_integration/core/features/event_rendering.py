@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ..events import Change, IssueEvent
 from ..formatting import issue_url, link, plain
+from ..i18n import _
 from ..models import Issue, Ref
 
 NOTE_LIMIT = 500
@@ -26,7 +27,7 @@ class Names:
 
     def person(self, ref: Ref | None, ping: bool = True) -> str:
         if ref is None or not ref.id:
-            return "nobody"
+            return _("nobody")
         username = self._mentions(ref.id)
         if username is None:
             return f"**{plain(ref.name)}**"
@@ -41,9 +42,12 @@ def card(base_url: str, issue: Issue, names: Names) -> str:
     due = f"{issue.due_date:%d.%m.%y}" if issue.due_date else "—"
     heading = f"**{plain(issue.tracker.name)} {link(f'#{issue.id}', issue_url(base_url, issue.id))}** "
     heading += link(issue.subject, issue_url(base_url, issue.id))
-    state = (
-        f"Status: **{plain(issue.status.name)}** · Assignee: {names.person(issue.assigned_to, ping=False)} · "
-        f"Priority: {plain(issue.priority.name)} · Due: {due}"
+    state = _(
+        "Status: **{status}** · Assignee: {assignee} · Priority: {priority} · Due: {due}",
+        status=plain(issue.status.name),
+        assignee=names.person(issue.assigned_to, ping=False),
+        priority=plain(issue.priority.name),
+        due=due,
     )
     return f"{heading}\n{state}"
 
@@ -52,9 +56,15 @@ def event_text(base_url: str, event: IssueEvent, names: Names, with_note: bool =
     actor = names.person(event.actor, ping=False)
     issue = event.issue
     if "created" in event.kinds:
-        line = f"{actor} created {plain(issue.tracker.name)} #{issue.id}: {plain(issue.subject)}"
+        line = _(
+            "{actor} created {tracker} #{id}: {subject}",
+            actor=actor,
+            tracker=plain(issue.tracker.name),
+            id=issue.id,
+            subject=plain(issue.subject),
+        )
         if issue.assigned_to:
-            line += f", assigned to {names.person(issue.assigned_to)}"
+            line += _(", assigned to {assigned_to}", assigned_to=names.person(issue.assigned_to))
         return line
     lines = [_change_line(event, change, names) for change in event.changes]
     parts = [f"{actor} {line}" for line in lines if line]
@@ -64,21 +74,26 @@ def event_text(base_url: str, event: IssueEvent, names: Names, with_note: bool =
             note = note[: NOTE_LIMIT - 1] + "…"
         quoted = "\n".join("> " + plain(row) for row in note.splitlines())
         where = f"{issue_url(base_url, issue.id)}#change-{event.journal_id}"
-        private = " privately" if event.private_notes else ""
-        parts.append(f"{actor} commented{private} ([open in Redmine]({where})):\n{quoted}")
+        said = (
+            _("{actor} commented privately ([open in Redmine]({where})):", actor=actor, where=where)
+            if event.private_notes
+            else _("{actor} commented ([open in Redmine]({where})):", actor=actor, where=where)
+        )
+        parts.append(f"{said}\n{quoted}")
     return "\n".join(parts)
 
 
 def _change_line(event: IssueEvent, change: Change, names: Names) -> str:
     if change.field == "status_id":
-        verb = "closed it as" if event.closed else "moved it to"
-        return f"{verb} **{plain(change.new)}** (was {plain(change.old)})"
+        if event.closed:
+            return _("closed it as **{new}** (was {old})", new=plain(change.new), old=plain(change.old))
+        return _("moved it to **{new}** (was {old})", new=plain(change.new), old=plain(change.old))
     if change.field == "assigned_to_id":
-        return f"assigned it to {names.by_id(change)}" if change.new_id else "unassigned it"
+        return _("assigned it to {change}", change=names.by_id(change)) if change.new_id else _("unassigned it")
     if change.field == "priority_id":
-        return f"changed the priority to **{plain(change.new)}** (was {plain(change.old)})"
+        return _("changed the priority to **{new}** (was {old})", new=plain(change.new), old=plain(change.old))
     if change.field == "due_date":
-        return f"set the due date to {_day(change.new)}" if change.new else "removed the due date"
+        return _("set the due date to {new}", new=_day(change.new)) if change.new else _("removed the due date")
     return ""
 
 

@@ -7,15 +7,16 @@ import datetime as dt
 
 from ..errors import InputError
 from ..events import PERSONAL_KINDS, PersonalKind
+from ..i18n import N_, _
 from ..models import Action, CommandContext, Reply
 from ..services import Services
 
 KIND_LABELS: dict[PersonalKind, str] = {
-    "assigned": "Assigned to me",
-    "status": "Status of my tickets",
-    "notes": "Comments on my tickets",
-    "mentions": "Mentions",
-    "reminder": "Daily due reminder",
+    "assigned": N_("Assigned to me"),
+    "status": N_("Status of my tickets"),
+    "notes": N_("Comments on my tickets"),
+    "mentions": N_("Mentions"),
+    "reminder": N_("Daily due reminder"),
 }
 
 
@@ -29,7 +30,7 @@ def notifications(services: Services, context: CommandContext) -> Reply:
         try:
             prefs = dataclasses.replace(prefs, reminder_time=dt.time.fromisoformat(wanted.zfill(5)))
         except ValueError:
-            raise InputError(f"{wanted} is not a time of day; write it as 08:30.") from None
+            raise InputError(_("{wanted} is not a time of day; write it as 08:30.", wanted=wanted)) from None
         notes.save_prefs(context.user.id, prefs)
     return _toggles(services, context)
 
@@ -38,26 +39,35 @@ def toggle_notification(services: Services, context: CommandContext) -> Reply:
     _feed, notes, _people = services.notifying()
     kind = context.argument.strip()
     if kind not in PERSONAL_KINDS:
-        raise InputError("That is not a kind of notification.")
+        raise InputError(_("That is not a kind of notification."))
     prefs = notes.prefs(context.user.id)
     off = prefs.off ^ {kind}
     notes.save_prefs(context.user.id, dataclasses.replace(prefs, off=frozenset(off)))  # type: ignore[arg-type]
     return _toggles(services, context)
 
 
+def _state(on: bool) -> str:
+    return _("on") if on else _("off")
+
+
 def _toggles(services: Services, context: CommandContext) -> Reply:
     _feed, notes, _people = services.notifying()
     prefs = notes.prefs(context.user.id)
-    lines = [f"- {label}: **{'on' if prefs.wants(k) else 'off'}**" for k, label in KIND_LABELS.items()]
+    lines = [f"- {_(label)}: **{_state(prefs.wants(k))}**" for k, label in KIND_LABELS.items()]
     text = (
-        "Your notifications by DM (never about your own changes). Click one to turn it on or off.\n"
+        _("Your notifications by DM (never about your own changes). Click one to turn it on or off.")
+        + "\n"
         + "\n".join(lines)
-        + f"\n\nThe reminder comes at {prefs.reminder_time:%H:%M} in your time zone; change it with "
-        "`/integration_with_redmine notifications 08:30`."
+        + "\n\n"
+        + _(
+            "The reminder comes at {time} in your time zone; change it with "
+            "`/integration_with_redmine notifications 08:30`.",
+            time=f"{prefs.reminder_time:%H:%M}",
+        )
     )
     actions = tuple(
         Action(
-            f"{label}: {'on' if prefs.wants(k) else 'off'}",
+            f"{_(label)}: {_state(prefs.wants(k))}",
             "notification_toggle",
             k,
             "primary" if prefs.wants(k) else "default",

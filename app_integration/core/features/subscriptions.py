@@ -15,24 +15,27 @@ from ..chat_ids import is_chat_id
 from ..errors import InputError, NotFound, PermissionDenied
 from ..events import EVENT_KINDS, EventKind, Subscription
 from ..formatting import plain
-from ..i18n import _
+from ..i18n import N_, _
 from ..idempotency import run_once
 from ..models import Action, Choice, CommandContext, Form, FormField, Reply
 from ..services import Services
 from .project_access import project_choices
 
 EVENT_LABELS: dict[EventKind, str] = {
-    "created": "New tickets",
-    "status": "Status changes",
-    "assignee": "Assignee changes",
-    "priority": "Priority changes",
-    "due_date": "Due date changes",
-    "note": "Comments",
+    "created": N_("New tickets"),
+    "status": N_("Status changes"),
+    "assignee": N_("Assignee changes"),
+    "priority": N_("Priority changes"),
+    "due_date": N_("Due date changes"),
+    "note": N_("Comments"),
 }
-NOT_A_MANAGER = (
+NOT_A_MANAGER = N_(
     "Only a member of this channel who is a channel admin, a team admin or a system admin may change its subscriptions."
 )
-STATUS_CHOICES = (Choice("any", "Any status"), Choice("open", "Open tickets only"))
+
+
+def _status_choices() -> tuple[Choice, ...]:
+    return (Choice("any", _("Any status")), Choice("open", _("Open tickets only")))
 
 
 def subscribe(services: Services, context: CommandContext) -> Reply:
@@ -53,7 +56,7 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
         ),
         FormField("subprojects", _("With subprojects"), "bool", default=flag[current.with_subprojects]),
         *(
-            FormField(f"event_{kind}", label, "bool", default=flag[kind in current.events])
+            FormField(f"event_{kind}", _(label), "bool", default=flag[kind in current.events])
             for kind, label in EVENT_LABELS.items()
         ),
         FormField(
@@ -72,7 +75,14 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
         ),
         FormField("mine", _("Only assigned to me"), "bool", default="false", help=_("Or choose a person below")),
         FormField("assignee", _("Assigned to"), "user", help=_("Only tickets assigned to this person")),
-        FormField("status", _("Status"), "select", True, STATUS_CHOICES, "open" if current.open_only else "any"),
+        FormField("status", _("Status"), "select", True, _status_choices(), "open" if current.open_only else "any"),
+        FormField(
+            "locale",
+            _("Language of the posts"),
+            "select",
+            options=(Choice("", _("The bridge's default")), Choice("en", "English"), Choice("ru", "Русский")),
+            default=current.locale,
+        ),
         FormField(
             "sync_replies",
             _("Replies become notes"),
@@ -83,7 +93,7 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
     ]
     form = Form(
         command="subscribe",
-        title=_("Edit subscription") if existing else "Subscribe this channel",
+        title=_("Edit subscription") if existing else _("Subscribe this channel"),
         fields=tuple(fields),
         idempotency_key=uuid.uuid4().hex,
         submit_label=_("Save"),
@@ -112,9 +122,9 @@ def _save(services: Services, context: CommandContext) -> Reply:
     if existing is not None:
         subscription = dataclasses.replace(subscription, id=existing.id, owner_id=existing.owner_id)
         notes.replace_subscription(subscription)
-        return Reply(text=f"Updated: {describe(subscription)}")
+        return Reply(text=_("Updated: {subscription}", subscription=describe(subscription)))
     saved = notes.add_subscription(subscription)
-    return Reply(text=f"This channel is subscribed: {describe(saved)}")
+    return Reply(text=_("This channel is subscribed: {saved}", saved=describe(saved)))
 
 
 def _from_values(services: Services, context: CommandContext, values: Mapping[str, str | None]) -> Subscription:
@@ -123,13 +133,15 @@ def _from_values(services: Services, context: CommandContext, values: Mapping[st
     try:
         project = services.tracker.project(login, identifier)
     except (NotFound, PermissionDenied):
-        raise InputError("Choose a project you can see.", {"projects": "Choose a project you can see"}) from None
+        raise InputError(_("Choose a project you can see."), {"projects": _("Choose a project you can see")}) from None
     if services.chat.channel_kind(context.channel_id) == "O" and not services.tracker.project_is_public(project.id):
-        problem = "This project is not public: its tickets go only to a private channel"
+        problem = _("This project is not public: its tickets go only to a private channel")
         raise InputError(problem + ".", {"projects": problem})
     events = frozenset(k for k in EVENT_KINDS if _on(values.get(f"event_{k}")))
     if not events:
-        raise InputError("Choose at least one kind of event.", {"event_created": "Choose at least one kind of event"})
+        raise InputError(
+            _("Choose at least one kind of event."), {"event_created": _("Choose at least one kind of event")}
+        )
     return Subscription(
         channel_id=context.channel_id,
         owner_id=context.user.id,
@@ -142,6 +154,7 @@ def _from_values(services: Services, context: CommandContext, values: Mapping[st
         assignee_id=_assignee(services, login, values),
         open_only=values.get("status") == "open",
         sync_replies=_on(values.get("sync_replies")),
+        locale=(values.get("locale") or "") if (values.get("locale") or "") in ("en", "ru") else "",
     )
 
 
@@ -155,7 +168,9 @@ def _assignee(services: Services, login: str, values: Mapping[str, str | None]) 
     their_login = services.users.redmine_login(user) if user else None
     account = services.tracker.account(their_login) if their_login else None
     if account is None:
-        raise InputError("That person has no Redmine account.", {"assignee": "This person has no Redmine account"})
+        raise InputError(
+            _("That person has no Redmine account."), {"assignee": _("This person has no Redmine account")}
+        )
     return account.id
 
 
@@ -163,26 +178,28 @@ def subscriptions(services: Services, context: CommandContext) -> Reply:
     _feed, notes, _people = services.notifying()
     found = notes.subscriptions(context.channel_id)
     if not found:
-        return Reply(text="This channel has no subscriptions. Add one: `/integration_with_redmine subscribe`.")
+        return Reply(text=_("This channel has no subscriptions. Add one: `/integration_with_redmine subscribe`."))
     lines = [f"- {describe(s)}" for s in found]
     actions = tuple(
         action
         for s in found
         for action in (
-            Action(f"Edit #{s.id}", "subscribe", str(s.id)),
-            Action(f"Remove #{s.id}", "unsubscribe", str(s.id), "danger"),
+            Action(_("Edit #{number}", number=s.id), "subscribe", str(s.id)),
+            Action(_("Remove #{number}", number=s.id), "unsubscribe", str(s.id), "danger"),
         )
     )
-    return Reply(text="This channel's subscriptions:\n" + "\n".join(lines), actions=actions)
+    return Reply(text=_("This channel's subscriptions:") + "\n" + "\n".join(lines), actions=actions)
 
 
 def unsubscribe(services: Services, context: CommandContext) -> Reply:
     if not context.argument.strip():
-        raise InputError("Say which one: `/integration_with_redmine unsubscribe <number>`; `subscriptions` lists them.")
+        raise InputError(
+            _("Say which one: `/integration_with_redmine unsubscribe <number>`; `subscriptions` lists them.")
+        )
     subscription = _editable(services, context, context.argument)
     _feed, notes, _people = services.notifying()
     notes.remove_subscription(subscription.id, context.channel_id)
-    return Reply(text=f"Removed: {describe(subscription)}")
+    return Reply(text=_("Removed: {subscription}", subscription=describe(subscription)))
 
 
 def _editable(services: Services, context: CommandContext, argument: str) -> Subscription:
@@ -192,25 +209,28 @@ def _editable(services: Services, context: CommandContext, argument: str) -> Sub
     number = argument.strip().lstrip("#")
     found = next((s for s in notes.subscriptions(context.channel_id) if str(s.id) == number), None)
     if found is None:
-        raise InputError(f"This channel has no subscription {plain(number)}.")
+        raise InputError(_("This channel has no subscription {number}.", number=plain(number)))
     return found
 
 
 def _require_manager(services: Services, context: CommandContext) -> None:
     if services.chat.channel_kind(context.channel_id) not in ("O", "P"):
         raise PermissionDenied(
-            "Subscriptions are for channels; in a DM, use `/integration_with_redmine notifications`."
+            _("Subscriptions are for channels; in a DM, use `/integration_with_redmine notifications`.")
         )
     if not services.chat.may_manage_channel(context.user.id, context.channel_id):
-        raise PermissionDenied(NOT_A_MANAGER)
+        raise PermissionDenied(_(NOT_A_MANAGER))
 
 
 def describe(s: Subscription) -> str:
-    events = ", ".join(EVENT_LABELS[k].lower() for k in EVENT_KINDS if k in s.events)
-    filters = [f"tracker {s.tracker_id}" if s.tracker_id else "", f"priority {s.priority_id}" if s.priority_id else ""]
-    filters += ["assignee set" if s.assignee_id else "", "open only" if s.open_only else ""]
-    filters += ["replies become notes" if s.sync_replies else ""]
-    scope = " and subprojects" if s.with_subprojects else ""
+    events = ", ".join(_(EVENT_LABELS[k]).lower() for k in EVENT_KINDS if k in s.events)
+    filters = [
+        _("tracker {id}", id=s.tracker_id) if s.tracker_id else "",
+        _("priority {id}", id=s.priority_id) if s.priority_id else "",
+    ]
+    filters += [_("assignee set") if s.assignee_id else "", _("open only") if s.open_only else ""]
+    filters += [_("replies become notes") if s.sync_replies else ""]
+    scope = _(" and subprojects") if s.with_subprojects else ""
     extra = "; ".join(f for f in filters if f)
     return f"#{s.id} **{plain(s.project_name)}**{scope}: {events}" + (f" ({extra})" if extra else "")
 

@@ -12,12 +12,13 @@ import logging
 
 from ..errors import BridgeError, InputError, RedmineRejected
 from ..events import Delivery
+from ..i18n import _
 from ..models import ChatPost
 from ..services import Services
 from ..tickets import TicketChange
 
 log = logging.getLogger(__name__)
-CAME_FROM_THREAD = "written from this thread"
+CAME_FROM_THREAD = "written from this thread"  # the outbox's own note, for the operator
 
 
 def note_from_reply(services: Services, post: ChatPost) -> int | None:
@@ -35,14 +36,24 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
     private = post.channel_type != "O"
     if private and not desk.may_write_private_notes(login, view.issue.project.id):
         raise InputError(
-            f"Your reply was not added to #{issue_id}: this channel is not public, and Redmine does not let you "
-            "write private notes in that project."
+            _(
+                "Your reply was not added to #{issue_id}: this channel is not public, and Redmine does not let you "
+                "write private notes in that project.",
+                issue_id=issue_id,
+            )
         )
-    text = f"{post.message.strip()}\n\n— @{post.user.username} in Mattermost: {services.chat.permalink(post.id)}"
+    footer = _("@{user} in Mattermost: {link}", user=post.user.username, link=services.chat.permalink(post.id))
+    text = f"{post.message.strip()}\n\n— {footer}"
     try:
         desk.change_ticket(login, issue_id, TicketChange(notes=text, private_notes=private))
     except RedmineRejected as refused:
-        raise InputError(f"Redmine did not take your reply for #{issue_id}: {refused.user_message}") from None
+        raise InputError(
+            _(
+                "Redmine did not take your reply for #{issue_id}: {user_message}",
+                issue_id=issue_id,
+                user_message=refused.user_message,
+            )
+        ) from None
     _keep_out_of_thread(services, login, issue_id, post.channel_id, text)
     return issue_id
 

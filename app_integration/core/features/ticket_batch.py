@@ -63,7 +63,7 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
         fields=(
             FormField(
                 PROJECT_FIELD,
-                "Project",
+                _("Project"),
                 "select",
                 required=True,
                 options=options,
@@ -72,7 +72,7 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
             ),
             FormField(
                 LINES_FIELD,
-                "Tickets",
+                _("Tickets"),
                 "textarea",
                 required=True,
                 hint=EXAMPLE,

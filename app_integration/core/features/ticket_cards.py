@@ -17,7 +17,7 @@ from collections.abc import Callable
 from ..chat_ids import is_chat_id
 from ..errors import InputError, NotFound, PermissionDenied, RedmineRejected
 from ..formatting import issue_url, link, plain
-from ..i18n import _
+from ..i18n import N_, _, number
 from ..idempotency import run_once
 from ..models import Action, ChatMessage, CommandContext, Form, FormField, Reply
 from ..services import Services
@@ -28,7 +28,7 @@ from .ticket_form import parse_hours
 DESCRIPTION_LIMIT = 600
 NOTE_LIMIT = 300
 NOTES_SHOWN = 3
-NOT_VISIBLE = "Ticket #{id} is not found, or you cannot see it."
+NOT_VISIBLE = N_("Ticket #{id} is not found, or you cannot see it.")
 
 
 def show_ticket(services: Services, context: CommandContext) -> Reply:
@@ -39,7 +39,7 @@ def show_ticket(services: Services, context: CommandContext) -> Reply:
 def _issue_id(argument: str) -> int:
     word = argument.strip().split(":", 1)[0].lstrip("#").removeprefix("t")
     if not word.isdigit():
-        raise InputError("Which ticket? For example: `/integration_with_redmine ticket 10`.")
+        raise InputError(_("Which ticket? For example: `/integration_with_redmine ticket 10`."))
     return int(word)
 
 
@@ -47,7 +47,7 @@ def _view(services: Services, login: str, issue_id: int) -> TicketView:
     try:
         return services.ticket_desk().ticket(login, issue_id)
     except (NotFound, PermissionDenied):
-        raise NotFound(NOT_VISIBLE.format(id=issue_id)) from None
+        raise NotFound(_(NOT_VISIBLE, id=issue_id)) from None
 
 
 def _card_reply(services: Services, context: CommandContext, issue_id: int, done: str = "") -> Reply:
@@ -65,27 +65,41 @@ def card_text(base_url: str, view: TicketView, with_notes: bool = True) -> str:
         return f"{value:%d.%m.%y}" if value else "—"
 
     def hours(value: float | None) -> str:
-        return f"{value:g} h" if value is not None else "—"
+        return _("{hours} h", hours=number(value)) if value is not None else "—"
 
     lines = [
         f"**{plain(issue.tracker.name)} {link(f'#{issue.id}', url)}** {link(issue.subject, url)}",
-        f"Project: {plain(issue.project.name)} · Status: **{plain(issue.status.name)}** · "
-        f"Priority: {plain(issue.priority.name)}",
-        f"Assignee: {plain(issue.assigned_to.name) if issue.assigned_to else '—'} · Author: {plain(issue.author.name)}",
-        f"Start: {day(issue.start_date)} · Due: {day(issue.due_date)} · Done: {view.done_ratio} % · "
-        f"Estimated: {hours(view.estimated_hours)} · Spent: {hours(view.spent_hours)}",
+        _(
+            "Project: {project} · Status: **{status}** · Priority: {priority}",
+            project=plain(issue.project.name),
+            status=plain(issue.status.name),
+            priority=plain(issue.priority.name),
+        ),
+        _(
+            "Assignee: {assignee} · Author: {author}",
+            assignee=plain(issue.assigned_to.name) if issue.assigned_to else "—",
+            author=plain(issue.author.name),
+        ),
+        _(
+            "Start: {start} · Due: {due} · Done: {done} % · Estimated: {estimated} · Spent: {spent}",
+            start=day(issue.start_date),
+            due=day(issue.due_date),
+            done=view.done_ratio,
+            estimated=hours(view.estimated_hours),
+            spent=hours(view.spent_hours),
+        ),
     ]
     description = view.description.strip()
     if description:
         cut = description if len(description) <= DESCRIPTION_LIMIT else description[: DESCRIPTION_LIMIT - 1] + "…"
         lines += ["", "\n".join("> " + plain(row) for row in cut.splitlines())]
     if with_notes and view.notes:
-        lines += ["", "**Last notes**"]
+        lines += ["", _("**Last notes**")]
         for note in view.notes[-NOTES_SHOWN:]:
             text = note.text.strip().replace("\n", " ")
             text = text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 1] + "…"
             when = f", {note.created_on:%d.%m.%y}" if note.created_on else ""
-            private = " _(private)_" if note.private else ""
+            private = " _(" + _("private") + ")_" if note.private else ""
             lines.append(f"- {plain(note.author.name)}{when}{private}: {plain(text)}")
     return "\n".join(lines)
 
@@ -94,21 +108,21 @@ def _buttons(view: TicketView) -> tuple[Action, ...]:
     def button(label: str, command: str, style: str = "default") -> Action:
         return Action(label, command, f"{view.issue.id}:{secrets.token_hex(6)}", style)
 
-    found = [button("Comment", "ticket_comment", "primary")]
+    found = [button(_("Comment"), "ticket_comment", "primary")]
     if view.status_choices(closed=False) or view.status_choices(closed=True):
-        found.append(button("Status", "ticket_status"))
+        found.append(button(_("Status"), "ticket_status"))
     if view.issue.assigned_to is None or view.issue.assigned_to.id != view.viewer_id:
-        found.append(button("Take it", "ticket_take"))
-    found += [button("Assign", "ticket_assign"), button("Log time", "ticket_time")]
+        found.append(button(_("Take it"), "ticket_take"))
+    found += [button(_("Assign"), "ticket_assign"), button(_("Log time"), "ticket_time")]
     if view.closed and view.status_choices(closed=False):
-        found.append(button("Reopen", "ticket_reopen"))
+        found.append(button(_("Reopen"), "ticket_reopen"))
     elif not view.closed and view.status_choices(closed=True):
-        found.append(button("Close", "ticket_close"))
+        found.append(button(_("Close"), "ticket_close"))
     if view.watcher_ids is not None:
         found.append(
-            button("Unwatch" if view.watching else "Watch", "ticket_unwatch" if view.watching else "ticket_watch")
+            button(_("Unwatch") if view.watching else _("Watch"), "ticket_unwatch" if view.watching else "ticket_watch")
         )
-    found.append(button("Share in channel", "ticket_share"))
+    found.append(button(_("Share in channel"), "ticket_share"))
     return tuple(found)
 
 
@@ -131,7 +145,7 @@ def _change(services: Services, login: str, view: TicketView, change: TicketChan
     try:
         services.ticket_desk().change_ticket(login, view.issue.id, change)
     except RedmineRejected as refused:
-        raise InputError("Redmine refused it: " + refused.user_message) from None
+        raise InputError(_("Redmine refused it: ") + refused.user_message) from None
 
 
 def close_ticket(services: Services, context: CommandContext) -> Reply:
@@ -145,12 +159,17 @@ def reopen_ticket(services: Services, context: CommandContext) -> Reply:
 def _move(services: Services, context: CommandContext, closed: bool) -> Reply:
     def act(login: str, view: TicketView) -> str:
         if view.closed == closed:
-            return f"It is already {'closed' if closed else 'open'}."
+            return _("It is already closed.") if closed else _("It is already open.")
         choices = view.status_choices(closed=closed)
         if not choices:
-            raise PermissionDenied(f"Redmine's workflow does not let you {'close' if closed else 'reopen'} it.")
+            raise PermissionDenied(
+                _("Redmine's workflow does not let you close it.")
+                if closed
+                else _("Redmine's workflow does not let you reopen it.")
+            )
         _change(services, login, view, TicketChange(status_id=int(choices[0].value)))
-        return f"{'Closed' if closed else 'Reopened'} as **{plain(choices[0].label)}**."
+        label = plain(choices[0].label)
+        return _("Closed as **{status}**.", status=label) if closed else _("Reopened as **{status}**.", status=label)
 
     return _once(services, context, act)
 
@@ -158,7 +177,7 @@ def _move(services: Services, context: CommandContext, closed: bool) -> Reply:
 def assign_to_me(services: Services, context: CommandContext) -> Reply:
     def act(login: str, view: TicketView) -> str:
         _change(services, login, view, TicketChange(assigned_to_id=view.viewer_id))
-        return "Assigned to you."
+        return _("Assigned to you.")
 
     return _once(services, context, act)
 
@@ -176,8 +195,8 @@ def _watch(services: Services, context: CommandContext, watching: bool) -> Reply
         try:
             services.ticket_desk().set_watching(login, view.issue.id, view.viewer_id, watching)
         except RedmineRejected as refused:
-            raise InputError("Redmine refused it: " + refused.user_message) from None
-        return "You watch it now." if watching else "You no longer watch it."
+            raise InputError(_("Redmine refused it: ") + refused.user_message) from None
+        return _("You watch it now.") if watching else _("You no longer watch it.")
 
     return _once(services, context, act)
 
@@ -188,25 +207,25 @@ def share_ticket(services: Services, context: CommandContext) -> Reply:
     def act(login: str, view: TicketView) -> str:
         issue = view.issue
         if issue.is_private:
-            return "Not shared: the ticket is private, so not everyone in this channel may see it."
+            return _("Not shared: the ticket is private, so not everyone in this channel may see it.")
         if not services.tracker.project_is_public(issue.project.id):
-            return "Not shared: its project is not public, so not everyone in this channel may see it."
+            return _("Not shared: its project is not public, so not everyone in this channel may see it.")
         text = card_text(services.tracker.base_url, view, with_notes=False)
         services.chat.post(context.channel_id, ChatMessage(text=f"@{context.user.username} shared:\n{text}"))
-        return "Shared in this channel."
+        return _("Shared in this channel.")
 
     return _once(services, context, act)
 
 
 # Dialog actions ------------------------------------------------------------------------------------------------
-def _form(command: str, title: str, issue_id: int, fields: tuple[FormField, ...], label: str = "Save") -> Reply:
+def _form(command: str, title: str, issue_id: int, fields: tuple[FormField, ...], label: str = "") -> Reply:
     return Reply(
         form=Form(
             command=command,
             title=title,
             fields=fields,
             idempotency_key=uuid.uuid4().hex,
-            submit_label=label,
+            submit_label=label or _("Save"),
             argument=str(issue_id),
         )
     )
@@ -221,7 +240,9 @@ def comment_form(services: Services, context: CommandContext) -> Reply:
         fields.append(
             FormField("private", _("Private comment"), "bool", default="false", help=_("Only roles that may"))
         )
-    return _form("ticket_comment", f"Comment on #{issue_id}", issue_id, tuple(fields), "Comment")
+    return _form(
+        "ticket_comment", _("Comment on #{issue_id}", issue_id=issue_id), issue_id, tuple(fields), _("Comment")
+    )
 
 
 def submit_comment(services: Services, context: CommandContext) -> Reply:
@@ -230,12 +251,12 @@ def submit_comment(services: Services, context: CommandContext) -> Reply:
         view = _view(services, login, issue_id)
         notes = (context.values.get("notes") or "").strip()
         if not notes:
-            raise InputError("Write a comment.", {"notes": "Write a comment"})
+            raise InputError(_("Write a comment."), {"notes": _("Write a comment")})
         private = (context.values.get("private") or "").lower() == "true"
         if private and not services.ticket_desk().may_write_private_notes(login, view.issue.project.id):
-            raise InputError("You may not write private comments here.", {"private": "Not allowed for you here"})
+            raise InputError(_("You may not write private comments here."), {"private": _("Not allowed for you here")})
         _submit_change(services, login, view, TicketChange(notes=notes, private_notes=private), "notes")
-        return _card_reply(services, context, issue_id, "Your comment is in Redmine.")
+        return _card_reply(services, context, issue_id, _("Your comment is in Redmine."))
 
     return run_once(services.store, context, work)
 
@@ -245,14 +266,14 @@ def status_form(services: Services, context: CommandContext) -> Reply:
     view = _view(services, services.login_for(context.user), issue_id)
     choices = tuple(view.status_choices(closed=False) + view.status_choices(closed=True))
     if not choices:
-        raise PermissionDenied("Redmine's workflow gives you no other status for this ticket.")
+        raise PermissionDenied(_("Redmine's workflow gives you no other status for this ticket."))
     fields = (
         FormField(
             "status", _("New status"), "select", True, choices, help=_("Only what Redmine's workflow allows you")
         ),
         FormField("notes", _("Comment"), "textarea", max_length=3000),
     )
-    return _form("ticket_status", f"Status of #{issue_id}", issue_id, fields)
+    return _form("ticket_status", _("Status of #{issue_id}", issue_id=issue_id), issue_id, fields)
 
 
 def submit_status(services: Services, context: CommandContext) -> Reply:
@@ -262,10 +283,10 @@ def submit_status(services: Services, context: CommandContext) -> Reply:
         wanted = context.values.get("status") or ""
         allowed = {c.value: c.label for c in view.status_choices(False) + view.status_choices(True)}
         if wanted not in allowed:
-            raise InputError("Choose a status from the list.", {"status": "Not a status you may set now"})
+            raise InputError(_("Choose a status from the list."), {"status": _("Not a status you may set now")})
         change = TicketChange(notes=(context.values.get("notes") or "").strip(), status_id=int(wanted))
         _submit_change(services, login, view, change, "status")
-        return _card_reply(services, context, issue_id, f"Moved to **{plain(allowed[wanted])}**.")
+        return _card_reply(services, context, issue_id, _("Moved to **{wanted}**.", wanted=plain(allowed[wanted])))
 
     return run_once(services.store, context, work)
 
@@ -277,7 +298,7 @@ def assign_form(services: Services, context: CommandContext) -> Reply:
         FormField("mine", _("Assign to me"), "bool", default="false", help=_("Or choose a person below")),
         FormField("assignee", _("Assignee"), "user", help=_("They must be a member who may be assigned")),
     )
-    return _form("ticket_assign", f"Assign #{issue_id}", issue_id, fields, "Assign")
+    return _form("ticket_assign", _("Assign #{issue_id}", issue_id=issue_id), issue_id, fields, _("Assign"))
 
 
 def submit_assign(services: Services, context: CommandContext) -> Reply:
@@ -289,7 +310,7 @@ def submit_assign(services: Services, context: CommandContext) -> Reply:
         else:
             target, name = _assignee(services, context.values.get("assignee"))
         _submit_change(services, login, view, TicketChange(assigned_to_id=target), "assignee")
-        return _card_reply(services, context, issue_id, f"Assigned to {name}.")
+        return _card_reply(services, context, issue_id, _("Assigned to {name}.", name=name))
 
     return run_once(services.store, context, work)
 
@@ -297,11 +318,11 @@ def submit_assign(services: Services, context: CommandContext) -> Reply:
 def _assignee(services: Services, chosen: str | None) -> tuple[int, str]:
     user = services.chat.user(chosen) if chosen and is_chat_id(chosen) else None
     if user is None:
-        raise InputError("Choose someone, or assign it to yourself.", {"assignee": "Choose a person"})
+        raise InputError(_("Choose someone, or assign it to yourself."), {"assignee": _("Choose a person")})
     login = services.users.redmine_login(user)
     account = services.tracker.account(login) if login else None
     if account is None or not account.active:
-        raise InputError("That person has no active Redmine account.", {"assignee": "No active Redmine account"})
+        raise InputError(_("That person has no active Redmine account."), {"assignee": _("No active Redmine account")})
     return account.id, f"@{user.username}"
 
 
@@ -318,7 +339,7 @@ def time_form(services: Services, context: CommandContext) -> Reply:
             "spent_on", _("Date"), "text", default=f"{services.today_for(context.user):%d.%m.%y}", hint=_("dd.mm.yy")
         ),
     )
-    return _form("ticket_time", f"Log time on #{issue_id}", issue_id, fields, "Log")
+    return _form("ticket_time", _("Log time on #{issue_id}", issue_id=issue_id), issue_id, fields, _("Log"))
 
 
 def submit_time(services: Services, context: CommandContext) -> Reply:
@@ -328,7 +349,7 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
         errors: dict[str, str] = {}
         hours = parse_hours((context.values.get("hours") or "").strip(), errors, "hours")
         if hours is None and "hours" not in errors:
-            errors["hours"] = "Hours are required"
+            errors["hours"] = _("Hours are required")
         spent_on = services.today_for(context.user)
         raw_day = (context.values.get("spent_on") or "").strip()
         if raw_day:
@@ -337,7 +358,7 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
             except ValueError as error:
                 errors["spent_on"] = str(error)
         if errors or hours is None:
-            raise InputError("Please fix the marked fields: " + "; ".join(errors.values()), errors)
+            raise InputError(_("Please fix the marked fields:") + " " + "; ".join(errors.values()), errors)
         activity = context.values.get("activity")
         entry = TimeEntryDraft(
             hours,
@@ -348,8 +369,10 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
         try:
             services.ticket_desk().log_time(login, issue_id, entry)
         except RedmineRejected as refused:
-            raise InputError("Redmine refused it: " + refused.user_message, {"hours": refused.user_message}) from None
-        return _card_reply(services, context, issue_id, f"Logged {hours:g} h.")
+            raise InputError(
+                _("Redmine refused it: ") + refused.user_message, {"hours": refused.user_message}
+            ) from None
+        return _card_reply(services, context, issue_id, _("Logged {hours} h.", hours=number(float(hours))))
 
     return run_once(services.store, context, work)
 
@@ -359,4 +382,4 @@ def _submit_change(services: Services, login: str, view: TicketView, change: Tic
     try:
         services.ticket_desk().change_ticket(login, view.issue.id, change)
     except RedmineRejected as refused:
-        raise InputError("Redmine refused it: " + refused.user_message, {field: refused.user_message}) from None
+        raise InputError(_("Redmine refused it: ") + refused.user_message, {field: refused.user_message}) from None

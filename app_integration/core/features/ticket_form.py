@@ -129,7 +129,9 @@ def _subject_of(post: ChatPost) -> str:
 
 
 def _description_of(services: Services, post: ChatPost) -> str:
-    footer = "\n\n— " + _("@{user} in Mattermost: {link}", user=post.user.username, link=services.chat.permalink(post.id))
+    footer = "\n\n— " + _(
+        "@{user} in Mattermost: {link}", user=post.user.username, link=services.chat.permalink(post.id)
+    )
     return post.message[: 3000 - len(footer)] + footer
 
 

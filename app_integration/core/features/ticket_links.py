@@ -16,6 +16,7 @@ from cachetools import TTLCache
 
 from ..errors import BridgeError, EditTooLate, NotMapped, PermissionDenied
 from ..formatting import POST_LIMIT, issue_url, plain
+from ..i18n import _
 from ..models import ChatMessage, ChatPost, Issue
 from ..services import Services
 from ..settings import LinkMode
@@ -68,8 +69,11 @@ class TicketLinker:
         login = self._services.users.redmine_login(post.user)
         if login is None:
             raise NotMapped(
-                f"@{post.user.username}: `#t` links need your Mattermost account linked to Redmine: "
-                "`/integration_with_redmine connect`."
+                _(
+                    "@{username}: `#t` links need your Mattermost account linked to Redmine: "
+                    "`/integration_with_redmine connect`.",
+                    username=post.user.username,
+                )
             )
         wanted = set(ids)
         found = {i.id: i for i in self._services.tracker.issues_by_ids(login, ids) if i.id in wanted}
@@ -77,7 +81,7 @@ class TicketLinker:
         hidden = tuple(i for i in ids if i not in visible)
         if hidden:
             refs = ", ".join(f"#t{i}" for i in hidden)
-            self._notice(post, f"{refs}: not found in Redmine, or you cannot see it.")
+            self._notice(post, _("{refs}: not found in Redmine, or you cannot see it.", refs=refs))
         if not visible:
             return LinkOutcome((), hidden, "none")
         if self._mode == "card":
