@@ -70,4 +70,4 @@ def test_channel_posts_follow_the_subscription_and_dms_follow_their_reader(
     [card] = emulator.posts_in(channel)
     assert f"#{issue}" in card["message"] and "Статус: **New**" in card["message"]
     [dm] = emulator.dm_posts("bob")[before:]
-    assert "назначенные вам" in dm["message"] and "создаёт" in dm["message"]
+    assert "назначена вам" in dm["message"] and "создаёт" in dm["message"]

@@ -21,7 +21,7 @@ from .event_rendering import Names, card, event_text, personal_text
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.@-]*[A-Za-z0-9_])")
 _REASONS: dict[PersonalKind, str] = {
     "mentions": N_("you were mentioned"),
-    "assigned": N_("assigned to you"),
+    "assigned": N_("it is assigned to you"),
     "status": N_("your ticket"),
     "notes": N_("your ticket"),
 }
