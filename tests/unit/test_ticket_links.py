@@ -117,3 +117,22 @@ def test_off_and_no_refs_do_nothing() -> None:
 def test_an_unmapped_author_is_refused() -> None:
     with pytest.raises(NotMapped):
         linker(RecordingChat()).link(ChatPost("p", ChatUser("id-erin", "erin"), "c", "O", "#t1"))
+
+
+class ManyTracker(FakeTracker):
+    def issues_by_ids(self, login: str, ids: object) -> list:  # type: ignore[override]
+        return [make_issue(n, f"Ticket {n}") for n in (5, 4, 3, 2, 1)]  # Redmine's order, not the post's
+
+
+def test_card_mode_cards_at_most_three_per_post_in_the_posts_order() -> None:
+    chat = RecordingChat()
+    svc = services(ManyTracker())
+    svc.chat = chat
+    cards = TicketLinker(svc, "card")
+    post = ChatPost("p" * 26, ALICE, "c" * 26, "O", "#t1 #t2 #t3 #t4 and #t5")
+    outcome = cards.link(post)
+    assert outcome is not None and outcome.action == "carded"
+    [(_channel, text, root)] = chat.posts
+    lines = text.splitlines()
+    assert root == post.id and [("Ticket" in line) for line in lines] == [True, True, True, False, False]
+    assert lines[0].startswith("**Bug [#1](") and lines[3] == "[#t4](http://redmine.test/issues/4)"
