@@ -72,7 +72,7 @@ def test_locked_and_missing_accounts_get_a_clear_message(client: FlaskClient, em
 
 def test_tickets_for_me_sends_a_dm_table(client: FlaskClient, emulator: Any, bridge: Bridge, channel: str) -> None:
     reply = slash(client, emulator, "bob", "tickets_for_me", channel)
-    assert "open ticket" in reply["text"] and "direct message" in reply["text"]
+    assert "Open tickets assigned to you" in reply["text"] and "direct message" in reply["text"]
     dm = emulator.dm_posts("bob")[-1]
     attachment = dm["props"]["attachments"][0]
     assert "assigned_to_id=me" in attachment["title_link"]
@@ -303,7 +303,7 @@ def test_slow_work_answers_through_response_url(
     deadline = time.monotonic() + 20
     while not emulator.hook_replies and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "open ticket" in emulator.hook_replies[-1]["text"]
+    assert "Open tickets assigned to you" in emulator.hook_replies[-1]["text"]
 
 
 def test_redmine_down_is_a_clear_message(emulator: Any, tmp_path: Any, channel: str) -> None:

@@ -87,7 +87,7 @@ def test_late_answers_go_to_the_site_urls_hooks_and_no_other_host(
     assert client.post("/slash", data=form, headers=slash_headers()).get_json()["text"] == classic_surface.WORKING
     if trusted:
         wait_for(lambda: emulator.hook_replies)
-        assert "open ticket" in emulator.hook_replies[-1]["text"]
+        assert "Open tickets assigned to you" in emulator.hook_replies[-1]["text"]
     else:
-        wait_for(lambda: any("open ticket" in p["message"] for p in emulator.dm_posts("bob")))
+        wait_for(lambda: any("Open tickets assigned to you" in p["message"] for p in emulator.dm_posts("bob")))
         assert emulator.hook_replies == []
