@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from .errors import BridgeError, PersonalKeyRefused
+from .i18n import SOURCE, speaking
 from .models import ChatMessage, ChatUser, LinkMethod, UserLink
 from .ports import Chat, IssueTracker, LinkStore, Sealer, UserDirectory
 
@@ -60,7 +61,10 @@ class Directory:
         log.warning("identity: Redmine refused %s's personal key; unlinked", link.chat_user_id)
         if self._chat is not None:
             try:
-                self._chat.send_direct(link.chat_user_id, ChatMessage(text=PersonalKeyRefused(login).user_message))
+                person = self._chat.user(link.chat_user_id)
+                with speaking(person.locale if person else SOURCE):
+                    notice = PersonalKeyRefused(login).user_message
+                self._chat.send_direct(link.chat_user_id, ChatMessage(text=notice))
             except BridgeError:
                 log.warning("identity: could not tell %s that their link was removed", link.chat_user_id)
 

@@ -81,3 +81,12 @@ def test_dialog_titles_and_labels_fit_mattermosts_24_bytes() -> None:
         if len(PLACEHOLDER.sub("12345", catalog[label][0]).encode("utf-8")) > 24 and "{what}" not in label
     }
     assert len(labels) > 20 and too_long == {}
+
+
+def test_apps_bindings_speak_the_calls_language() -> None:
+    from app_integration.adapters.web.form_rendering import apps_bindings
+
+    with speaking("ru"):
+        bindings = apps_bindings(build_registry(), "http://bridge.test/static/redmine.png")
+    descriptions = str(bindings)
+    assert "Открытые задачи, назначенные вам" in descriptions and "tickets_for_me" in descriptions

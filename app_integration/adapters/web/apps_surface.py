@@ -46,9 +46,7 @@ def apps_blueprint(web: WebContext, manifest_template: Path) -> Blueprint:
     # /bindings without expand, so their JWT and body may name nobody. Every other call must.
     @blueprint.post("/bindings")
     def bindings() -> Any:
-        return _boundary(
-            web, lambda body: {"type": "ok", "data": apps_bindings(web.registry, web.icon_url)}, acting=False
-        )
+        return _boundary(web, lambda body: {"type": "ok", "data": _localized_bindings(web, body)}, acting=False)
 
     @blueprint.post("/ping")
     def ping() -> Any:
@@ -96,6 +94,14 @@ def _guarded(web: WebContext, handler: Any, acting: bool) -> Any:
     except Exception:
         log.exception("unexpected error in the Apps surface")
         return jsonify({"type": "error", "text": _("Something went wrong on the bridge. Nothing was lost.")})
+
+
+def _localized_bindings(web: WebContext, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bindings' descriptions in the language the call names (its context's locale), where it names one."""
+    locale = text(member(body, "context"), "locale")
+    if locale:
+        adopt(locale)
+    return apps_bindings(web.registry, web.icon_url)
 
 
 def _secret(web: WebContext) -> str | None:
