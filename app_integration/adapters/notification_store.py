@@ -125,22 +125,16 @@ class NotificationTables:
 
     # Thread roots ----------------------------------------------------------------
     def thread_root(self, channel_id: str, issue_id: int) -> str | None:
-        with self._engine.connect() as connection:
-            row = connection.execute(
-                select(_threads.c.root_post_id).where(
-                    _threads.c.channel_id == channel_id, _threads.c.issue_id == issue_id
-                )
-            ).first()
-        return None if row is None else str(row.root_post_id)
+        found = self._thread_value(_threads.c.root_post_id, channel_id, _threads.c.issue_id == issue_id)
+        return None if found is None else str(found)
 
     def issue_of_thread(self, channel_id: str, root_post_id: str) -> int | None:
+        found = self._thread_value(_threads.c.issue_id, channel_id, _threads.c.root_post_id == root_post_id)
+        return None if found is None else int(found)
+
+    def _thread_value(self, column: Any, channel_id: str, condition: Any) -> Any:
         with self._engine.connect() as connection:
-            row = connection.execute(
-                select(_threads.c.issue_id).where(
-                    _threads.c.channel_id == channel_id, _threads.c.root_post_id == root_post_id
-                )
-            ).first()
-        return None if row is None else int(row.issue_id)
+            return connection.execute(select(column).where(_threads.c.channel_id == channel_id, condition)).scalar()
 
     def save_thread_root(self, channel_id: str, issue_id: int, post_id: str) -> None:
         self.forget_thread_root(channel_id, issue_id)
