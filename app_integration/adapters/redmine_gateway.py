@@ -12,7 +12,9 @@ import contextvars
 import datetime as dt
 import hashlib
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -46,6 +48,9 @@ T = TypeVar("T")
 UNAVAILABLE = N_("Redmine is unavailable right now. Try again in a minute.")
 # How far before the request a found ticket may claim to be created: Redmine's clock is not ours.
 CREATE_CLOCK_SKEW = dt.timedelta(minutes=5)
+# A create that Redmine shows it did not make is tried again, this many times in all, after a short pause.
+CREATE_ATTEMPTS = 3
+CREATE_RETRY_PAUSE = 0.2
 _STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
     401: lambda login: OperatorError(
         _("The bridge's Redmine admin key was refused. Ask the operator to check ADMIN_REDMINE_KEY_API.")
@@ -375,35 +380,49 @@ class RedmineGateway:
             "done_ratio": draft.done_ratio,
         }
         fields.update({k: v for k, v in optional.items() if v is not None})
-        sent_at = dt.datetime.now(dt.UTC)
-        try:
-            return issue_from(self.as_user(login, lambda r: r.issue.create(**fields).raw()))
-        except RedmineUnavailable:
-            # The answer was lost, not necessarily the ticket: Redmine may have created it. Look before saying.
-            return self._find_created(login, draft, sent_at)
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            sent_at = dt.datetime.now(dt.UTC)
+            try:
+                return issue_from(self.as_user(login, lambda r: r.issue.create(**fields).raw()))
+            except RedmineUnavailable:
+                # The answer was lost, not necessarily the ticket: Redmine may have created it. Look before saying.
+                found = self._find_created(login, draft, sent_at)
+                if found is not None:
+                    return found
+            if attempt < CREATE_ATTEMPTS:
+                # Redmine says it made nothing (a busy SQLite answers 500 at once): trying again is safe.
+                time.sleep(CREATE_RETRY_PAUSE * attempt * (1 + random.random()))  # noqa: S311 - jitter only
+        raise RedmineUnavailable(_(UNAVAILABLE))
 
-    def _find_created(self, login: str, draft: IssueDraft, sent_at: dt.datetime) -> Issue:
-        """The ticket this login just created with this subject, or OutcomeUnknown."""
+    def _find_created(self, login: str, draft: IssueDraft, sent_at: dt.datetime) -> Issue | None:
+        """The ticket this login just created with this subject; None when Redmine shows it made none;
+        OutcomeUnknown when Redmine cannot say."""
         since = (sent_at - CREATE_CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
-        try:
-            found = self.as_user(
-                login,
-                lambda r: [
-                    i.raw()
-                    for i in r.issue.filter(
-                        author_id="me", status_id="*", created_on=f">={since}", sort="id:desc", limit=25
-                    )
-                ],
-            )
-        except BridgeError:
-            found = None
+        found = None
+        for attempt in range(1, CREATE_ATTEMPTS + 1):  # a read is safe to repeat; a busy Redmine may refuse one
+            try:
+                found = self.as_user(
+                    login,
+                    lambda r: [
+                        i.raw()
+                        for i in r.issue.filter(
+                            author_id="me", status_id="*", created_on=f">={since}", sort="id:desc", limit=25
+                        )
+                    ],
+                )
+                break
+            except RedmineUnavailable:
+                if attempt < CREATE_ATTEMPTS:
+                    time.sleep(CREATE_RETRY_PAUSE * attempt)
+            except BridgeError:
+                break
         if found is not None:
             match = next((raw for raw in found if raw.get("subject") == draft.subject), None)
             if match is not None:
                 log.info("redmine: a create's answer was lost; found the ticket it made (#%s)", match["id"])
                 return issue_from(match)
-            log.info("redmine: a create's answer was lost and no ticket was made")
-            raise RedmineUnavailable(_(UNAVAILABLE))
+            log.info("redmine: a create failed and no ticket was made")
+            return None
         latest = f"{self._base_url}/issues?set_filter=1&author_id=me&status_id=*&sort=id:desc"
         raise OutcomeUnknown(
             _(

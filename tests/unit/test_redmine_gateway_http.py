@@ -111,7 +111,26 @@ def test_every_call_has_the_configured_timeout(gateway: RedmineGateway) -> None:
 
 
 @responses.activate
-def test_a_create_is_never_retried(gateway: RedmineGateway) -> None:
+def test_a_create_is_retried_only_once_redmine_shows_it_made_nothing(
+    gateway: RedmineGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy SQLite behind Redmine answers 500 at once; the ticket lookup proves nothing was made, so the
+    create is tried again (three times in all), and never when the lookup cannot tell."""
+    monkeypatch.setattr("app_integration.adapters.redmine_gateway.time.sleep", lambda seconds: None)
+    responses.get(f"{URL}/issues.json", json={"issues": [], "total_count": 0, "offset": 0, "limit": 25})
+    responses.post(CREATE_URL, status=500)
+    responses.post(CREATE_URL, status=201, json={"issue": issue_json(7)})
+    assert gateway.create_issue("alice", IssueDraft(project="demo", subject="x")).id == 7
+    assert [c.request.method for c in responses.calls] == ["POST", "GET", "POST"]
+    responses.calls.reset()
+    responses.replace(responses.POST, CREATE_URL, status=500)
+    with pytest.raises(RedmineUnavailable):
+        gateway.create_issue("alice", IssueDraft(project="demo", subject="x"))
+    assert [c.request.method for c in responses.calls] == ["POST", "GET"] * 3
+
+
+@responses.activate
+def test_a_create_is_never_repeated_blindly(gateway: RedmineGateway) -> None:
     responses.post(CREATE_URL, body=requests.ConnectionError("reset"))
     with pytest.raises(RedmineUnavailable):
         gateway.create_issue("alice", IssueDraft(project="demo", subject="x"))
