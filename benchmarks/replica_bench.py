@@ -128,6 +128,33 @@ def serve_memory(env: dict[str, str], port: int, emulator: Any, total: int) -> M
         return Memory("serve (gunicorn, all processes)", points)
 
 
+def listener_heap(bridge: Any, emulator: Any, total: int) -> Memory:
+    """Python's own heap (tracemalloc) while one listener handles `total` events built one at a time: what
+    RSS cannot tell apart from the allocator keeping freed pages."""
+    import gc
+    import json
+    import tracemalloc
+
+    from app_integration.adapters.listener.post_listener import PostListener
+
+    listener = PostListener(bridge, emulator.websocket_url)
+    listener._bot_id = emulator.bot["id"]
+    author = emulator.user("alice")["id"]
+    channel = next(c for c in emulator.channels.values() if c["name"] == "town-square")["id"]
+    tracemalloc.start()
+    points = []
+    try:
+        for n in range(total):
+            post = {"id": f"h{n:025d}", "user_id": author, "channel_id": channel, "message": f"note {n}", "props": {}}
+            listener.handle({"event": "posted", "data": {"channel_type": "O", "post": json.dumps(post)}})
+            if n + 1 in (total // 10, total):
+                gc.collect()
+                points.append((n + 1, tracemalloc.get_traced_memory()[0] // 1024))
+    finally:
+        tracemalloc.stop()
+    return Memory("listener heap (tracemalloc)", points)
+
+
 def listener_memory(bridge: Any, emulator: Any, total: int) -> Memory:
     """The RSS of this process while the listener handles `total` events (in batches, built on the fly)."""
     points = [(0, rss_kib(os.getpid()))]

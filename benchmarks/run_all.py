@@ -168,9 +168,10 @@ def section_replicas(emulator: Any, tmp: Path, quick: bool) -> list[str]:
         serve = replica_bench.serve_memory(env, free_port(), emulator, commands)
         bridge = suite.bridge_factory(fake.url, "bench", emulator, tmp)()
         listen = replica_bench.listener_memory(bridge, emulator, events)
+        heap = replica_bench.listener_heap(bridge, emulator, events)
     rows += ["", "Memory (RSS, MiB) as work goes on: it should stay flat.", "", "| Process | Done | RSS (MiB) |"]
     rows.append("|---|---:|---:|")
-    for memory, unit in ((serve, "commands (`tickets_for_me`)"), (listen, "events")):
+    for memory, unit in ((serve, "commands (`tickets_for_me`)"), (listen, "events"), (heap, "events")):
         rows += [f"| {memory.what} | {done:,} {unit} | {kib / 1024:.1f} |" for done, kib in memory.points]
     return [*rows, ""]
 
