@@ -23,6 +23,7 @@ from sqlalchemy import (
     and_,
     delete,
     false,
+    func,
     select,
     update,
 )
@@ -205,11 +206,8 @@ class NotificationTables:
     def outbox_states(self) -> dict[str, int]:
         """How many rows are in each state: for the operator and the tests."""
         with self._engine.connect() as connection:
-            rows = connection.execute(select(_outbox.c.state, _outbox.c.event_key)).all()
-        counts: dict[str, int] = {}
-        for row in rows:
-            counts[row.state] = counts.get(row.state, 0) + 1
-        return counts
+            rows = connection.execute(select(_outbox.c.state, func.count()).group_by(_outbox.c.state)).all()
+        return {str(state): int(count) for state, count in rows}
 
     def _set(self, delivery: Delivery, **values: Any) -> None:
         with self._engine.begin() as connection:
@@ -231,11 +229,6 @@ class NotificationTables:
     def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None:
         values = {"off": ",".join(sorted(prefs.off)), "reminder_time": prefs.reminder_time.strftime("%H:%M")}
         upsert(self._engine, _prefs, _prefs.c.chat_user_id, chat_user_id, values)
-
-    def prefs_of_all(self) -> dict[str, NotificationPrefs]:
-        with self._engine.connect() as connection:
-            rows = connection.execute(select(_prefs.c.chat_user_id)).all()
-        return {str(r.chat_user_id): self.prefs(str(r.chat_user_id)) for r in rows}
 
 
 def _row(s: Subscription) -> dict[str, Any]:

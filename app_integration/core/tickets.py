@@ -38,6 +38,10 @@ class TicketView:
     def watching(self) -> bool:
         return self.watcher_ids is not None and self.viewer_id in self.watcher_ids
 
+    def other_statuses(self) -> list[Choice]:
+        """Every status the workflow lets this person move the ticket to: open ones first, then closing ones."""
+        return self.status_choices(closed=False) + self.status_choices(closed=True)
+
     def status_choices(self, closed: bool) -> list[Choice]:
         """Allowed statuses other than the current one that close (or reopen) the ticket."""
         return [

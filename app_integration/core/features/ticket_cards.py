@@ -109,7 +109,7 @@ def _buttons(view: TicketView) -> tuple[Action, ...]:
         return Action(label, command, f"{view.issue.id}:{secrets.token_hex(6)}", style)
 
     found = [button(_("Comment"), "ticket_comment", "primary")]
-    if view.status_choices(closed=False) or view.status_choices(closed=True):
+    if view.other_statuses():
         found.append(button(_("Status"), "ticket_status"))
     if view.issue.assigned_to is None or view.issue.assigned_to.id != view.viewer_id:
         found.append(button(_("Take it"), "ticket_take"))
@@ -264,7 +264,7 @@ def submit_comment(services: Services, context: CommandContext) -> Reply:
 def status_form(services: Services, context: CommandContext) -> Reply:
     issue_id = _issue_id(context.argument)
     view = _view(services, services.login_for(context.user), issue_id)
-    choices = tuple(view.status_choices(closed=False) + view.status_choices(closed=True))
+    choices = tuple(view.other_statuses())
     if not choices:
         raise PermissionDenied(_("Redmine's workflow gives you no other status for this ticket."))
     fields = (
@@ -281,7 +281,7 @@ def submit_status(services: Services, context: CommandContext) -> Reply:
         issue_id, login = _issue_id(context.argument), services.login_for(context.user)
         view = _view(services, login, issue_id)
         wanted = context.values.get("status") or ""
-        allowed = {c.value: c.label for c in view.status_choices(False) + view.status_choices(True)}
+        allowed = {c.value: c.label for c in view.other_statuses()}
         if wanted not in allowed:
             raise InputError(_("Choose a status from the list."), {"status": _("Not a status you may set now")})
         change = TicketChange(notes=(context.values.get("notes") or "").strip(), status_id=int(wanted))
