@@ -33,8 +33,8 @@ class NotificationRunner:
         self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
 
     def start(self) -> NotificationRunner:
-        if self._poll_seconds > 0:
-            self._thread.start()
+        # With polling off (0), webhooks still fill the outbox and reminders still come: the clock runs anyway.
+        self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -46,14 +46,15 @@ class NotificationRunner:
         next_poll = next_remind = time.monotonic()
         while not self._stopped.is_set():
             now = time.monotonic()
-            if now >= next_poll:
+            if self._poll_seconds > 0 and now >= next_poll:
                 next_poll = now + self._poll_seconds
                 self.poll()
             if now >= next_remind:
                 next_remind = now + REMIND_SECONDS
                 self._guarded("reminders", lambda: remind_due(self._bridge.services, dt.datetime.now(dt.UTC)))
             self.deliver()
-            self._stopped.wait(min(DELIVER_SECONDS, max(0.0, next_poll - time.monotonic())) or 0.05)
+            until_poll = next_poll - time.monotonic() if self._poll_seconds > 0 else DELIVER_SECONDS
+            self._stopped.wait(min(DELIVER_SECONDS, max(0.0, until_poll)) or 0.05)
 
     def poll(self) -> None:
         with counting() as tally:
