@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     redmine_read_timeout: float = Field(default=10.0, gt=0, le=10.0)
     redmine_cache_ttl: float = Field(default=300.0, ge=0)
     redmine_concurrency: int = Field(default=4, ge=1, le=16)
-    # Redmine's changes back into the chat: polled every so many seconds (0 turns the feed off), and, on
+    # Redmine's changes back into the chat: polled every so many seconds (0 stops polling), and, on
     # Redmine 7, also pushed to POST /webhooks/redmine, signed with this secret.
     redmine_poll_seconds: float = Field(default=30.0, ge=0)
     redmine_webhook_secret: SecretStr | None = None

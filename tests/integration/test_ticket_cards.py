@@ -172,3 +172,18 @@ def test_share_posts_only_what_every_member_could_see(
         refused = click(client, emulator, "alice", channel, buttons(card)["Share in channel"]).get_json()
         assert "Not shared" in refused["update"]["message"]
     assert emulator.posts_in(channel)[-1]["id"] == post["id"]
+
+
+def test_a_share_click_replayed_into_another_channel_posts_nothing(
+    client: FlaskClient, emulator: Any, channel: str, fresh_issue: int
+) -> None:
+    elsewhere = emulator.add_channel("team-only", [emulator.bot, emulator.user("bob")], kind="P")["id"]
+    card = slash(client, emulator, "alice", f"ticket {fresh_issue}", channel)
+    body = {
+        "user_id": emulator.user("alice")["id"],
+        "channel_id": elsewhere,  # not hers: the signature covers the button, not the channel
+        "context": buttons(card)["Share in channel"]["integration"]["context"],
+    }
+    answer = client.post("/actions", json=body).get_json()
+    assert "cannot post in that channel" in str(answer)
+    assert emulator.posts_in(elsewhere) == []
