@@ -440,11 +440,11 @@ class MattermostEmulator:
         if not upgraded and not self._challenge(connection):
             return
         # api4/websocket.go: connection_id and sequence_number count only when the upgrade carried a session.
-        session, replay = self._attach(query if upgraded else {})
+        session, outbox, replay = self._attach(query if upgraded else {})
         with self.lock:
             self._connections.add(connection)
         try:
-            self._pump(connection, session, replay)
+            self._pump(connection, session, outbox, replay)
         finally:
             with self.lock:
                 self._connections.discard(connection)
@@ -462,7 +462,11 @@ class MattermostEmulator:
         connection.send(json.dumps({"status": "OK", "seq_reply": challenge.get("seq")}))
         return True
 
-    def _attach(self, query: dict[str, list[str]]) -> tuple[_Session, list[dict[str, Any]]]:
+    def _attach(
+        self, query: dict[str, list[str]]
+    ) -> tuple[_Session, queue.Queue[dict[str, Any] | None], list[dict[str, Any]]]:
+        """The session, this connection's own outbox, and what to replay. The pump keeps the outbox it was
+        given: an outage may clear the session's at any moment, and then puts None into this one to end it."""
         wanted = (query.get("connection_id") or [""])[0]
         sequence = int((query.get("sequence_number") or ["0"])[0] or 0)
         outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -482,11 +486,17 @@ class MattermostEmulator:
             if session.outbox is not None:
                 session.outbox.put(None)  # a resumed session's old connection (its client died) stops pumping
             session.outbox = outbox
-        return session, replay
+            if self._refuse_websockets:  # an outage began while this one was connecting: it ends at once
+                outbox.put(None)
+        return session, outbox, replay
 
-    def _pump(self, connection: ServerConnection, session: _Session, replay: list[dict[str, Any]]) -> None:
-        outbox = session.outbox
-        assert outbox is not None
+    def _pump(
+        self,
+        connection: ServerConnection,
+        session: _Session,
+        outbox: queue.Queue[dict[str, Any] | None],
+        replay: list[dict[str, Any]],
+    ) -> None:
         hello = {
             "event": "hello",
             "data": {"connection_id": session.connection_id, "server_version": self.version_id},
