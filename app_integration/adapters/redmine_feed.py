@@ -35,7 +35,7 @@ class RedmineFeed:
         self._gateway = gateway
         self._lock = threading.Lock()
         self._names: TTLCache[tuple[str, int], str] = TTLCache(maxsize=4096, ttl=cache_ttl)
-        self._closed: TTLCache[str, frozenset[int]] = TTLCache(maxsize=1, ttl=cache_ttl)
+        self._site_lists: TTLCache[str, list[dict[str, Any]]] = TTLCache(maxsize=4, ttl=cache_ttl)
         self._parents: TTLCache[str, dict[int, int | None]] = TTLCache(maxsize=1, ttl=cache_ttl)
 
     def changed_since(self, since: dt.datetime, pages: int) -> list[tuple[int, dt.datetime]]:
@@ -140,29 +140,27 @@ class RedmineFeed:
             except NotFound:  # a group, or a deleted user
                 name = f"#{record_id}"
         else:
-            names = self._all_names(kind)
+            names = {int(x["id"]): str(x["name"]) for x in self._records(kind)}
             name = names.get(record_id, f"#{record_id}")
         with self._lock:
             self._names[key] = name
         return name
 
-    def _all_names(self, kind: str) -> dict[int, str]:
-        if kind == "status":
-            raws = self._gateway.as_user(None, lambda r: [s.raw() for s in r.issue_status.all()])
-        else:
-            raws = self._gateway.as_user(
+    def _records(self, kind: str) -> list[dict[str, Any]]:
+        """Redmine's statuses or priorities, read once for names and closed flags alike (cached)."""
+
+        def load() -> list[dict[str, Any]]:
+            if kind == "status":
+                return self._gateway.as_user(None, lambda r: [s.raw() for s in r.issue_status.all()])
+            return self._gateway.as_user(
                 None, lambda r: [p.raw() for p in r.enumeration.filter(resource="issue_priorities")]
             )
-        return {int(x["id"]): str(x["name"]) for x in raws}
+
+        return self._cached(self._site_lists, kind, load)
 
     def closed_ids(self) -> frozenset[int]:
         """The statuses that close a ticket (cached)."""
-
-        def load() -> frozenset[int]:
-            raws = self._gateway.as_user(None, lambda r: [s.raw() for s in r.issue_status.all()])
-            return frozenset(int(s["id"]) for s in raws if s.get("is_closed"))
-
-        return self._cached(self._closed, "closed", load)
+        return frozenset(int(s["id"]) for s in self._records("status") if s.get("is_closed"))
 
     def _project_tree(self) -> dict[int, int | None]:
         raws = self._gateway.as_user(None, lambda r: [p.raw() for p in r.project.all()])

@@ -22,7 +22,8 @@ class RedmineTickets:
     def ticket(self, login: str, issue_id: int) -> TicketView:
         include = ["journals", "allowed_statuses", "watchers"]
         raw = self._gateway.as_user(login, lambda r: r.issue.get(issue_id, include=include).raw())
-        me = self._gateway.current_user(login).id
+        known = self._gateway.account(login)  # the admin's view, cached: no extra call per card
+        me = known.id if known is not None else self._gateway.current_user(login).id
         closed_ids = self._feed.closed_ids()
         issue = issue_from(raw)
         watchers = raw.get("watchers")

@@ -16,6 +16,7 @@ from ..i18n import _
 from ..models import ChatPost
 from ..services import Services
 from ..tickets import TicketChange
+from .ticket_form import source_footer
 
 log = logging.getLogger(__name__)
 CAME_FROM_THREAD = "written from this thread"  # the outbox's own note, for the operator
@@ -42,8 +43,7 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
                 issue_id=issue_id,
             )
         )
-    footer = _("@{user} in Mattermost: {link}", user=post.user.username, link=services.chat.permalink(post.id))
-    text = f"{post.message.strip()}\n\n— {footer}"
+    text = post.message.strip() + source_footer(services, post)
     try:
         desk.change_ticket(login, issue_id, TicketChange(notes=text, private_notes=private))
     except RedmineRejected as refused:

@@ -128,10 +128,13 @@ def _subject_of(post: ChatPost) -> str:
     return first if len(first) <= 255 else first[:254] + "…"
 
 
+def source_footer(services: Services, post: ChatPost) -> str:
+    """Where a text taken from a post came from: its author and permalink, below the text."""
+    return "\n\n— " + _("@{user} in Mattermost: {link}", user=post.user.username, link=services.chat.permalink(post.id))
+
+
 def _description_of(services: Services, post: ChatPost) -> str:
-    footer = "\n\n— " + _(
-        "@{user} in Mattermost: {link}", user=post.user.username, link=services.chat.permalink(post.id)
-    )
+    footer = source_footer(services, post)
     return post.message[: 3000 - len(footer)] + footer
 
 
