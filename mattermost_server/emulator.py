@@ -5,24 +5,22 @@ demo run against this instead. It answers in the shapes of the captured payloads
 `../shared/fixtures/mattermost/`, and validates every REST request the bridge sends
 against the official OpenAPI spec in `../shared/mattermost-api/` when that is present.
 
-The websocket does what the real one does for a bot: the authentication challenge,
-`hello` with a `connection_id`, a `seq` that grows by one per event, a replay buffer
-of 128 events for a resume with `connection_id` and `sequence_number`, and a new
-`connection_id` when the buffer can no longer cover the gap. Tests can force an outage.
+The websocket keeps connections as the real server does (`websocket_hub.py` says how,
+from web_hub.go and web_conn.go): the authentication challenge, `hello` only for a fresh
+connection, a resume that replays without a hello, and a new `connection_id` when the gap
+can no longer be covered. Tests can force an outage or a server restart.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import queue
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,10 +32,11 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from .websocket_hub import Hub, Refused, Registration, WebConn
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SPEC_PATH = SHARED / "mattermost-api" / "mattermost-openapi-v4.yaml"
 FIXTURES = SHARED / "fixtures" / "mattermost"
-REPLAY_BUFFER = 128
 SERVER_VERSION = "9.11.6"
 
 
@@ -59,6 +58,7 @@ DIALOG_LIMITS = {"display_name": 24, "name": 300, "help_text": 150}
 DIALOG_TEXT_LIMITS = {"text": 150, "textarea": 3000, "select": 3000}
 DIALOG_TYPES = {"text", "textarea", "select", "bool", "radio", "date", "datetime"}
 POST_MESSAGE_MAX_RUNES = 16383  # model/post.go PostMessageMaxRunesV2
+PENDING_POST_IDS_TTL = 30.0  # app/post.go pendingPostIDsCacheTTL
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -104,14 +104,6 @@ class Recorded:
     body: Any
     user_id: str | None
     status: int = 0
-
-
-@dataclass
-class _Session:
-    connection_id: str
-    next_seq: int = 1
-    buffer: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
-    outbox: queue.Queue[dict[str, Any] | None] | None = None
 
 
 class SpecValidator:
@@ -187,9 +179,9 @@ class MattermostEmulator:
         self.site_url = ""  # ServiceSettings.SiteURL; empty means the emulator's own address
         self.show_email_address = True  # PrivacySettings.ShowEmailAddress
         self.strip_upgrade_auth = False  # as a proxy that drops the Authorization header would
-        self._sessions: dict[str, _Session] = {}
+        self.hub = Hub(self._hello)
+        self.pending_post_ids: dict[str, tuple[str, float]] = {}  # app/post.go seenPendingPostIdsCache
         self._refuse_websockets = False
-        self._connections: set[ServerConnection] = set()
         self.team_id = new_id()
         self.bot = self.add_user("redmine", is_bot=True, token="bot-token-" + new_id(), roles=bot_roles)
         self.bot_token = next(t for t, uid in self.tokens.items() if uid == self.bot["id"])
@@ -377,14 +369,14 @@ class MattermostEmulator:
 
     # Websocket control -------------------------------------------------------
     def disconnect_all(self) -> None:
-        with self.lock:
-            connections = list(self._connections)
-            for session in self._sessions.values():
-                if session.outbox is not None:
-                    session.outbox.put(None)
-                    session.outbox = None
-        for connection in connections:
-            connection.close()
+        """Every client loses its socket; the server keeps the connections, inactive, for a resume."""
+        for socket in self.hub.close_all():
+            socket.close()
+
+    def restart_websockets(self) -> None:
+        """As a restarted server: every socket closes and every connection is forgotten."""
+        for socket in self.hub.close_all(forget=True):
+            socket.close()
 
     @contextmanager
     def outage(self) -> Iterator[None]:
@@ -397,32 +389,39 @@ class MattermostEmulator:
             self._refuse_websockets = False
 
     def connected(self) -> bool:
-        with self.lock:
-            return any(s.outbox is not None for s in self._sessions.values())
+        return self.hub.any_active()
 
     def _broadcast(self, event: str, data: dict[str, Any], channel_id: str) -> None:
         with self.lock:
             channel = self.channels.get(channel_id)
-            if channel is None or self.bot["id"] not in channel["members"]:
-                return
-            for session in self._sessions.values():
-                message = {
-                    "event": event,
-                    "data": data,
-                    "broadcast": {
-                        "omit_users": None,
-                        "user_id": "",
-                        "channel_id": channel_id,
-                        "team_id": "",
-                        "connection_id": "",
-                        "omit_connection_id": "",
-                    },
-                    "seq": session.next_seq,
-                }
-                session.next_seq += 1
-                session.buffer.append(message)
-                if session.outbox is not None:
-                    session.outbox.put(message)
+            members = set(channel["members"]) if channel is not None else set()
+        message = {
+            "event": event,
+            "data": data,
+            "broadcast": {
+                "omit_users": None,
+                "user_id": "",
+                "channel_id": channel_id,
+                "team_id": "",
+                "connection_id": "",
+                "omit_connection_id": "",
+            },
+        }
+        self.hub.broadcast(message, lambda user_id: user_id in members)
+
+    def _hello(self, conn: WebConn) -> dict[str, Any]:
+        return {
+            "event": "hello",
+            "data": {"connection_id": conn.connection_id, "server_version": self.version_id},
+            "broadcast": {
+                "omit_users": None,
+                "user_id": conn.user_id,
+                "channel_id": "",
+                "team_id": "",
+                "connection_id": "",
+                "omit_connection_id": "",
+            },
+        }
 
     def _websocket(self, connection: ServerConnection) -> None:
         if self._refuse_websockets:
@@ -434,95 +433,71 @@ class MattermostEmulator:
             return
         query = parse_qs(target.query)
         header = connection.request.headers.get("Authorization", "") if connection.request else ""
-        upgraded = self.tokens.get(header.removeprefix("Bearer ").strip()) == self.bot["id"]
-        upgraded = upgraded and not self.strip_upgrade_auth
+        user_id = self.tokens.get(header.removeprefix("Bearer ").strip())
+        upgraded = user_id is not None and not self.strip_upgrade_auth
         self.upgrade_auth.append(upgraded)
-        if not upgraded and not self._challenge(connection):
-            return
-        # api4/websocket.go: connection_id and sequence_number count only when the upgrade carried a session.
-        session, outbox, replay = self._attach(query if upgraded else {})
-        with self.lock:
-            self._connections.add(connection)
         try:
-            self._pump(connection, session, outbox, replay)
-        finally:
-            with self.lock:
-                self._connections.discard(connection)
+            if upgraded:
+                # api4/websocket.go: connection_id and sequence_number count only when the upgrade had a session.
+                wanted = (query.get("connection_id") or [""])[0]
+                sequence = query["sequence_number"][0] if query.get("sequence_number") else None
+                registration: Registration | None = self.hub.register(str(user_id), wanted, sequence, upgraded=True)
+            else:
+                registration = self._challenge(connection)
+        except Refused:
+            connection.close()
+            return
+        if registration is None:
+            return
+        self._pump(connection, registration)
 
-    def _challenge(self, connection: ServerConnection) -> bool:
-        """platform/websocket_router.go: a bad token closes the socket, with no answer."""
+    def _challenge(self, connection: ServerConnection) -> Registration | None:
+        """platform/websocket_router.go: a bad token closes the socket with no answer; a good one registers a
+        fresh connection (its hello is queued first) and then answers OK."""
         try:
             challenge = json.loads(connection.recv(timeout=10))
         except (TimeoutError, ConnectionClosed, ValueError):
-            return False
+            return None
         token = (challenge.get("data") or {}).get("token", "")
-        if challenge.get("action") != "authentication_challenge" or self.tokens.get(token) != self.bot["id"]:
+        user_id = self.tokens.get(token) if isinstance(token, str) else None
+        if challenge.get("action") != "authentication_challenge" or user_id is None:
             connection.close()
-            return False
-        connection.send(json.dumps({"status": "OK", "seq_reply": challenge.get("seq")}))
-        return True
+            return None
+        registration = self.hub.register(user_id, "", None, upgraded=False)
+        self.hub.direct(registration.conn, {"status": "OK", "seq_reply": challenge.get("seq")})
+        return registration
 
-    def _attach(
-        self, query: dict[str, list[str]]
-    ) -> tuple[_Session, queue.Queue[dict[str, Any] | None], list[dict[str, Any]]]:
-        """The session, this connection's own outbox, and what to replay. The pump keeps the outbox it was
-        given: an outage may clear the session's at any moment, and then puts None into this one to end it."""
-        wanted = (query.get("connection_id") or [""])[0]
-        sequence = int((query.get("sequence_number") or ["0"])[0] or 0)
-        outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        with self.lock:
-            session = self._sessions.get(wanted)
-            oldest = session.buffer[0]["seq"] if session and session.buffer else None
-            resumable = session is not None and (
-                (oldest is not None and oldest <= sequence <= session.next_seq)
-                or (oldest is None and sequence == session.next_seq)
-            )
-            if session is not None and resumable:
-                replay = [m for m in session.buffer if m["seq"] >= sequence]
-            else:
-                session = _Session(connection_id=new_id())
-                self._sessions[session.connection_id] = session
-                replay = []
-            if session.outbox is not None:
-                session.outbox.put(None)  # a resumed session's old connection (its client died) stops pumping
-            session.outbox = outbox
-            if self._refuse_websockets:  # an outage began while this one was connecting: it ends at once
-                outbox.put(None)
-        return session, outbox, replay
-
-    def _pump(
-        self,
-        connection: ServerConnection,
-        session: _Session,
-        outbox: queue.Queue[dict[str, Any] | None],
-        replay: list[dict[str, Any]],
-    ) -> None:
-        hello = {
-            "event": "hello",
-            "data": {"connection_id": session.connection_id, "server_version": self.version_id},
-            "broadcast": {
-                "omit_users": None,
-                "user_id": self.bot["id"],
-                "channel_id": "",
-                "team_id": "",
-                "connection_id": "",
-                "omit_connection_id": "",
-            },
-            "seq": 0,
-        }
+    def _pump(self, connection: ServerConnection, registration: Registration) -> None:
+        """The write pump; a reader beside it notices the client leaving (and ignores what it sends: a
+        challenge on an authenticated socket gets no answer)."""
+        conn = registration.conn
+        self.hub.attach(conn, connection)
+        if self._refuse_websockets:  # an outage began while this one was connecting: it ends at once
+            connection.close()
+        reader = threading.Thread(target=self._read_until_closed, args=(connection, conn), daemon=True)
+        reader.start()
         try:
-            connection.send(json.dumps(hello))
-            for message in replay:
-                connection.send(json.dumps(message))
-            replayed = {m["seq"] for m in replay}
+            for replayed in registration.replay:
+                connection.send(json.dumps(replayed))
             while True:
-                item = outbox.get()
-                if item is None:
-                    return
-                if item["seq"] not in replayed:
-                    connection.send(json.dumps(item))
+                message = self.hub.next_message(conn, connection)
+                if message is not None:
+                    connection.send(json.dumps(message))
+        except (ConnectionClosed, EOFError):
+            pass
+        finally:
+            self.hub.unregister(conn, connection)
+            connection.close()
+            reader.join(timeout=5)
+
+    def _read_until_closed(self, connection: ServerConnection, conn: WebConn) -> None:
+        try:
+            for _ in connection:
+                pass
         except ConnectionClosed:
-            return
+            pass
+        finally:
+            self.hub.unregister(conn, connection)
 
     # REST ----------------------------------------------------------------------
     def _create_post(
@@ -781,9 +756,18 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
         if body.get("root_id") and (root is None or root["delete_at"] or root["channel_id"] != channel["id"]):
             # app/post.go CreatePost: a reply needs a live root in the same channel.
             return _error(400, "api.post.create_post.root_id.app_error", "Invalid RootId parameter")
+        # app/post.go deduplicateCreatePost: a pending_post_id seen within 30 s returns the post it made.
+        pending = str(body.get("pending_post_id") or "")
+        with em.lock:
+            seen = em.pending_post_ids.get(pending) if pending else None
+            if seen is not None and time.monotonic() - seen[1] < PENDING_POST_IDS_TTL:
+                return jsonify(em.posts[seen[0]]), 201
         post = em._create_post(
             caller["id"], channel["id"], body.get("message", ""), body.get("root_id") or "", body.get("props") or {}
         )
+        if pending:
+            with em.lock:
+                em.pending_post_ids[pending] = (post["id"], time.monotonic())
         return jsonify(post), 201
 
     @app.post("/api/v4/posts/ephemeral")
