@@ -7,6 +7,7 @@ mattermostdriver is archived and its websocket breaks on Python >= 3.10.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import logging
 import threading
 import time
@@ -24,11 +25,13 @@ from mattermostautodriver.exceptions import (
     NoAccessTokenProvided,
     NotEnoughPermissions,
     ResourceNotFound,
+    TooManyRequests,
 )
 
 from ..core.chat_ids import is_chat_id
 from ..core.errors import (
     BridgeError,
+    ChatRefused,
     ChatTokenRefused,
     ChatUnavailable,
     EditTooLate,
@@ -132,12 +135,19 @@ class MattermostChat:
             raise PermissionDenied(_("The bot lacks a Mattermost permission for that.")) from None
         except NoAccessTokenProvided:
             raise ChatTokenRefused(BOT_TOKEN_REFUSED) from None
-        except MattermostError as error:
-            if error.error_id == EDIT_TIME_LIMIT:
+        except TooManyRequests as error:
+            log.warning("mattermost: rate limited (retry after %s s)", error.retry_after)
+            raise ChatUnavailable(_("Mattermost is busy; try again shortly."), error.retry_after) from None
+        except (MattermostError, InvalidMattermostError) as error:
+            if getattr(error, "error_id", "") == EDIT_TIME_LIMIT:
                 raise EditTooLate(_("The post is past Mattermost's edit time limit.")) from None
-            log.warning("mattermost: request failed (%s)", type(error).__name__)
-            raise ChatUnavailable(_("Mattermost did not accept the bot's request.")) from None
-        except (InvalidMattermostError, httpx.HTTPError) as error:
+            status = error.status_code
+            log.warning("mattermost: request failed (%s, %d)", type(error).__name__, status)
+            if status >= 500:
+                raise ChatUnavailable(_("Mattermost did not accept the bot's request.")) from None
+            reason = f"{status} {getattr(error, 'error_id', '') or type(error).__name__}"
+            raise ChatRefused(_("Mattermost did not accept the bot's request."), reason) from None
+        except httpx.HTTPError as error:
             log.warning("mattermost: request failed (%s)", type(error).__name__)
             raise ChatUnavailable(_("Mattermost did not accept the bot's request.")) from None
 
@@ -192,14 +202,17 @@ class MattermostChat:
     def send_direct(self, user_id: str, message: ChatMessage) -> None:
         self.post(self.direct_channel(user_id), message)
 
-    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> str:
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "", once: str = "") -> str:
         items = attachments(message)
-        props = {"attachments": items} if items else None
-        raw = self._call(
-            lambda d: d.posts.create_post(
-                channel_id=_checked(channel_id), message=fit(message.text), root_id=root_id or None, props=props
-            )
-        )
+        body: dict[str, Any] = {"channel_id": _checked(channel_id), "message": fit(message.text)}
+        if root_id:
+            body["root_id"] = root_id
+        if items:
+            body["props"] = {"attachments": items}
+        if once:
+            # app/post.go deduplicateCreatePost: the same pending_post_id within 30 s gets the post already made.
+            body["pending_post_id"] = "bridge:" + hashlib.sha256(once.encode()).hexdigest()[:40]
+        raw = self._call(lambda d: d.client.post("/api/v4/posts", options=body))
         return str(raw["id"])
 
     def post_props(self, channel_id: str, text: str, props: dict[str, Any]) -> str:
@@ -221,6 +234,11 @@ class MattermostChat:
         with self._lock:
             self._channel_kinds[channel_id] = kind
         return kind
+
+    def forget_channel(self, channel_id: str) -> None:
+        """Mattermost said the channel changed (converted, renamed): its type is read again when next asked."""
+        with self._lock:
+            self._channel_kinds.pop(channel_id, None)
 
     def may_manage_channel(self, user_id: str, channel_id: str) -> bool:
         """Asked of Mattermost for this user now: channel membership and roles, team roles, system roles."""

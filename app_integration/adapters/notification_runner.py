@@ -1,6 +1,6 @@
 """The leader's clockwork: the change feed every REDMINE_POLL_SECONDS, the outbox every two seconds, and
 the due reminders every minute. It runs in the process that holds the lead, beside the listener, so with
-several replicas exactly one polls and sends.
+several replicas exactly one polls and sends; what it sends passes the lead's fence first.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..core.errors import BridgeError
 from ..core.features.change_feed import poll_once
 from ..core.features.due_reminders import remind_due
 from ..core.features.outbox_delivery import deliver_due
+from .leadership import Fence
 from .redmine_gateway import counting
 from .wiring import Bridge
 
@@ -26,35 +27,50 @@ REMIND_SECONDS = 60.0
 
 
 class NotificationRunner:
-    def __init__(self, bridge: Bridge, poll_seconds: float) -> None:
+    """Two threads: the poll, which may read up to 1,000 changed issues, runs on its own, so that delivery
+    and reminders never wait for it."""
+
+    def __init__(self, bridge: Bridge, poll_seconds: float, fence: Fence | None = None) -> None:
         self._bridge = bridge
         self._poll_seconds = poll_seconds
+        self._fence = fence or Fence(bridge.store.engine, "listener", 0)
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run_polls, name="feed", daemon=True),
+            threading.Thread(target=self._run_deliveries, name="outbox", daemon=True),
+        ]
+        self.cycles = 0
 
     def start(self) -> NotificationRunner:
         # With polling off (0), webhooks still fill the outbox and reminders still come: the clock runs anyway.
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=30)
 
-    def _run(self) -> None:
-        next_poll = next_remind = time.monotonic()
+    def _run_polls(self) -> None:
+        if self._poll_seconds <= 0:
+            return
         while not self._stopped.is_set():
-            now = time.monotonic()
-            if self._poll_seconds > 0 and now >= next_poll:
-                next_poll = now + self._poll_seconds
+            started = time.monotonic()
+            if self._fence.still_current():
                 self.poll()
-            if now >= next_remind:
-                next_remind = now + REMIND_SECONDS
+            self.cycles += 1
+            self._stopped.wait(max(0.05, self._poll_seconds - (time.monotonic() - started)))
+
+    def _run_deliveries(self) -> None:
+        next_remind = time.monotonic()
+        while not self._stopped.is_set():
+            if time.monotonic() >= next_remind:
+                next_remind = time.monotonic() + REMIND_SECONDS
                 self._guarded("reminders", lambda: remind_due(self._bridge.services, dt.datetime.now(dt.UTC)))
             self.deliver()
-            until_poll = next_poll - time.monotonic() if self._poll_seconds > 0 else DELIVER_SECONDS
-            self._stopped.wait(min(DELIVER_SECONDS, max(0.0, until_poll)) or 0.05)
+            self._stopped.wait(DELIVER_SECONDS)
 
     def poll(self) -> None:
         with counting() as tally:
@@ -70,7 +86,7 @@ class NotificationRunner:
 
     def deliver(self) -> None:
         chat, notes = self._bridge.chat, self._bridge.notifications
-        self._guarded("outbox", lambda: deliver_due(chat, notes, dt.datetime.now(dt.UTC)))
+        self._guarded("outbox", lambda: deliver_due(chat, notes, dt.datetime.now(dt.UTC), fence=self._fence))
 
     def _guarded(self, what: str, step: Callable[[], T]) -> T | None:
         try:

@@ -179,14 +179,19 @@ class NotificationTables:
             ).first()
         return row is not None
 
-    def pending_deliveries(self, limit: int) -> list[Delivery]:
+    def pending_deliveries(self, limit: int, now: dt.datetime, per_target: int = 10) -> list[Delivery]:
+        """Due rows only, and fairly: one target's backlog cannot fill the batch and starve the others."""
+        order = (_outbox.c.created_at, _outbox.c.issue_id, _outbox.c.event_key)
+        place = func.row_number().over(partition_by=_outbox.c.target, order_by=order).label("place")
+        ranked = select(_outbox, place).where(_outbox.c.state == "pending").subquery()
+        waiting = select(_outbox.c.target).where(_outbox.c.state == "pending", _outbox.c.next_at > now)
         with self._engine.begin() as connection:
             old = _now() - KEEP_DONE
             connection.execute(delete(_outbox).where(_outbox.c.state != "pending", _outbox.c.created_at < old))
             rows = connection.execute(
-                select(_outbox)
-                .where(_outbox.c.state == "pending")
-                .order_by(_outbox.c.created_at, _outbox.c.issue_id, _outbox.c.event_key)
+                select(ranked)
+                .where(ranked.c.place <= per_target, ranked.c.target.not_in(waiting))
+                .order_by(ranked.c.created_at, ranked.c.issue_id, ranked.c.event_key)
                 .limit(limit)
             ).all()
         return [

@@ -72,7 +72,24 @@ class OutcomeUnknown(RedmineUnavailable):
 
 
 class ChatUnavailable(BridgeError):
-    """Mattermost's REST API failed."""
+    """Mattermost could not take the request now (unreachable, 5xx, 429): worth trying again, after
+    `retry_after` seconds where Mattermost said."""
+
+    def __init__(self, user_message: str, retry_after: float | None = None) -> None:
+        super().__init__(user_message)
+        self.retry_after = retry_after
+
+
+class LeadLost(BridgeError):
+    """Another replica leads now: whatever this one was about to do is left to it."""
+
+
+class ChatRefused(BridgeError):
+    """Mattermost refused the request itself (a 4xx other than 401, 403 and 404): trying again cannot help."""
+
+    def __init__(self, user_message: str, reason: str = "") -> None:
+        super().__init__(user_message)
+        self.reason = reason
 
 
 class ChatTokenRefused(ChatUnavailable):

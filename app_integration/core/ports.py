@@ -89,8 +89,9 @@ class Chat(Protocol):
         """The id of the bot's DM channel with this user, made if needed."""
         ...
 
-    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> str:
-        """The new post's id."""
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "", once: str = "") -> str:
+        """The new post's id. With `once`, the same call again (a retry, a takeover) within Mattermost's
+        30 s window gives the post already made instead of a second one."""
         ...
 
     def channel_kind(self, channel_id: str) -> str | None:
@@ -170,6 +171,13 @@ class ChangeFeed(Protocol):
         ...
 
 
+class LeadFence(Protocol):
+    """What only the lead's current term may do, once: `admit` records the key and says whether to act (False:
+    this term did it already). Raises LeadLost once another replica leads."""
+
+    def admit(self, key: str) -> bool: ...
+
+
 class NotificationStore(Protocol):
     """Subscriptions, thread roots, personal toggles and the outbox."""
 
@@ -195,8 +203,9 @@ class NotificationStore(Protocol):
 
     def has_delivery(self, event_key: str, target: str) -> bool: ...
 
-    def pending_deliveries(self, limit: int) -> list[Delivery]:
-        """The oldest undelivered rows, in the order they were made, due or not."""
+    def pending_deliveries(self, limit: int, now: dt.datetime, per_target: int = 10) -> list[Delivery]:
+        """Due rows, oldest first, at most `per_target` of each target, and none of a target whose earliest
+        row is waiting out a retry (a thread's card must come before its replies)."""
         ...
 
     def delivered(self, delivery: Delivery) -> None: ...

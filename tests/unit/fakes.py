@@ -115,7 +115,7 @@ class FakeChat:
     def send_direct(self, user_id: str, message: ChatMessage) -> None:
         self.dms.append((user_id, message))
 
-    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None:
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "", once: str = "") -> None:
         pass
 
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:

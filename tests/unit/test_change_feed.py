@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-from app_integration.core.errors import ChatUnavailable, EditTooLate
+from app_integration.core.errors import ChatRefused, ChatUnavailable, EditTooLate, LeadLost, NotFound
 from app_integration.core.events import (
     Change,
     Delivery,
@@ -97,20 +97,26 @@ class RecordingChat:
     edits: list[tuple[str, str]] = field(default_factory=list)
     down: bool = False
     edit_refused: bool = False
+    refuse: Exception | None = None  # raised by post, as Mattermost's answer
+    root_gone: bool = False
 
-    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> str:
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "", once: str = "") -> str:
         if self.down:
             raise ChatUnavailable("down")
+        if self.refuse is not None:
+            raise self.refuse
         self.posts.append((channel_id, message.text, root_id))
         return f"post{len(self.posts)}".ljust(26, "x")
 
     def patch_post(self, post_id: str, message: str) -> None:
+        if self.root_gone:
+            raise NotFound("gone")
         if self.edit_refused:
             raise EditTooLate("late")
         self.edits.append((post_id, message))
 
     def post_message(self, post_id: str) -> str | None:
-        return "still there"
+        return None if self.root_gone else "still there"
 
     def direct_channel(self, user_id: str) -> str:
         return "dm-" + user_id
@@ -122,8 +128,10 @@ class MemoryOutbox:
         self.state: dict[tuple[str, str], str] = {}
         self.roots: dict[tuple[str, int], str] = {}
 
-    def pending_deliveries(self, limit: int) -> list[Delivery]:
-        return [d for k, d in self.rows.items() if self.state[k] == "pending"][:limit]
+    def pending_deliveries(self, limit: int, now: dt.datetime, per_target: int = 10) -> list[Delivery]:
+        pending = [d for k, d in self.rows.items() if self.state[k] == "pending"]
+        waiting = {d.target for d in pending if d.next_at is not None and d.next_at > now}
+        return [d for d in pending if d.target not in waiting][:limit]
 
     def delivered(self, d: Delivery) -> None:
         self.state[(d.event_key, d.target)] = "sent"
@@ -167,6 +175,42 @@ def test_a_waiting_row_holds_back_its_own_target_only() -> None:
     root = outbox.roots[(a, 1)]
     assert chat.posts[1:] == [(a, "card 1", ""), (a, "moved", root)]
     assert chat.edits == [(root, "card 1b")]
+
+
+def test_only_an_outage_is_retried_and_a_refusal_is_dropped_with_its_reason() -> None:
+    """A 400 (a post Mattermost will never take) is final; a 429 waits at least its Retry-After."""
+    chat, outbox = RecordingChat(refuse=ChatRefused("no", "400 api.post.create_post.invalid")), MemoryOutbox()
+    outbox.add(Delivery("issue:1:0", "a" * 26, 1, "created", "card 1"))
+    assert deliver_due(chat, outbox, T0).dropped == 1  # type: ignore[arg-type]
+    assert outbox.state[("issue:1:0", "a" * 26)] == "dropped"
+    chat.refuse = ChatUnavailable("busy", retry_after=120.0)
+    outbox.add(Delivery("issue:2:0", "b" * 26, 2, "created", "card 2"))
+    assert deliver_due(chat, outbox, T0).retried == 1  # type: ignore[arg-type]
+    waiting = outbox.rows[("issue:2:0", "b" * 26)]
+    assert waiting.next_at is not None and waiting.next_at >= T0 + dt.timedelta(seconds=120)
+
+
+def test_a_deleted_root_starts_a_new_thread_instead_of_dropping_the_row() -> None:
+    chat, outbox = RecordingChat(), MemoryOutbox()
+    outbox.add(Delivery("issue:1:0", "a" * 26, 1, "created", "card 1"))
+    deliver_due(chat, outbox, T0)  # type: ignore[arg-type]
+    old_root = outbox.roots[("a" * 26, 1)]
+    chat.root_gone = True  # the card was deleted: its edit answers 404
+    outbox.add(Delivery("issue:1:5", "a" * 26, 1, "moved", "card 1b"))
+    assert deliver_due(chat, outbox, T0).sent == 1  # type: ignore[arg-type]
+    new_root = outbox.roots[("a" * 26, 1)]
+    assert new_root != old_root and chat.posts[-2:] == [("a" * 26, "card 1b", ""), ("a" * 26, "moved", new_root)]
+
+
+def test_a_term_that_lost_the_lead_delivers_nothing() -> None:
+    class LostFence:
+        def admit(self, key: str) -> bool:
+            raise LeadLost("term over")
+
+    chat, outbox = RecordingChat(), MemoryOutbox()
+    outbox.add(Delivery("issue:1:0", "a" * 26, 1, "created", "card 1"))
+    assert deliver_due(chat, outbox, T0, fence=LostFence()).sent == 0  # type: ignore[arg-type]
+    assert chat.posts == [] and outbox.state[("issue:1:0", "a" * 26)] == "pending"
 
 
 def test_where_the_root_cannot_be_edited_the_reply_carries_the_state() -> None:

@@ -59,3 +59,59 @@ def test_replicas_starting_together_agree_on_one_leader(database_url: str) -> No
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(map(str, outcomes)) == ["False"] * 5 + ["True"]
+
+
+def test_a_frozen_leader_that_wakes_is_fenced_out(database_url: str) -> None:
+    """Each takeover raises the epoch. A leader frozen past its lease (SQLite), or whose database connection was
+    cut (PostgreSQL: the server ends the session that held the lock), wakes with an old epoch: its claims are
+    refused, and the new leader's backfill does not redo what the old one had already claimed."""
+    from sqlalchemy import text
+
+    from app_integration.adapters.leadership import Claim
+
+    store = BridgeStore(database_url)
+    store.migrate()
+    old = Leadership(BridgeStore(database_url).engine, "listener", lease_seconds=0.3)
+    assert old.try_acquire() and old.epoch == 1
+    old_fence = old.fence()
+    assert old_fence.claim("post:before-the-freeze") is Claim.MINE
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as admin:  # the leader's connection is cut, not its process killed
+            pid = old._connection.execute(text("SELECT pg_backend_pid()")).scalar()
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    new = Leadership(store.engine, "listener", lease_seconds=0.3)
+    deadline = time.monotonic() + 5
+    while not new.try_acquire():
+        assert time.monotonic() < deadline, "no takeover within 5 s"
+        time.sleep(0.1)
+    assert new.epoch == 2 and new.fence().still_current() and not old_fence.still_current()
+    assert old_fence.claim("post:buffered-while-frozen") is Claim.FENCED
+    new_fence = new.fence()
+    assert new_fence.claim("post:before-the-freeze") is Claim.DONE
+    assert new_fence.claim("post:buffered-while-frozen") is Claim.MINE
+    assert not old.still_leading()
+
+
+def test_the_outbox_takes_over_a_row_the_dead_term_claimed() -> None:
+    """A row the old term admitted but never marked sent is sent by the new term; the same term never twice."""
+    import tempfile
+    from pathlib import Path
+
+    from app_integration.core.errors import LeadLost
+
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'store.sqlite3'}"
+        store = BridgeStore(url)
+        store.migrate()
+        old = Leadership(store.engine, "listener", lease_seconds=0.2)
+        assert old.try_acquire()
+        assert old.fence().admit("outbox:row") and not old.fence().admit("outbox:row")
+        time.sleep(0.3)
+        new = Leadership(store.engine, "listener", lease_seconds=0.2)
+        assert new.try_acquire()
+        assert new.fence().admit("outbox:row") and not new.fence().admit("outbox:row")
+        try:
+            old.fence().admit("outbox:other")
+            raise AssertionError("a term that lost the lead was admitted")
+        except LeadLost:
+            pass

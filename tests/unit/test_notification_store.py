@@ -35,17 +35,32 @@ def test_the_outbox_keeps_one_row_per_event_and_target_in_order(database_url: st
     rows = [Delivery(f"issue:1:{n}", "c" * 26, 1, f"text {n}", "card") for n in (5, 12, 7)]
     assert notes.enqueue(rows) == 3
     assert notes.enqueue([rows[0], Delivery("issue:1:5", "dm:" + "u" * 26, 1, "dm")]) == 1
-    pending = notes.pending_deliveries(10)
-    assert [d.text for d in pending] == ["text 5", "text 12", "text 7", "dm"]
     now = dt.datetime.now(dt.UTC)
+    pending = notes.pending_deliveries(10, now)
+    assert [d.text for d in pending] == ["text 5", "text 12", "text 7", "dm"]
     notes.retry_later(pending[0], now + dt.timedelta(seconds=30))
     notes.delivered(pending[1])
     notes.drop(pending[2], "gone")
-    again = notes.pending_deliveries(10)
+    # The channel's first row waits out a retry: the channel waits, the DM does not.
+    assert [d.text for d in notes.pending_deliveries(10, now)] == ["dm"]
+    again = notes.pending_deliveries(10, now + dt.timedelta(seconds=31))
     assert [(d.text, d.attempts) for d in again] == [("text 5", 1), ("dm", 0)]
     assert again[0].next_at is not None and again[0].next_at > now
     assert notes.outbox_states() == {"pending": 2, "sent": 1, "dropped": 1}
     assert notes.has_delivery("issue:1:12", "c" * 26) and not notes.has_delivery("issue:1:99", "c" * 26)
+
+
+def test_one_targets_backlog_does_not_starve_the_others(database_url: str) -> None:
+    """100 rows for one channel, in backoff or not, leave room in a batch for everyone else."""
+    notes = tables(database_url)
+    busy, quiet = "c" * 26, "d" * 26
+    notes.enqueue([Delivery(f"issue:1:{n}", busy, 1, f"busy {n}", "card") for n in range(1, 101)])
+    notes.enqueue([Delivery("issue:2:1", quiet, 2, "quiet", "card")])
+    now = dt.datetime.now(dt.UTC)
+    batch = notes.pending_deliveries(20, now, per_target=10)
+    assert "quiet" in [d.text for d in batch] and sum(d.target == busy for d in batch) == 10
+    notes.retry_later(batch[0], now + dt.timedelta(minutes=5))
+    assert [d.text for d in notes.pending_deliveries(20, now)] == ["quiet"]
 
 
 def test_thread_roots_and_toggles(database_url: str) -> None:

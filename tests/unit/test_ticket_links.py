@@ -32,7 +32,7 @@ class RecordingChat:
     def send_direct(self, user_id: str, message: ChatMessage) -> None:
         pass
 
-    def post(self, channel_id: str, message: ChatMessage, root_id: str = "") -> None:
+    def post(self, channel_id: str, message: ChatMessage, root_id: str = "", once: str = "") -> None:
         self.posts.append((channel_id, message.text, root_id))
 
     def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:

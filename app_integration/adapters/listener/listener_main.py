@@ -70,8 +70,9 @@ def _wait_for_the_lead(lead: Leadership, stopped: threading.Event) -> bool:
 
 def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, stopped: threading.Event) -> int | None:
     """Listens until stopped (0), the token is refused (exit code), or the lead is lost (None: wait again)."""
-    listener = PostListener(bridge, settings.websocket_url).start()
-    notifications = NotificationRunner(bridge, settings.redmine_poll_seconds).start()
+    fence = lead.fence()
+    listener = PostListener(bridge, settings.websocket_url, fence=fence).start()
+    notifications = NotificationRunner(bridge, settings.redmine_poll_seconds, fence).start()
     try:
         ticks = 0
         while not stopped.wait(1.0):
@@ -79,7 +80,8 @@ def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, 
                 print(f"The listener stops: {BOT_TOKEN_REFUSED}", file=sys.stderr)
                 return TOKEN_REFUSED_EXIT
             ticks += 1
-            if ticks % int(LEAD_RETRY_SECONDS) == 0 and not lead.still_leading():
+            lost = listener.fenced or (ticks % int(LEAD_RETRY_SECONDS) == 0 and not lead.still_leading())
+            if lost or lead.epoch != fence.epoch:
                 log.warning("listener: lost the lead; stopping until it is ours again")
                 return None
         return 0

@@ -2,6 +2,12 @@
 
 The receive loop only enqueues. Worker threads turn each event into a ChatPost and
 hand it to the core, each event inside one error boundary.
+
+Each post is answered once, whoever hears it: the answer is claimed in the store by the
+post's id, through the lead's fence, before anything is done. A new connection (at
+start, after a takeover, or when the server lost what it kept for us) backfills over
+REST from the last post handled, and the claims drop what was answered already. A post
+that could not be claimed because the store could not write is tried again later.
 """
 
 from __future__ import annotations
@@ -12,8 +18,10 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
+from collections import deque
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from ...core.chat_ids import is_chat_id
 from ...core.errors import BridgeError, ChatTokenRefused, NotMapped
@@ -22,16 +30,21 @@ from ...core.features.thread_replies import note_from_reply
 from ...core.features.ticket_links import TicketLinker
 from ...core.i18n import speaking
 from ...core.models import ChatPost
+from ..leadership import Claim, Fence
 from ..redmine_gateway import key_checks
 from ..wiring import Bridge
 from .reaction_offers import offer_ticket_from_post
-from .websocket_client import Backoff, EventStream, StreamPosition
+from .websocket_client import Backoff, EventStream
 
 log = logging.getLogger(__name__)
 STATE_KEY = "listener"
 NOTICE_INTERVAL = 3600.0
 QUEUE_SIZE = 10_000
-SEEN_POSTS = 10_000
+# A backfill starts this far before the last post handled: posts heard but not yet claimed when a process
+# died are older than it. The claims drop the ones handled already.
+BACKFILL_MARGIN_MS = 120_000
+RETRY_SECONDS = 5.0  # a post the store could not record is tried again this often
+RETRY_MOST = 1000
 
 
 class PostListener:
@@ -42,25 +55,23 @@ class PostListener:
         workers: int = 2,
         backoff: Backoff | None = None,
         ping_interval: float = 30.0,
+        fence: Fence | None = None,
     ) -> None:
         self._bridge = bridge
+        self.fence = fence or Fence(bridge.store.engine, "listener", 0)
+        self.fenced = False  # set once a claim finds that this term no longer leads
         self._services = bridge.services
         self._chat = bridge.chat
         settings = bridge.settings
         self.linker = TicketLinker(bridge.services, settings.link_mode, settings.link_show_subject)
         self._on_edit = settings.link_on_edit
         self.events: queue.Queue[dict[str, Any]] = queue.Queue(QUEUE_SIZE)
-        saved = self._load_state()
-        self._last_post_at = int(saved.get("last_post_at", 0))
-        position = StreamPosition(str(saved.get("connection_id", "")), int(saved.get("seq", 0)))
         token = settings.redmine_mattermost_bridge_app_token
         self.stream = EventStream(
             websocket_url,
             token.get_secret_value() if token else "",
             self.events,
-            position,
-            on_position=lambda _: self._save_state(),
-            on_gap=self.backfill,
+            on_gap=self._backfill_soon,
             backoff=backoff,
             ping_interval=ping_interval,
             token_refused=self._token_refused,
@@ -68,12 +79,15 @@ class PostListener:
         self._workers = workers
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._backfilling = threading.Lock()
         self._noticed: dict[str, float] = {}
         self._channel_types: dict[str, str] = {}
+        self._deferred: deque[dict[str, Any]] = deque(maxlen=RETRY_MOST)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        self._stopped = threading.Event()
         self.handled = 0
+        self.backfilled = 0
 
     # Lifecycle ---------------------------------------------------------------
     def start(self) -> PostListener:
@@ -83,19 +97,20 @@ class PostListener:
         self._threads += [
             threading.Thread(target=self._work, daemon=True, name=f"links-{n}") for n in range(self._workers)
         ]
+        self._threads.append(threading.Thread(target=self._retry_deferred, daemon=True, name="links-retry"))
         for thread in self._threads:
             thread.start()
         ready.wait(timeout=10)
         return self
 
     def stop(self) -> None:
+        self._stopped.set()
         if self._loop and self._stop and not self._loop.is_closed():  # closed once a refused token ended it
             self._loop.call_soon_threadsafe(self._stop.set)
         for _ in range(self._workers):
             self.events.put({"event": "__stop__"})
         for thread in self._threads:
             thread.join(timeout=10)
-        self._save_state()
 
     def _run_stream(self, ready: threading.Event) -> None:
         async def main() -> None:
@@ -133,43 +148,63 @@ class PostListener:
         return self.stream.refused
 
     # State -----------------------------------------------------------------------
-    def _load_state(self) -> dict[str, Any]:
+    def _last_post_at(self) -> int:
+        """Where the last post handled was, by any process: its claim keeps its time. (Before the claims kept
+        it, the listener saved it under STATE_KEY: an upgraded store starts from there.) No connection is kept:
+        it is this process's own, and a takeover resuming a dead leader's connection would meet a server that
+        sends it no hello."""
         raw = self._bridge.store.load_state(STATE_KEY)
-        return json.loads(raw) if raw else {}
-
-    def _save_state(self) -> None:
-        position = self.stream.position
-        state = {"connection_id": position.connection_id, "seq": position.seq, "last_post_at": self._last_post_at}
-        self._bridge.store.save_state(STATE_KEY, json.dumps(state))
+        saved = int(json.loads(raw).get("last_post_at", 0)) if raw else 0
+        return max(saved, self.fence.last_post_at())
 
     # Events ------------------------------------------------------------------------
     def handle(self, message: dict[str, Any]) -> None:
         event = message.get("event")
+        data = message.get("data") or {}
+        if event in ("channel_converted", "channel_updated"):
+            self._forget_channel(str(data.get("channel_id") or message.get("broadcast", {}).get("channel_id", "")))
+            return
         if event == "reaction_added":
-            self._reacted(message.get("data") or {})
+            self._reacted(data)
             return
         if event not in ("posted", "post_edited") or (event == "post_edited" and not self._on_edit):
             return
-        data = message.get("data") or {}
         raw = json.loads(data.get("post") or "{}")
         if data.get("channel_type"):
-            self._channel_types[raw.get("channel_id", "")] = data["channel_type"]
-        if event == "posted" and not self._first_sight(raw.get("id", "")):
+            with self._lock:
+                self._channel_types[raw.get("channel_id", "")] = data["channel_type"]
+        key = f"post:{raw.get('id', '')}" if event == "posted" else f"edit:{raw.get('id', '')}:{raw.get('edit_at', 0)}"
+        created = int(raw.get("create_at", 0)) if event == "posted" else 0
+        if not self._claimed(key, message, created):
             return
         post = self._post(raw)
         if post is not None:
-            self._answer(post)
-        with self._lock:
-            self._last_post_at = max(self._last_post_at, int(raw.get("create_at", 0)))
+            self._answer(post, edited=event == "post_edited")
 
-    def _first_sight(self, post_id: str) -> bool:
+    def _claimed(self, key: str, message: dict[str, Any], post_at: int = 0) -> bool:
+        """Whether this process is to act on it now. A store that cannot write keeps the event for a retry."""
+        try:
+            claim = self.fence.claim(key, post_at=post_at)
+        except DBAPIError as error:
+            log.warning("listener: could not record %s (%s); trying again later", key, type(error).__name__)
+            self._deferred.append(message)
+            return False
+        if claim is Claim.FENCED and not self.fenced:
+            log.warning("listener: another replica leads now; this one answers nothing more")
+            self.fenced = True
+        return claim is Claim.MINE
+
+    def _retry_deferred(self) -> None:
+        """Puts back what the store could not record."""
+        while not self._stopped.wait(RETRY_SECONDS):
+            for _ in range(len(self._deferred)):
+                self.events.put(self._deferred.popleft())
+
+    def _forget_channel(self, channel_id: str) -> None:
+        """A channel made public or private: its type is read again wherever it was kept."""
         with self._lock:
-            if post_id in self._seen:
-                return False
-            self._seen[post_id] = None
-            if len(self._seen) > SEEN_POSTS:
-                self._seen.popitem(last=False)
-            return True
+            self._channel_types.pop(channel_id, None)
+        self._chat.forget_channel(channel_id)
 
     def _post(self, raw: dict[str, Any]) -> ChatPost | None:
         """The post and its author, named by Mattermost for the post's user_id. An event's sender_name is the
@@ -189,27 +224,42 @@ class PostListener:
             id=str(raw.get("id", "")),
             user=author,
             channel_id=channel_id,
-            channel_type=self._channel_types.get(channel_id, "O"),
+            channel_type=self._channel_type(channel_id),
             message=str(raw.get("message", "")),
             root_id=str(raw.get("root_id", "")),
         )
 
-    def _answer(self, post: ChatPost) -> None:
+    def _channel_type(self, channel_id: str) -> str:
+        """As the event said, else as Mattermost says now; a channel of unknown type is never taken for public
+        (`post_edited` carries no type)."""
+        with self._lock:
+            known = self._channel_types.get(channel_id)
+        if known:
+            return known
+        try:
+            kind = self._chat.channel_kind(channel_id)
+        except BridgeError:
+            kind = None
+        return kind or "P"
+
+    def _answer(self, post: ChatPost, edited: bool = False) -> None:
         """The listener's one error boundary for a post."""
         checks = key_checks.set(set())
         try:
             with speaking(post.user.locale):
-                self._act(post)
+                self._act(post, edited)
         finally:
             key_checks.reset(checks)
 
-    def _act(self, post: ChatPost) -> None:
+    def _act(self, post: ChatPost, edited: bool) -> None:
         try:
             if post.is_direct:
-                answer_direct_message(self._services, self._bridge.registry, self.linker, post)
+                if not edited:  # an edited DM is not a new command
+                    answer_direct_message(self._services, self._bridge.registry, self.linker, post)
             else:
                 self.linker.link(post)
-                note_from_reply(self._services, post)
+                if not edited:  # only a new reply becomes a note: an edit would write another
+                    note_from_reply(self._services, post)
         except NotMapped as error:
             self._notice_unmapped(post, error.user_message)
         except BridgeError as error:
@@ -222,6 +272,8 @@ class PostListener:
         user_id, post_id = str(reaction.get("user_id", "")), str(reaction.get("post_id", ""))
         wanted = self._bridge.settings.create_from_reaction_emoji
         if reaction.get("emoji_name") != wanted or user_id == self._bot_id or not is_chat_id(post_id):
+            return
+        if not self._claimed(f"reaction:{post_id}:{user_id}:{wanted}", {"event": "reaction_added", "data": data}):
             return
         try:
             offer_ticket_from_post(self._bridge, user_id, post_id)
@@ -243,15 +295,29 @@ class PostListener:
         except BridgeError:
             log.warning("listener: could not tell %s: %s", post.user.username, text)
 
+    def _backfill_soon(self) -> None:
+        """Called from the websocket's loop on a new connection: the REST calls run beside it."""
+        threading.Thread(target=self.backfill, daemon=True, name="links-backfill").start()
+
     def backfill(self) -> None:
-        """After the server lost our buffer: the posts since the last one seen, over REST."""
-        since = max(self._last_post_at - 1000, 0)
-        try:
-            channels = self._chat.bot_channels()
-            for channel_id, kind in channels:
-                self._channel_types[channel_id] = kind
-                for raw in self._chat.posts_since(channel_id, since):
-                    if raw.get("create_at", 0) >= since:
-                        self.events.put({"event": "posted", "data": {"post": json.dumps(raw), "channel_type": kind}})
-        except BridgeError as error:
-            log.warning("listener: backfill failed: %s", error.user_message)
+        """The posts since the last one handled, over REST; the claims drop those answered already."""
+        with self._backfilling:
+            try:
+                last = self._last_post_at()
+            except DBAPIError as error:
+                log.warning("listener: no backfill: the store did not answer (%s)", type(error).__name__)
+                return
+            if not last:
+                return  # nothing was ever handled here: history is not replayed
+            since = max(last - BACKFILL_MARGIN_MS, 0)
+            try:
+                for channel_id, kind in self._chat.bot_channels():
+                    with self._lock:
+                        self._channel_types[channel_id] = kind
+                    for raw in self._chat.posts_since(channel_id, since):
+                        if raw.get("create_at", 0) >= since and not raw.get("delete_at"):
+                            self.backfilled += 1
+                            data = {"post": json.dumps(raw), "channel_type": kind}
+                            self.events.put({"event": "posted", "data": data})
+            except BridgeError as error:
+                log.warning("listener: backfill failed: %s", error.user_message)

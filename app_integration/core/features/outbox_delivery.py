@@ -1,5 +1,7 @@
 """Delivers the outbox to Mattermost: each row once, in order, retried with backoff while Mattermost
-cannot take it, and dropped when Mattermost says the target is gone.
+cannot take it (unreachable, 5xx, 429 after its Retry-After), and dropped with its reason when Mattermost
+refuses the request itself (any other 4xx: the target is gone, or the post is not acceptable). Each row is
+admitted through the lead's fence first, so a replica that lost the lead while frozen sends nothing more.
 
 In a channel, the first event about an issue posts its card, which becomes the thread's root; later
 events reply in that thread, and the card is edited to show the current state. Where the bot may not
@@ -12,10 +14,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from ..errors import ChatUnavailable, EditTooLate, NotFound, PermissionDenied
+from ..errors import ChatRefused, ChatUnavailable, EditTooLate, LeadLost, NotFound, PermissionDenied
 from ..events import Delivery
 from ..models import ChatMessage
-from ..ports import Chat, NotificationStore
+from ..ports import Chat, LeadFence, NotificationStore
 
 log = logging.getLogger(__name__)
 FIRST_RETRY, LAST_RETRY = 5.0, 600.0
@@ -29,39 +31,60 @@ class DeliveryReport:
     dropped: int = 0
 
 
-def deliver_due(chat: Chat, notes: NotificationStore, now: dt.datetime, limit: int = 100) -> DeliveryReport:
+class Unfenced:
+    """One process and no lead to lose: everything is admitted."""
+
+    def admit(self, key: str) -> bool:
+        return True
+
+
+def deliver_due(
+    chat: Chat, notes: NotificationStore, now: dt.datetime, limit: int = 100, fence: LeadFence | None = None
+) -> DeliveryReport:
     """Each target gets its rows in order: a row waiting out a retry holds back the later rows of its
-    target (a thread's card must come before its replies), never those of another."""
-    sent = dropped = 0
-    waiting: set[str] = set()
-    for delivery in notes.pending_deliveries(limit):
-        if delivery.target in waiting or (delivery.next_at is not None and delivery.next_at > now):
-            waiting.add(delivery.target)
+    target, never those of another."""
+    sent = retried = dropped = 0
+    failed: set[str] = set()  # a row refused this round holds back the rest of its target
+    for delivery in notes.pending_deliveries(limit, now):
+        if delivery.target in failed:
             continue
         try:
+            if not (fence or Unfenced()).admit(f"outbox:{delivery.event_key}:{delivery.target}:{delivery.attempts}"):
+                notes.delivered(delivery)  # this term sent it already; only the mark was lost
+                continue
             _deliver(chat, notes, delivery)
-        except ChatUnavailable:
-            # Mattermost is down or refused the request: this row waits, and so does the rest, in order.
+        except LeadLost:
+            log.warning("outbox: another replica leads now; this one stops delivering")
+            break
+        except ChatUnavailable as error:
+            # Mattermost is down or busy: this row waits, and the round ends (the others would fail alike).
             if delivery.attempts + 1 >= GIVE_UP_AFTER:
-                notes.drop(delivery, "Mattermost refused it too many times")
-                return DeliveryReport(sent, 0, dropped + 1)
-            delay = min(FIRST_RETRY * 2**delivery.attempts, LAST_RETRY)
+                notes.drop(delivery, "Mattermost could not take it, too many times")
+                dropped += 1
+                break
+            delay = max(min(FIRST_RETRY * 2**delivery.attempts, LAST_RETRY), error.retry_after or 0.0)
             notes.retry_later(delivery, now + dt.timedelta(seconds=delay))
-            log.warning("outbox: Mattermost did not take a post; retrying in %.0f s", delay)
-            return DeliveryReport(sent, 1, dropped)
-        except (NotFound, PermissionDenied) as gone:
-            log.info("outbox: dropped a post for %s: %s", delivery.target, gone.user_message)
-            notes.drop(delivery, gone.user_message)
+            log.warning("outbox: Mattermost did not take a post for %s; retrying in %.0f s", delivery.target, delay)
+            retried += 1
+            break
+        except (NotFound, PermissionDenied, ChatRefused) as refused:
+            reason = getattr(refused, "reason", "") or refused.user_message
+            log.warning("outbox: dropped a post for %s: %s", delivery.target, reason)
+            notes.drop(delivery, reason)
+            failed.add(delivery.target)
             dropped += 1
             continue
         notes.delivered(delivery)
         sent += 1
-    return DeliveryReport(sent, 0, dropped)
+    return DeliveryReport(sent, retried, dropped)
 
 
 def _deliver(chat: Chat, notes: NotificationStore, delivery: Delivery) -> None:
+    """Each post carries a key of its row: a row posted by a leader that died before marking it sent, and
+    posted again by the next one, is still one post."""
+    once = f"{delivery.event_key}:{delivery.target}"
     if delivery.direct_to is not None:
-        chat.post(chat.direct_channel(delivery.direct_to), ChatMessage(text=delivery.text))
+        chat.post(chat.direct_channel(delivery.direct_to), ChatMessage(text=delivery.text), once=once)
         return
     channel = delivery.target
     root = notes.thread_root(channel, delivery.issue_id)
@@ -72,18 +95,19 @@ def _deliver(chat: Chat, notes: NotificationStore, delivery: Delivery) -> None:
         else:
             delivery = Delivery(delivery.event_key, channel, delivery.issue_id, _with_state(delivery), delivery.card)
     if root is None:
-        root = chat.post(channel, ChatMessage(text=delivery.card))
+        root = chat.post(channel, ChatMessage(text=delivery.card), once=once + ":card")
         notes.save_thread_root(channel, delivery.issue_id, root)
         if delivery.event_key.endswith(":0"):
             return  # a creation: the card says it all
-    chat.post(channel, ChatMessage(text=delivery.text), root_id=root)
+    chat.post(channel, ChatMessage(text=delivery.text), root_id=root, once=once)
 
 
 def _refresh_card(chat: Chat, root: str, delivery: Delivery) -> bool:
-    """Whether the root now shows the current state."""
+    """Whether the root now shows the current state. A root that is gone (404) is not: the caller finds it
+    gone and starts a new thread, instead of dropping the row and keeping the stale root."""
     try:
         chat.patch_post(root, delivery.card)
-    except (PermissionDenied, EditTooLate):
+    except (PermissionDenied, EditTooLate, NotFound):
         return False
     return True
 
