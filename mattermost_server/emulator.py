@@ -342,6 +342,27 @@ class MattermostEmulator:
         before 9.0, then ServiceSettings.OutgoingIntegrationRequestsTimeout (MM-53269)."""
         return 3.0 if int(self.version.split(".")[0]) < 9 else float(self.integration_timeout)
 
+    def convert_channel(self, channel_id: str, kind: str) -> None:
+        """A channel made public or private. app/channel.go publishes `channel_converted` to the channel's team,
+        with only the channel's id."""
+        with self.lock:
+            channel = self.channels[channel_id]
+            channel["type"] = kind
+            team = set(self.users)  # the emulator's one team holds everyone
+        message = {
+            "event": "channel_converted",
+            "data": {"channel_id": channel_id},
+            "broadcast": {
+                "omit_users": None,
+                "user_id": "",
+                "channel_id": "",
+                "team_id": channel["team_id"],
+                "connection_id": "",
+                "omit_connection_id": "",
+            },
+        }
+        self.hub.broadcast(message, lambda user_id: user_id in team)
+
     def delete_post(self, post_id: str) -> None:
         with self.lock:
             post = self.posts[post_id]

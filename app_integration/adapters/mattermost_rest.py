@@ -222,9 +222,9 @@ class MattermostChat:
         )
         return str(raw["id"])
 
-    def channel_kind(self, channel_id: str) -> str | None:
+    def channel_kind(self, channel_id: str, fresh: bool = False) -> str | None:
         with self._lock:
-            if channel_id in self._channel_kinds:
+            if channel_id in self._channel_kinds and not fresh:
                 return self._channel_kinds[channel_id]
         try:
             raw = self._call(lambda d: d.channels.get_channel(_checked(channel_id)))

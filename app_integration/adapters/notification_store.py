@@ -72,6 +72,15 @@ _outbox = Table(
     Column("next_at", DateTime(timezone=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("reason", String(255), nullable=True),
+    Column("sensitive", Boolean, nullable=False, server_default=false()),
+)
+_echoes = Table(
+    "thread_echoes",
+    _metadata,
+    Column("channel_id", String(26), primary_key=True),
+    Column("issue_id", Integer, primary_key=True),
+    Column("post_id", String(26), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 _prefs = Table(
     "notification_prefs",
@@ -148,6 +157,31 @@ class NotificationTables:
                 delete(_threads).where(_threads.c.channel_id == channel_id, _threads.c.issue_id == issue_id)
             )
 
+    # Replies written as notes --------------------------------------------------
+    def expect_echo(self, channel_id: str, issue_id: int, post_id: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(delete(_echoes).where(_echoes.c.created_at < _now() - KEEP_DONE))
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    _echoes.insert().values(
+                        channel_id=channel_id, issue_id=issue_id, post_id=post_id, created_at=_now()
+                    )
+                )
+        except IntegrityError:
+            pass  # recorded already: the same reply again
+
+    def is_echo(self, channel_id: str, issue_id: int, post_ids: Sequence[str]) -> bool:
+        if not post_ids:
+            return False
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_echoes.c.post_id).where(
+                    _echoes.c.channel_id == channel_id, _echoes.c.issue_id == issue_id, _echoes.c.post_id.in_(post_ids)
+                )
+            ).first()
+        return row is not None
+
     # The outbox -----------------------------------------------------------------
     def enqueue(self, deliveries: Sequence[Delivery]) -> int:
         added = 0
@@ -160,6 +194,7 @@ class NotificationTables:
                 "text": item.text,
                 "card": item.card,
                 "state": "pending",
+                "sensitive": item.sensitive,
                 "attempts": 0,
                 "next_at": now,
                 "created_at": now,
@@ -195,7 +230,16 @@ class NotificationTables:
                 .limit(limit)
             ).all()
         return [
-            Delivery(r.event_key, r.target, int(r.issue_id), str(r.text), str(r.card), int(r.attempts), _utc(r.next_at))
+            Delivery(
+                r.event_key,
+                r.target,
+                int(r.issue_id),
+                str(r.text),
+                str(r.card),
+                int(r.attempts),
+                _utc(r.next_at),
+                bool(r.sensitive),
+            )
             for r in rows
         ]
 

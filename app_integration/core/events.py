@@ -175,6 +175,7 @@ class Delivery:
     card: str = ""  # for a channel: the issue's card, posted as the thread's root and edited as it changes
     attempts: int = 0
     next_at: dt.datetime | None = None  # not before then: it is waiting out a retry
+    sensitive: bool = False  # a private issue or a non-public project: never into a channel that is public now
 
     @property
     def direct_to(self) -> str | None:

@@ -94,8 +94,9 @@ class Chat(Protocol):
         30 s window gives the post already made instead of a second one."""
         ...
 
-    def channel_kind(self, channel_id: str) -> str | None:
-        """O (public), P (private), D or G; None when the channel is gone or the bot cannot see it."""
+    def channel_kind(self, channel_id: str, fresh: bool = False) -> str | None:
+        """O (public), P (private), D or G; None when the channel is gone or the bot cannot see it. `fresh`
+        asks Mattermost now instead of a recent answer."""
         ...
 
     def may_manage_channel(self, user_id: str, channel_id: str) -> bool:
@@ -196,6 +197,14 @@ class NotificationStore(Protocol):
     def issue_of_thread(self, channel_id: str, root_post_id: str) -> int | None: ...
 
     def forget_thread_root(self, channel_id: str, issue_id: int) -> None: ...
+
+    def expect_echo(self, channel_id: str, issue_id: int, post_id: str) -> None:
+        """A reply of that thread is about to become a note of that issue: the feed must not post it back."""
+        ...
+
+    def is_echo(self, channel_id: str, issue_id: int, post_ids: Sequence[str]) -> bool:
+        """Whether a note citing these posts was written from that channel's thread."""
+        ...
 
     def enqueue(self, deliveries: Sequence[Delivery]) -> int:
         """Adds the deliveries not already in the outbox (by event and target); how many were new."""

@@ -175,6 +175,26 @@ def test_a_private_issue_and_a_private_note_stay_with_those_who_may_see_them(
     assert len(emulator.dm_posts("carol")) == carol_before
 
 
+def test_a_channel_made_public_gets_no_private_event_queued_before(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    """The event was fanned out while the channel was private; it is made public before delivery. Mattermost
+    announces it with `channel_converted` (app/channel.go); delivery asks the channel's type again anyway."""
+    secret_id = feed_bridge.gateway.project("alice", "secret").id
+    channel = channel_named(emulator, "conv-" + uuid.uuid4().hex[:6], kind="P")
+    subscribe(feed_bridge, emulator, channel, "alice", secret_id)
+    assert feed_bridge.chat.channel_kind(channel) == "P"  # cached, as a fan-out a moment ago left it
+    subject = f"Secret {uuid.uuid4().hex[:8]}"
+    rm.create("alice", "secret", subject)
+    poll_once(feed_bridge.services, feed_bridge.store)
+    emulator.convert_channel(channel, "O")
+    report = deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    assert report.dropped == 1 and not any(subject in t for t in texts(emulator, channel))
+    rm.create("alice", "secret", subject + " again")
+    cycle(feed_bridge)
+    assert texts(emulator, channel) == []
+
+
 def test_a_restart_between_cycles_neither_repeats_nor_skips(
     feed_bridge: Bridge, emulator: Any, rm: Redmine, redmine: RedmineInfo, tmp_path: Any
 ) -> None:

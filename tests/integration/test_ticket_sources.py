@@ -40,6 +40,7 @@ def running(redmine: RedmineInfo, emulator: Any, tmp_path: Path, request: pytest
         tmp_path,
         mattermost_websocket_url=emulator.websocket_url,
         link_mode=mark.args[0] if mark else "rewrite",
+        link_on_edit=request.node.get_closest_marker("link_on_edit") is not None,
     )
     bridge = build_bridge(settings, None)
     bridge.users.sync_map(bridge.chat)
@@ -162,6 +163,50 @@ def test_a_reply_in_a_tickets_thread_becomes_a_private_note_and_never_echoes(
     told = [e["post"]["message"] for e in emulator.ephemerals]
     assert any("not public" in t for t in told) and any("not linked to a Redmine account" in t for t in told)
     assert len(journals(redmine, issue)) == before
+
+
+def test_a_slow_redmine_cannot_echo_a_reply_back_into_its_thread(
+    running: Bridge, emulator: Any, redmine: RedmineInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feed polls while Redmine is still answering the note's write (Redmine slow, or the read-back slow):
+    the reply was recorded as an echo before Redmine was asked, so the feed never posts it back."""
+    channel = channel_of(emulator, "O", "alice", "bob")  # public: the note is public, and would be posted
+    issue, root = subscribed_thread(running, emulator, redmine, channel)
+    desk = running.services.ticket_desk()
+    write = desk.change_ticket
+    polled: list[int] = []
+
+    def slow_write(*args: Any, **kwargs: Any) -> Any:
+        done = write(*args, **kwargs)
+        time.sleep(1.05)  # the journal's second is over: a poll now sees it
+        poll_once(running.services, running.store)
+        deliver_due(running.chat, running.notifications, dt.datetime.now(dt.UTC))
+        polled.append(issue)
+        return done
+
+    monkeypatch.setattr(type(desk), "change_ticket", lambda self, *a, **k: slow_write(*a, **k))
+    emulator.post_as("bob", channel, "Seen on prod too.", root_id=root)
+    wait_for(lambda: [j for j in journals(redmine, issue) if "Seen on prod too." in (j["notes"] or "")])
+    wait_for(lambda: polled)
+    poll_once(running.services, running.store)
+    deliver_due(running.chat, running.notifications, dt.datetime.now(dt.UTC))
+    assert [p["user_id"] for p in emulator.posts_in(channel)].count(emulator.bot["id"]) == 1  # the card only
+
+
+@pytest.mark.link_on_edit
+def test_an_edited_reply_writes_no_second_note(running: Bridge, emulator: Any, redmine: RedmineInfo) -> None:
+    """With LINK_ON_EDIT, an edit is linked again, but only a new post becomes a note (`post_edited` also carries
+    no channel type, which must never be taken for public)."""
+    channel = channel_of(emulator, "P", "alice", "bob")
+    issue, root = subscribed_thread(running, emulator, redmine, channel)
+    reply = emulator.post_as("bob", channel, "First words.", root_id=root)
+    wait_for(lambda: [j for j in journals(redmine, issue) if "First words." in (j["notes"] or "")])
+    before = len(journals(redmine, issue))
+    emulator.edit_as(reply["id"], "First words, edited.")
+    emulator.post_as("bob", channel, "After the edit.", root_id=root)  # handled after the edit: the marker
+    wait_for(lambda: [j for j in journals(redmine, issue) if "After the edit." in (j["notes"] or "")])
+    added = [j["notes"] for j in journals(redmine, issue)[before:]]
+    assert len(added) == 1 and "After the edit." in added[0]
 
 
 @pytest.mark.link_mode("card")

@@ -19,6 +19,8 @@ from .event_rendering import Names, card, event_text, personal_text
 
 # A login may hold dots, @ and dashes, but a mention does not end with one: "@alice." names alice.
 _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.@-]*[A-Za-z0-9_])")
+# A note written from a thread reply ends with the reply's permalink (…/_redirect/pl/<post id>).
+_CITED_POST = re.compile(r"/pl/([a-z0-9]{26})\b")
 _REASONS: dict[PersonalKind, str] = {
     "mentions": N_("you were mentioned"),
     "assigned": N_("it is assigned to you"),
@@ -78,7 +80,7 @@ def deliveries_for(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
 
 def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
     services = cycle.services
-    feed, _notes, _people = services.notifying()
+    feed, notes, _people = services.notifying()
     if event.private_notes and event.kinds == {"note"}:
         return []
     subscriptions = cycle.all_subscriptions()
@@ -101,9 +103,13 @@ def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]
         kind = cycle.channel_kind(channel)
         if kind is None or (sensitive and kind == "O"):
             continue
+        if event.kinds == {"note"} and notes.is_echo(channel, event.issue.id, _CITED_POST.findall(event.notes)):
+            continue  # a reply of this very thread, written as a note: it is there already
         with speaking(subscription.locale or services.default_locale):
             text = event_text(base_url, event, names, with_note=not event.private_notes)
-            found[channel] = Delivery(event.key, channel, event.issue.id, text, card(base_url, event.issue, names))
+            found[channel] = Delivery(
+                event.key, channel, event.issue.id, text, card(base_url, event.issue, names), sensitive=sensitive
+            )
     return list(found.values())
 
 

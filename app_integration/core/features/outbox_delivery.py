@@ -87,6 +87,9 @@ def _deliver(chat: Chat, notes: NotificationStore, delivery: Delivery) -> None:
         chat.post(chat.direct_channel(delivery.direct_to), ChatMessage(text=delivery.text), once=once)
         return
     channel = delivery.target
+    if delivery.sensitive and chat.channel_kind(channel, fresh=True) in ("O", None):
+        # Made public (or deleted) since the event was fanned out: what only members could see stays out.
+        raise PermissionDenied("the channel is public now; the event is not for everyone")
     root = notes.thread_root(channel, delivery.issue_id)
     if root is not None and not _refresh_card(chat, root, delivery):
         if chat.post_message(root) is None:  # the root was deleted: the issue starts a new thread

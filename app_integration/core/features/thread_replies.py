@@ -3,15 +3,15 @@
 The note is written as the person who replied (through the user map), with a link back to the post. A
 reply in a channel that is not public becomes a private note, and only where Redmine would keep it
 private for that person: otherwise nothing is written, and they are told why. The note never comes back
-into the thread: its outbox row for this channel is marked as already there.
+into the thread: before Redmine is asked, the reply is recorded as an echo to expect, and the feed skips a
+note citing it in this channel, however slow Redmine is to answer (nothing is read back).
 """
 
 from __future__ import annotations
 
 import logging
 
-from ..errors import BridgeError, InputError, RedmineRejected
-from ..events import Delivery
+from ..errors import InputError, RedmineRejected
 from ..i18n import _
 from ..models import ChatPost
 from ..services import Services
@@ -19,7 +19,6 @@ from ..tickets import TicketChange
 from .ticket_form import source_footer
 
 log = logging.getLogger(__name__)
-CAME_FROM_THREAD = "written from this thread"  # the outbox's own note, for the operator
 
 
 def note_from_reply(services: Services, post: ChatPost) -> int | None:
@@ -44,6 +43,7 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
             )
         )
     text = post.message.strip() + source_footer(services, post)
+    notes.expect_echo(post.channel_id, issue_id, post.id)
     try:
         desk.change_ticket(login, issue_id, TicketChange(notes=text, private_notes=private))
     except RedmineRejected as refused:
@@ -54,20 +54,4 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
                 user_message=refused.user_message,
             )
         ) from None
-    _keep_out_of_thread(services, login, issue_id, post.channel_id, text)
     return issue_id
-
-
-def _keep_out_of_thread(services: Services, login: str, issue_id: int, channel_id: str, text: str) -> None:
-    """Marks the new note's delivery to this channel as done, so the feed does not post it back."""
-    _feed, notes, _people = services.notifying()
-    try:
-        mine = [n for n in services.ticket_desk().ticket(login, issue_id).notes if n.text == text]
-    except BridgeError:
-        mine = []
-    if not mine:
-        log.warning("thread replies: could not find the note just written on #%d; it may echo", issue_id)
-        return
-    echo = Delivery(f"issue:{issue_id}:{mine[-1].id}", channel_id, issue_id, "")
-    notes.enqueue([echo])
-    notes.drop(echo, CAME_FROM_THREAD)
