@@ -38,7 +38,17 @@ def run_check(settings: Settings, env_file: Path | None, out: TextIO = sys.stdou
 
 def diagnose(bridge: Bridge) -> list[Finding]:
     findings = _mattermost(bridge) + _redmine(bridge)
-    return findings + _user_map(bridge, {f.check for f in findings if not f.ok}) + _apps(bridge)
+    return findings + _user_map(bridge, {f.check for f in findings if not f.ok}) + _feed(bridge) + _apps(bridge)
+
+
+def _feed(bridge: Bridge) -> list[Finding]:
+    """Accounts the change feed skipped in its last cycles: their subscriptions and DMs get nothing."""
+    skipped = bridge.notifications.skipped_accounts()
+    if not skipped:
+        return [Finding("Feed accounts", True, "Redmine acts as every subscription owner and recipient")]
+    detail = "; ".join(f"{login}: {reason}" for login, reason in sorted(skipped.items()))
+    fix = "Unlock these accounts in Redmine, or remove them from the user map; their deliveries are skipped till then."
+    return [Finding("Feed accounts", False, f"skipped {detail}", fix)]
 
 
 def _apps(bridge: Bridge) -> list[Finding]:

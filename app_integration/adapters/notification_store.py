@@ -74,6 +74,13 @@ _outbox = Table(
     Column("reason", String(255), nullable=True),
     Column("sensitive", Boolean, nullable=False, server_default=false()),
 )
+_skipped = Table(
+    "skipped_accounts",
+    _metadata,
+    Column("login", String(255), primary_key=True),
+    Column("reason", String(255), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
 _echoes = Table(
     "thread_echoes",
     _metadata,
@@ -156,6 +163,21 @@ class NotificationTables:
             connection.execute(
                 delete(_threads).where(_threads.c.channel_id == channel_id, _threads.c.issue_id == issue_id)
             )
+
+    # Accounts the feed skips ----------------------------------------------------
+    def note_skipped(self, skipped: dict[str, str], fine: set[str]) -> list[str]:
+        """Records the logins a cycle had to skip and clears those that worked; the logins newly skipped."""
+        with self._engine.begin() as connection:
+            known = {str(r.login) for r in connection.execute(select(_skipped.c.login)).all()}
+            if fine - set(skipped):
+                connection.execute(delete(_skipped).where(_skipped.c.login.in_(fine - set(skipped))))
+            for login in set(skipped) - known:
+                connection.execute(_skipped.insert().values(login=login, reason=skipped[login][:255], since=_now()))
+        return sorted(set(skipped) - known)
+
+    def skipped_accounts(self) -> dict[str, str]:
+        with self._engine.connect() as connection:
+            return {str(r.login): str(r.reason) for r in connection.execute(select(_skipped)).all()}
 
     # Replies written as notes --------------------------------------------------
     def expect_echo(self, channel_id: str, issue_id: int, post_id: str) -> None:

@@ -198,6 +198,13 @@ class NotificationStore(Protocol):
 
     def forget_thread_root(self, channel_id: str, issue_id: int) -> None: ...
 
+    def note_skipped(self, skipped: dict[str, str], fine: set[str]) -> list[str]:
+        """Records the Redmine logins a feed cycle had to skip (login -> why) and forgets those that worked
+        (`fine`); returns the logins skipped for the first time."""
+        ...
+
+    def skipped_accounts(self) -> dict[str, str]: ...
+
     def expect_echo(self, channel_id: str, issue_id: int, post_id: str) -> None:
         """A reply of that thread is about to become a note of that issue: the feed must not post it back."""
         ...

@@ -195,6 +195,47 @@ def test_a_channel_made_public_gets_no_private_event_queued_before(
     assert texts(emulator, channel) == []
 
 
+def test_a_locked_account_mentioned_in_a_note_costs_only_its_own_dm(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    """dave is locked in Redmine and in the operator's map, as in any company. A note naming @dave must not stop
+    the feed: the channel gets the note and every later change, and `check` names dave."""
+    from app_integration.adapters.doctor import diagnose
+
+    channel = channel_named(emulator, "lk-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
+    issue = rm.create("alice", "demo", f"Locked {uuid.uuid4().hex[:8]}")
+    rm.update("bob", issue, notes="@dave please have a look")
+    cycle(feed_bridge)
+    rm.update("bob", issue, notes="a later change")
+    cycle(feed_bridge)
+    shown = "\n".join(texts(emulator, channel))
+    assert "please have a look" in shown and "a later change" in shown
+    assert "dave" in feed_bridge.notifications.skipped_accounts()
+    [feed] = [f for f in diagnose(feed_bridge) if f.check == "Feed accounts"]
+    assert not feed.ok and "dave" in feed.detail
+
+
+def test_a_locked_subscription_owner_pauses_only_that_subscription(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    from app_integration.core.features.subscriptions import subscriptions
+    from app_integration.core.models import CommandContext
+
+    locked = channel_named(emulator, "ld-" + uuid.uuid4().hex[:6], members=("alice", "dave"))
+    open_ = channel_named(emulator, "la-" + uuid.uuid4().hex[:6])
+    subscribe(feed_bridge, emulator, locked, "dave", demo_id(feed_bridge))
+    subscribe(feed_bridge, emulator, open_, "alice", demo_id(feed_bridge))
+    subject = f"Owners {uuid.uuid4().hex[:8]}"
+    rm.create("alice", "demo", subject)
+    cycle(feed_bridge)
+    assert any(subject in t for t in texts(emulator, open_)) and texts(emulator, locked) == []
+    alice = feed_bridge.chat.user(emulator.user("alice")["id"])
+    assert alice is not None
+    listed = subscriptions(feed_bridge.services, CommandContext(user=alice, channel_id=locked, surface="slash"))
+    assert "paused" in listed.text and "dave" in listed.text
+
+
 def test_a_restart_between_cycles_neither_repeats_nor_skips(
     feed_bridge: Bridge, emulator: Any, rm: Redmine, redmine: RedmineInfo, tmp_path: Any
 ) -> None:

@@ -81,6 +81,8 @@ def poll_once(services: Services, state: StateStore) -> CycleReport:
             cursor = cursor.after(issue_id, updated_on, found)
     finally:
         save_cursor(state, cursor)  # as far as the outbox has it, even when Redmine stopped answering midway
+        for login in notes.note_skipped(cycle.skipped, cycle.fine):
+            log.warning("feed: skipping what only %s would get: %s", login, cycle.skipped[login])
     return CycleReport(len(changed), events, enqueued)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..errors import AccountUnavailable, NotMapped, PersonalKeyRefused
 from ..events import Delivery, IssueEvent, PersonalKind, Subscription
 from ..i18n import N_, _, speaking
 from ..services import Services
@@ -39,12 +40,21 @@ class FanOutCycle:
     usernames: dict[int, str | None] = field(default_factory=dict)
     kinds: dict[str, str | None] = field(default_factory=dict)
     subscriptions: list[Subscription] | None = None
+    skipped: dict[str, str] = field(default_factory=dict)  # login -> why Redmine would not act as it
+    fine: set[str] = field(default_factory=set)
 
     def sees(self, login: str, event: IssueEvent) -> bool:
+        """A locked or missing account (or a refused personal key) sees nothing: it costs only its own
+        deliveries, never the cycle's."""
         key = (login, event.issue.id)
         if key not in self.views:
             feed, _notes, _people = self.services.notifying()
-            self.views[key] = feed.visible_journals(login, event.issue.id)
+            try:
+                self.views[key] = feed.visible_journals(login, event.issue.id)
+                self.fine.add(login)
+            except (AccountUnavailable, PersonalKeyRefused, NotMapped) as refused:
+                self.skipped[login] = refused.user_message
+                self.views[key] = None
         seen = self.views[key]
         return seen is not None and (event.journal_id == 0 or event.journal_id in seen)
 

@@ -179,7 +179,8 @@ def subscriptions(services: Services, context: CommandContext) -> Reply:
     found = notes.subscriptions(context.channel_id)
     if not found:
         return Reply(text=_("This channel has no subscriptions. Add one: `/integration_with_redmine subscribe`."))
-    lines = [f"- {describe(s)}" for s in found]
+    skipped = notes.skipped_accounts()
+    lines = [f"- {describe(s)}{_paused(services, s, skipped)}" for s in found]
     actions = tuple(
         action
         for s in found
@@ -189,6 +190,17 @@ def subscriptions(services: Services, context: CommandContext) -> Reply:
         )
     )
     return Reply(text=_("This channel's subscriptions:") + "\n" + "\n".join(lines), actions=actions)
+
+
+def _paused(services: Services, subscription: Subscription, skipped: dict[str, str]) -> str:
+    """Why nothing reaches the channel, when Redmine will not act as the subscription's owner."""
+    if not skipped:
+        return ""
+    owner = services.chat.user(subscription.owner_id)
+    login = services.users.redmine_login(owner) if owner else None
+    if login is None or login not in skipped:
+        return ""
+    return " — " + _("paused: {reason}", reason=skipped[login])
 
 
 def unsubscribe(services: Services, context: CommandContext) -> Reply:
