@@ -516,3 +516,33 @@ def test_a_subscription_is_edited_through_its_button(client: FlaskClient, bridge
     assert answer.status_code == 200
     [saved] = bridge.notifications.subscriptions(channel)
     assert (saved.events, saved.open_only, saved.with_subprojects) == (frozenset({"priority"}), True, False)
+
+
+@pytest.mark.parametrize("who", ["mine", "bob"])
+def test_saving_an_unchanged_subscription_keeps_its_assignee_filter(
+    client: FlaskClient, bridge: Bridge, emulator: Any, who: str
+) -> None:
+    """The edit form shows the filter ("only mine", or the person), so saving it as shown changes nothing."""
+    bridge.users.sync_map(bridge.chat)
+    channel = channel_named(emulator, "f-" + uuid.uuid4().hex[:6])
+    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
+    chosen = {"mine": True} if who == "mine" else {"assignee": emulator.user("bob")["id"]}
+    assert subscribe_by_dialog(client, emulator, "alice", channel, **chosen).status_code == 200
+    [before] = bridge.notifications.subscriptions(channel)
+    assert before.assignee_id is not None
+    listed = slash(client, emulator, "alice", "subscriptions", channel)
+    edit = next(a for a in listed["attachments"][0]["actions"] if a["name"].startswith("Edit"))
+    body = {
+        "user_id": emulator.user("alice")["id"],
+        "channel_id": channel,
+        "context": edit["integration"]["context"],
+        "trigger_id": trigger_id(emulator.user("alice")["id"]),
+    }
+    assert client.post("/actions", json=body).get_json() == {}
+    opened = emulator.dialogs[-1]
+    as_shown = {e["name"]: e.get("default") for e in opened["dialog"]["elements"]}
+    submission = {k: (v == "true" if v in ("true", "false") else v) for k, v in as_shown.items() if v is not None}
+    answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
+    assert answer.status_code == 200
+    [after] = bridge.notifications.subscriptions(channel)
+    assert after.assignee_id == before.assignee_id and after.events == before.events

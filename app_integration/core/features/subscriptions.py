@@ -44,7 +44,8 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
     login = services.login_for(context.user)
     current = existing or Subscription(context.channel_id, context.user.id, 0, "")
     flag = {True: "true", False: "false"}
-    any_choice = (Choice("", "Any"),)
+    any_choice = (Choice("", _("Any")),)
+    mine, assignee = _assignee_defaults(services, login, current)
     fields = [
         FormField(
             "projects",
@@ -73,8 +74,10 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
             options=any_choice + tuple(services.tracker.priorities()),
             default=str(current.priority_id or ""),
         ),
-        FormField("mine", _("Only assigned to me"), "bool", default="false", help=_("Or choose a person below")),
-        FormField("assignee", _("Assigned to"), "user", help=_("Only tickets assigned to this person")),
+        FormField("mine", _("Only assigned to me"), "bool", default=flag[mine], help=_("Or choose a person below")),
+        FormField(
+            "assignee", _("Assigned to"), "user", default=assignee, help=_("Only tickets assigned to this person")
+        ),
         FormField("status", _("Status"), "select", True, _status_choices(), "open" if current.open_only else "any"),
         FormField(
             "locale",
@@ -103,6 +106,17 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
     return Reply(form=form)
 
 
+def _assignee_defaults(services: Services, login: str, current: Subscription) -> tuple[bool, str | None]:
+    """The assignee filter as the form shows it: "only mine" when it is the editor, else the person's
+    Mattermost account. Saving an unchanged form keeps the filter."""
+    if current.assignee_id is None:
+        return False, None
+    if services.tracker.current_user(login).id == current.assignee_id:
+        return True, None
+    _feed, _notes, people = services.notifying()
+    return False, people.chat_user_for(current.assignee_id)
+
+
 def _project_default(services: Services, login: str, current: Subscription) -> str | None:
     if not current.project_id:
         return None
@@ -121,10 +135,18 @@ def _save(services: Services, context: CommandContext) -> Reply:
     subscription = _from_values(services, context, context.values)
     if existing is not None:
         subscription = dataclasses.replace(subscription, id=existing.id, owner_id=existing.owner_id)
+        if subscription.assignee_id is None and existing.assignee_id and _assignee_unshown(services, existing):
+            # The filter names someone the form could not show (no linked Mattermost account): keep it.
+            subscription = dataclasses.replace(subscription, assignee_id=existing.assignee_id)
         notes.replace_subscription(subscription)
         return Reply(text=_("Updated: {subscription}", subscription=describe(subscription)))
     saved = notes.add_subscription(subscription)
     return Reply(text=_("This channel is subscribed: {saved}", saved=describe(saved)))
+
+
+def _assignee_unshown(services: Services, existing: Subscription) -> bool:
+    _feed, _notes, people = services.notifying()
+    return existing.assignee_id is not None and people.chat_user_for(existing.assignee_id) is None
 
 
 def _from_values(services: Services, context: CommandContext, values: Mapping[str, str | None]) -> Subscription:
