@@ -168,6 +168,7 @@ class MattermostEmulator:
         self.dialogs: list[dict[str, Any]] = []
         self.ephemerals: list[dict[str, Any]] = []
         self.hook_replies: list[dict[str, Any]] = []
+        self.hook_status = 200  # what /hooks/commands/<id> answers
         self.team_admins: set[str] = set()  # user ids with team_admin in the one team
         self.granted: dict[str, set[str]] = {}  # extra permissions per role, as an admin would grant them
         self.post_edit_time_limit = -1  # ServiceSettings.PostEditTimeLimit, seconds; -1 is no limit
@@ -864,8 +865,16 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
 
     @app.post("/hooks/commands/<hook_id>")
     def command_hook(hook_id: str) -> Any:
+        """web/command_webhook.go: the hook id is the credential; the request carries no token."""
         with em.lock:
-            em.hook_replies.append({"hook": hook_id, **(request.get_json() or {})})
+            reply = {
+                "hook": hook_id,
+                "authorization": request.headers.get("Authorization"),
+                **(request.get_json() or {}),
+            }
+            em.hook_replies.append(reply)
+        if em.hook_status != 200:
+            return _error(em.hook_status, "web.command_webhook.general.app_error", "Unable to handle the hook")
         return Response("ok")
 
     @app.get("/api/v4/roles/name/<name>")

@@ -394,10 +394,20 @@ class MattermostChat:
         return self._site_url or None
 
     def is_own_hook(self, url: str) -> bool:
-        """Whether a response_url points at this Mattermost's /hooks/, by its own address or its Site URL, and
-        at no other host: the bridge posts command answers there."""
-        prefixes = [self.base_url, self.site_url()]
-        return any(prefix and url.startswith(prefix + "/hooks/") for prefix in prefixes)
+        """Whether a response_url is exactly `<this Mattermost>/hooks/commands/<id>`, by its own address or its
+        Site URL: no other host, no other path (`/hooks/../api/v4/…` is the API), no dot segment, no encoded
+        character, no query. The bridge posts command answers there, and sends no token with them."""
+        parts = urlsplit(url)
+        if "%" in url or "\\" in url or parts.query or parts.fragment or parts.username or parts.password:
+            return False
+        for prefix in (self.base_url, self.site_url()):
+            if not prefix:
+                continue
+            base = urlsplit(prefix.rstrip("/"))
+            hook = parts.path.removeprefix(base.path + "/hooks/commands/")
+            if (parts.scheme, parts.netloc) == (base.scheme, base.netloc) and hook != parts.path and is_chat_id(hook):
+                return True
+        return False
 
     def server_version(self) -> tuple[int, int] | None:
         """(major, minor) from the X-Version-Id header every answer carries; None when Mattermost cannot say.

@@ -25,6 +25,7 @@ from redminelib import Redmine
 from redminelib.engines.base import BaseEngine
 from redminelib.exceptions import BaseRedmineError
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from ..core.errors import (
@@ -36,10 +37,12 @@ from ..core.errors import (
     OutcomeUnknown,
     PermissionDenied,
     PersonalKeyRefused,
+    RedmineNoAnswer,
     RedmineRejected,
     RedmineUnavailable,
 )
 from ..core.i18n import N_, _
+from ..core.idempotency import note_write
 from ..core.models import Account, Choice, Issue, IssueDraft, IssuePage, Project, Ref
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,9 @@ CREATE_CLOCK_SKEW = dt.timedelta(minutes=5)
 # A create that Redmine shows it did not make is tried again, this many times in all, after a short pause.
 CREATE_ATTEMPTS = 3
 CREATE_RETRY_PAUSE = 0.2
+# After a create went unanswered, it is looked for again after each of these pauses before the reply says it
+# may have been created: Redmine may commit it late.
+CREATE_SETTLE = (1.0, 3.0, 6.0)
 _STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
     401: lambda login: OperatorError(
         _("The bridge's Redmine admin key was refused. Ask the operator to check ADMIN_REDMINE_KEY_API.")
@@ -123,11 +129,18 @@ class _CallEngine(BaseEngine):  # type: ignore[misc]
             tally.add()
         try:
             response = self.session.request(method, url, timeout=self._call_params["timeout"], **kwargs)
+        except requests.ConnectTimeout:
+            raise RedmineUnavailable(_(UNAVAILABLE)) from None  # never reached Redmine
         except requests.Timeout:
-            raise RedmineUnavailable(_("Redmine did not answer in time. Try again in a minute.")) from None
-        except requests.RequestException:
-            raise RedmineUnavailable(_(UNAVAILABLE)) from None
-        return self.process_response(response)
+            raise RedmineNoAnswer(_("Redmine did not answer in time. Try again in a minute.")) from None
+        except requests.RequestException as error:
+            if _never_sent(error):
+                raise RedmineUnavailable(_(UNAVAILABLE)) from None
+            raise RedmineNoAnswer(_(UNAVAILABLE)) from None
+        answer = self.process_response(response)
+        if method.upper() != "GET":
+            note_write()  # Redmine accepted a write: a form that fails after this must not be sent again
+        return answer
 
     def process_response(self, response: requests.Response) -> Any:
         status = response.status_code
@@ -144,6 +157,21 @@ class _CallEngine(BaseEngine):  # type: ignore[misc]
 
     def process_bulk_request(self, method: str, url: str, container: str, bulk_params: Any) -> list[Any]:
         return [item for params in bulk_params for item in self.request(method, url, params=params)[container]]
+
+
+def _never_sent(error: BaseException) -> bool:
+    """Whether the connection failed before the request left (refused, no route, name not found): only then
+    is nothing of it at Redmine."""
+    seen: BaseException | None = error
+    for _depth in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, NewConnectionError | ConnectTimeoutError):
+            return True
+        reason = getattr(seen, "reason", None)
+        first = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = reason if isinstance(reason, BaseException) else first or seen.__context__
+    return False
 
 
 def _errors_of(response: requests.Response) -> list[str]:
@@ -384,19 +412,46 @@ class RedmineGateway:
             sent_at = dt.datetime.now(dt.UTC)
             try:
                 return issue_from(self.as_user(login, lambda r: r.issue.create(**fields).raw()))
+            except RedmineNoAnswer:
+                # Sent, and no answer: Redmine may still be creating it. Never sent again; looked for a while.
+                found = self._find_created(login, draft, sent_at, settle=CREATE_SETTLE)
+                if found is not None:
+                    return found
+                raise self._may_exist() from None
             except RedmineUnavailable:
-                # The answer was lost, not necessarily the ticket: Redmine may have created it. Look before saying.
+                # Redmine answered 5xx, so its work on it is over: the lookup says whether it made the ticket.
                 found = self._find_created(login, draft, sent_at)
                 if found is not None:
                     return found
             if attempt < CREATE_ATTEMPTS:
-                # Redmine says it made nothing (a busy SQLite answers 500 at once): trying again is safe.
+                # Redmine shows it made nothing (a busy SQLite answers 500 at once): trying again is safe.
                 time.sleep(CREATE_RETRY_PAUSE * attempt * (1 + random.random()))  # noqa: S311 - jitter only
         raise RedmineUnavailable(_(UNAVAILABLE))
 
-    def _find_created(self, login: str, draft: IssueDraft, sent_at: dt.datetime) -> Issue | None:
+    def _may_exist(self) -> OutcomeUnknown:
+        latest = f"{self._base_url}/issues?set_filter=1&author_id=me&status_id=*&sort=id:desc"
+        return OutcomeUnknown(
+            _(
+                "Redmine did not confirm this ticket, so it may have been created. Check [your latest tickets]({url}).",
+                url=latest,
+            )
+        )
+
+    def _find_created(
+        self, login: str, draft: IssueDraft, sent_at: dt.datetime, settle: tuple[float, ...] = ()
+    ) -> Issue | None:
         """The ticket this login just created with this subject; None when Redmine shows it made none;
-        OutcomeUnknown when Redmine cannot say."""
+        OutcomeUnknown when Redmine cannot say. With `settle`, a ticket not found yet is looked for again after
+        each pause: a create whose answer was lost may not be committed yet."""
+        found = self._lookup_created(login, draft, sent_at)
+        for pause in settle:
+            if found is not None:
+                break
+            time.sleep(pause)
+            found = self._lookup_created(login, draft, sent_at)
+        return found
+
+    def _lookup_created(self, login: str, draft: IssueDraft, sent_at: dt.datetime) -> Issue | None:
         since = (sent_at - CREATE_CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
         found = None
         for attempt in range(1, CREATE_ATTEMPTS + 1):  # a read is safe to repeat; a busy Redmine may refuse one
@@ -423,13 +478,7 @@ class RedmineGateway:
                 return issue_from(match)
             log.info("redmine: a create failed and no ticket was made")
             return None
-        latest = f"{self._base_url}/issues?set_filter=1&author_id=me&status_id=*&sort=id:desc"
-        raise OutcomeUnknown(
-            _(
-                "Redmine did not confirm this ticket, so it may have been created. Check [your latest tickets]({url}).",
-                url=latest,
-            )
-        )
+        raise self._may_exist()
 
     def assigned_issues(self, login: str, limit: int) -> IssuePage:
         return self._open_issues(login, limit, assigned_to_id="me")

@@ -141,13 +141,18 @@ class BridgeStore:
             ).first()
         return None if row is None else row.result
 
-    def complete(self, key: str, result: str) -> None:
+    def complete(self, key: str, result: str, user_id: str) -> None:
+        """Keys are per user: two people who send the same key never see each other's answers."""
         with self.engine.begin() as connection:
-            connection.execute(update(_keys).where(_keys.c.key == key).values(result=result))
+            connection.execute(
+                update(_keys).where(_keys.c.key == key, _keys.c.user_id == user_id).values(result=result)
+            )
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, user_id: str) -> None:
         with self.engine.begin() as connection:
-            connection.execute(delete(_keys).where(_keys.c.key == key, _keys.c.result.is_(None)))
+            connection.execute(
+                delete(_keys).where(_keys.c.key == key, _keys.c.user_id == user_id, _keys.c.result.is_(None))
+            )
 
     # Listener position ------------------------------------------------------
     def load_state(self, name: str) -> str | None:

@@ -63,7 +63,13 @@ class RedmineRejected(BridgeError):
 
 
 class RedmineUnavailable(BridgeError):
-    """A timeout, a refused connection or a 5xx."""
+    """Redmine could not be reached (nothing was sent), or it answered with a 5xx (its work is over, and a
+    lookup shows whether anything was written)."""
+
+
+class RedmineNoAnswer(RedmineUnavailable):
+    """The request was sent and no answer came (a read timeout, a connection cut): Redmine may still be doing
+    it, so a write is never sent again on this; only a later lookup can tell."""
 
 
 class OutcomeUnknown(RedmineUnavailable):

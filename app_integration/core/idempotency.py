@@ -7,6 +7,7 @@ so the person can fix the form and send it again: errors are raised, not returne
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from collections.abc import Callable
@@ -19,6 +20,20 @@ from .ports import IdempotencyStore
 WAIT_STEPS = 100
 WAIT_STEP_SECONDS = 0.1
 STILL_RUNNING = N_("This form was already submitted and is still being processed. Check your direct messages.")
+WROTE_THEN_FAILED = N_(
+    "This form was submitted before, and Redmine took at least part of it; its answer was lost. "
+    "Check your direct messages and Redmine before you send it again."
+)
+# Whether the work under way has written to Redmine: a list shared by the threads it runs in (each a copy of
+# the context), appended to by the Redmine adapter after every write Redmine accepted.
+_writes: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("redmine_writes", default=None)
+
+
+def note_write() -> None:
+    """Called by the Redmine adapter when Redmine accepted a write."""
+    writes = _writes.get()
+    if writes is not None:
+        writes.append(True)
 
 
 def encode_reply(reply: Reply) -> str:
@@ -37,16 +52,23 @@ def run_once(store: IdempotencyStore, context: CommandContext, work: Callable[[]
     if not key:
         return work()
     if store.claim(key, context.user.id):
+        writes: list[bool] = []
+        token = _writes.set(writes)
         try:
             reply = work()
         except OutcomeUnknown as error:
             # The ticket may exist: a resubmit must not create it again, so the key keeps this answer.
-            store.complete(key, encode_reply(Reply(text=error.user_message)))
+            store.complete(key, encode_reply(Reply(text=error.user_message)), context.user.id)
             raise
         except BaseException:
-            store.release(key)
+            if writes:  # Redmine has something of it: a resubmit would make it twice
+                store.complete(key, encode_reply(Reply(text=_(WROTE_THEN_FAILED))), context.user.id)
+            else:
+                store.release(key, context.user.id)
             raise
-        store.complete(key, encode_reply(reply))
+        finally:
+            _writes.reset(token)
+        store.complete(key, encode_reply(reply), context.user.id)
         return reply
     for _slot in range(WAIT_STEPS):
         stored = store.result(key, context.user.id)

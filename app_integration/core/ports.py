@@ -266,10 +266,12 @@ class IdempotencyStore(Protocol):
         """The stored result once the first submit finished, else None."""
         ...
 
-    def complete(self, key: str, result: str) -> None: ...
+    def complete(self, key: str, result: str, user_id: str) -> None:
+        """Keeps the answer of `user_id`'s submit; another person's key of the same value is another key."""
+        ...
 
-    def release(self, key: str) -> None:
-        """Forget a claim whose submit failed before it changed anything."""
+    def release(self, key: str, user_id: str) -> None:
+        """Forget `user_id`'s claim whose submit failed before it changed anything."""
         ...
 
 

@@ -4,6 +4,7 @@ says "not created", and never invite a resend that would duplicate the ticket.""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +26,7 @@ class LosingProxy:
     def __init__(self, target: str) -> None:
         self.target = target
         self.lookups_fail = False
+        self.hold_create = 0.0  # seconds a create waits here before it reaches Redmine
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,6 +46,7 @@ class LosingProxy:
                 )
 
             def do_POST(self) -> None:
+                time.sleep(proxy.hold_create)
                 self._forward()
                 self.close_connection = True  # Redmine answered; the bridge never hears it
 
@@ -119,3 +122,29 @@ def test_a_batch_with_an_unconfirmed_line_never_calls_it_not_created(
     reply = create_batch(bridge.services, context, "demo", f"1. One {tag} @bob\n2. Two {tag} @carol")
     assert "Created 2 ticket(s)" in reply.text and "Not created" not in reply.text
     assert count(redmine, f"One {tag}") == 1 and count(redmine, f"Two {tag}") == 1
+
+
+def test_a_create_redmine_makes_after_the_timeout_is_never_sent_twice(proxy: LosingProxy, redmine: RedmineInfo) -> None:
+    """Held 2.5 s on its way, the create reaches Redmine after the bridge's 1 s read timeout. A lookup at once
+    finds nothing, since nothing is there yet; sending it again would make it twice. The bridge looks again
+    later instead, and finds the one ticket."""
+    proxy.hold_create = 2.5
+    gateway = RedmineGateway(proxy.url, redmine.admin_key, read_timeout=1)
+    subject = f"Late {uuid.uuid4().hex[:8]}"
+    issue = gateway.create_issue("alice", IssueDraft(project="demo", subject=subject))
+    assert issue.subject == subject
+    time.sleep(3)  # any second create the bridge had sent would have reached Redmine by now
+    assert count(redmine, subject) == 1
+
+
+def test_a_create_still_missing_after_the_timeout_may_exist(proxy: LosingProxy, redmine: RedmineInfo) -> None:
+    """Held longer than the bridge looks: the reply says it may have been created, and it was, once."""
+    proxy.hold_create = 12.0
+    gateway = RedmineGateway(proxy.url, redmine.admin_key, read_timeout=1)
+    subject = f"Later {uuid.uuid4().hex[:8]}"
+    with pytest.raises(OutcomeUnknown, match="may have been created"):
+        gateway.create_issue("alice", IssueDraft(project="demo", subject=subject))
+    deadline = time.monotonic() + 20
+    while count(redmine, subject) == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert count(redmine, subject) == 1

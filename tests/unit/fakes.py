@@ -130,22 +130,23 @@ class FakeChat:
 
 class MemoryStore:
     def __init__(self) -> None:
-        self.rows: dict[str, str | None] = {}
+        self.rows: dict[tuple[str, str], str | None] = {}
 
     def claim(self, key: str, user_id: str) -> bool:
-        if key in self.rows:
+        if (user_id, key) in self.rows:
             return False
-        self.rows[key] = None
+        self.rows[(user_id, key)] = None
         return True
 
     def result(self, key: str, user_id: str) -> str | None:
-        return self.rows.get(key)
+        return self.rows.get((user_id, key))
 
-    def complete(self, key: str, result: str) -> None:
-        self.rows[key] = result
+    def complete(self, key: str, result: str, user_id: str) -> None:
+        self.rows[(user_id, key)] = result
 
-    def release(self, key: str) -> None:
-        self.rows.pop(key, None)
+    def release(self, key: str, user_id: str) -> None:
+        if self.rows.get((user_id, key)) is None:
+            self.rows.pop((user_id, key), None)
 
 
 def services(

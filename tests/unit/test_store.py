@@ -26,19 +26,31 @@ def test_a_key_is_claimed_once_and_keeps_its_result(database_url: str) -> None:
     assert store.claim("k", "u1") is True
     assert store.claim("k", "u1") is False
     assert store.result("k", "u1") is None
-    store.complete("k", '{"text": "done"}')
+    store.complete("k", '{"text": "done"}', "u1")
     assert store.result("k", "u1") == '{"text": "done"}'
     assert store.result("k", "u2") is None  # keys belong to the user who claimed them
     assert store.claim("k", "u2") is True
 
 
+def test_one_persons_answer_never_answers_anothers_replay(database_url: str) -> None:
+    """alice and bob send the same key: each replay gets its own sender's answer, and a release of one
+    person's claim leaves the other's."""
+    store = fresh(database_url)
+    assert store.claim("same", "alice") and store.claim("same", "bob")
+    store.complete("same", "bob's tickets", "bob")
+    assert store.result("same", "alice") is None and store.result("same", "bob") == "bob's tickets"
+    store.complete("same", "alice's tickets", "alice")
+    store.release("same", "bob")  # finished: nothing to forget
+    assert store.result("same", "alice") == "alice's tickets" and store.result("same", "bob") == "bob's tickets"
+
+
 def test_release_forgets_only_an_unfinished_claim(database_url: str) -> None:
     store = fresh(database_url)
     store.claim("a", "u")
-    store.release("a")
+    store.release("a", "u")
     assert store.claim("a", "u") is True
-    store.complete("a", "{}")
-    store.release("a")
+    store.complete("a", "{}", "u")
+    store.release("a", "u")
     assert store.claim("a", "u") is False
 
 

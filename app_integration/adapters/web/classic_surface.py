@@ -30,6 +30,10 @@ WORKING = N_("Working on it… I will answer here in a moment.")
 FAILED = N_("Something went wrong on the bridge; the operator can find it in the logs. Nothing was lost.")
 # Mattermost's trigger id for a dialog expires within seconds, so a form that came late cannot open.
 FORM_TOO_LATE = N_("Redmine answered too slowly for the form to open in time. Please run the command again.")
+STILL_WORKING = N_("Redmine is slow: still working on it. The result comes by direct message when it is done.")
+# Mattermost gives a dialog submission ServiceSettings.OutgoingIntegrationRequestsTimeout (30 s by default) to
+# answer; past it the person sees an error whatever happens next. A margin stays for the trip.
+SUBMIT_DEADLINE = 25.0
 UNVERIFIED = N_("This request could not be verified.")
 MALFORMED = N_("This request is not one Mattermost sends.")
 # Each endpoint answers in the shape Mattermost reads from it: a slash command's response, a dialog's
@@ -168,11 +172,17 @@ def _answer_late(web: WebContext, context: CommandContext, response_url: str, do
         text = _(FAILED)
     if response_url and web.chat.is_own_hook(response_url):
         try:
-            requests.post(response_url, json=_ephemeral(text), timeout=(3, 10))
-            return
+            # A hook needs no token, and gets none: a plain session, not the bot's client.
+            answered = requests.post(response_url, json=_ephemeral(text), timeout=(3, 10), allow_redirects=False)
+            if answered.status_code < 300:
+                return
+            log.warning("response_url answered %d; answering by DM", answered.status_code)
         except requests.RequestException:
             log.warning("response_url failed; answering by DM")
-    web.chat.send_direct(context.user.id, ChatMessage(text=text))
+    try:
+        web.chat.send_direct(context.user.id, ChatMessage(text=text))
+    except BridgeError:
+        log.warning("could not deliver a late answer to %s", context.user.username)
 
 
 def _dialog(web: WebContext) -> Any:
@@ -193,7 +203,16 @@ def _dialog(web: WebContext) -> Any:
         values=values,
         idempotency_key=str(state.get("key", "")) or None,
     )
-    reply = web.run(command.submit, context)
+    submit = command.submit
+    future = web.submit(lambda: web.run(submit, context))
+    try:
+        reply = future.result(timeout=SUBMIT_DEADLINE)
+    except FutureTimeout:
+        # Mattermost waits for a submission no longer than its integration timeout (30 s by default): the
+        # dialog closes now, and the result comes by DM, exactly as Redmine holds it, when the work ends.
+        web.tell(context, _(STILL_WORKING))
+        future.add_done_callback(lambda done: _answer_late(web, context, "", done))
+        return Response(status=200)
     if reply.text:
         web.tell(context, reply.text)
     return Response(status=200)

@@ -165,7 +165,10 @@ def _create(services: Services, context: CommandContext) -> Reply:
     base_url = services.tracker.base_url
     pretext = _("@{user} created a ticket by form", user=context.user.username)
     table, _shown = issue_table(base_url, [issue], "assignee")
-    services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
+    try:
+        services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
+    except BridgeError:
+        log.info("could not DM %s the new ticket #%d; the reply says it", context.user.username, issue.id)
     text = _("Created {link} {subject}.", link=issue_link(base_url, issue.id), subject=plain(issue.subject))
     if context.argument:
         _announce(services, context, issue)
