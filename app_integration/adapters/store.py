@@ -120,8 +120,8 @@ class BridgeStore:
                 time.sleep(0.1 * attempt)
 
     def ping(self) -> None:
-        with self.engine.connect() as connection:
-            connection.execute(select(1))
+        """Ready means able to write, not only to answer: a full disk or a read-only file still answers reads."""
+        self.save_state("store_probe", _now().isoformat())
 
     # Idempotency keys -------------------------------------------------------
     def claim(self, key: str, user_id: str) -> bool:

@@ -45,3 +45,60 @@ def test_each_command_logs_who_what_round_trips_and_latency(
     fields = record.__dict__
     assert fields["user"] == "bob" and fields["command"] == "tickets_for_me" and fields["outcome"] == "ok"
     assert fields["redmine_round_trips"] == 1 and fields["latency_ms"] > 0 and len(fields["request_id"]) == 12
+
+
+def read_only(bridge: Bridge) -> Any:
+    """Every new connection to the store refuses writes, as a full disk or a read-only file does. (The tests run
+    as root, whom file modes do not stop, so SQLite is told instead.) Returns the listener, to remove it."""
+    from sqlalchemy import event
+
+    def refuse_writes(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    event.listen(bridge.store.engine, "connect", refuse_writes)
+    bridge.store.engine.dispose()
+    return refuse_writes
+
+
+def writable_again(bridge: Bridge, listener: Any) -> None:
+    from sqlalchemy import event
+
+    event.remove(bridge.store.engine, "connect", listener)
+    bridge.store.engine.dispose()
+
+
+def test_not_ready_when_the_store_cannot_write(bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app_integration.adapters.web import health
+
+    monkeypatch.setattr(health, "READY_CACHE_SECONDS", 0.0)
+    client = create_app(bridge.settings, bridge).test_client()
+    assert client.get("/readyz").status_code == 200
+    refusing = read_only(bridge)
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.get_json()["checks"]["store"].startswith("failing")
+    writable_again(bridge, refusing)
+    assert client.get("/readyz").status_code == 200
+
+
+def test_a_post_the_store_could_not_record_is_handled_once_it_can(
+    bridge: Bridge, emulator: Any, seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app_integration.adapters.listener import post_listener
+    from app_integration.adapters.listener.post_listener import PostListener
+    from app_integration.adapters.listener.websocket_client import Backoff
+    from mattermost_server.emulator import wait_for
+
+    monkeypatch.setattr(post_listener, "RETRY_SECONDS", 0.5)
+    listener = PostListener(bridge, emulator.websocket_url, backoff=Backoff(0.05, 0.2)).start()
+    try:
+        wait_for(lambda: listener.stream.position.connection_id)
+        channel = next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")
+        refusing = read_only(bridge)
+        post = emulator.post_as("alice", channel, f"while the disk is full #t{seeded['public']}")
+        wait_for(lambda: listener._deferred)  # heard, not recorded, kept
+        assert f"[#t{seeded['public']}](" not in emulator.posts[post["id"]]["message"]
+        writable_again(bridge, refusing)
+        wait_for(lambda: f"[#t{seeded['public']}](" in emulator.posts[post["id"]]["message"])
+        assert emulator.posts[post["id"]]["message"].count(f"[#t{seeded['public']}](") == 1
+    finally:
+        listener.stop()

@@ -1,4 +1,4 @@
-"""`/healthz` says the process is up; `/readyz` that its store, Redmine and Mattermost answer."""
+"""`/healthz` says the process is up; `/readyz` that its store can write, and Redmine and Mattermost answer."""
 
 from __future__ import annotations
 
