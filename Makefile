@@ -44,7 +44,7 @@ LOCALE := app_integration/locale
 catalogs: venv
 	$(BIN)/pybabel extract -o $(LOCALE)/messages.pot --project=redmine-mattermost-bridge --omit-header \
 	  --sort-by-file app_integration
-	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l ru -w 120 --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -l ru -w 120 --no-fuzzy-matching --ignore-obsolete
 
 bench: venv
 	$(BIN)/python -m benchmarks.run_all

@@ -27,6 +27,7 @@ import requests
 from app_integration.adapters.listener.post_listener import PostListener
 from app_integration.adapters.redmine_gateway import counting
 from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.core.commands import dispatch
 from app_integration.core.models import ChatUser, CommandContext, Reply
 from app_integration.core.settings import Settings
 
@@ -95,9 +96,9 @@ def round_trip_counts(
             argument=argument,
             values=values or {},
             idempotency_key=secrets.token_hex(8) if submit else None,
+            signed=True,  # as from the bridge's own buttons and forms
         )
-        handler = command.submit if submit and command.submit else command.run
-        return handler(bridge.services, context)
+        return dispatch(bridge.services, command, context, submitting=submit)
 
     def both(name: str, **kwargs: Any) -> tuple[int, int]:
         bridge = bridge_factory()

@@ -101,3 +101,10 @@ def dialog_submission(
 
 def root() -> Path:
     return FIXTURES
+
+
+def refused_click(response: Any) -> bool:
+    """A click the bridge refused: Mattermost shows a button's answer only on HTTP 200, so the refusal is a 200
+    with text (api4/integration_action.go reads the body of a 200 only)."""
+    body = response.get_json() or {}
+    return bool(response.status_code == 200 and "could not be verified" in str(body.get("ephemeral_text", "")))

@@ -155,6 +155,7 @@ class CommandContext:
     argument: str = ""
     values: Mapping[str, str | None] = field(default_factory=dict)
     idempotency_key: str | None = None
+    signed: bool = False  # came from a button or form the bridge signed for this person and channel
 
 
 @dataclass(frozen=True)

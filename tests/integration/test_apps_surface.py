@@ -16,9 +16,10 @@ from tests.mattermost_payloads import anonymous_apps_headers, apps_call, apps_he
 def call(client: FlaskClient, emulator: Any, username: str, path: str, channel: str, **kwargs: Any) -> Any:
     user = emulator.user(username)
     name = kwargs.pop("fixture_name", "apps_call_command.json")
+    status = kwargs.pop("status", 200)
     body = apps_call(name, user, channel, path=path, **kwargs)
     response = client.post(path, json=body, headers=apps_headers(user["id"]))
-    assert response.status_code == 200
+    assert response.status_code == status
     return response.get_json()
 
 
@@ -146,6 +147,7 @@ def test_the_ticket_form_and_its_submit(client: FlaskClient, emulator: Any, brid
 
 
 def test_form_errors_come_back_per_field(client: FlaskClient, emulator: Any, channel: str) -> None:
+    form = call(client, emulator, "alice", "/create_ticket_by_form", channel)
     values = fixture("apps_call_form_submit_create_ticket_by_form.json")["values"]
     values.update(start_date="31.02.27", estimated_time="lots", mattermost_user=None)
     reply = call(
@@ -156,9 +158,31 @@ def test_form_errors_come_back_per_field(client: FlaskClient, emulator: Any, cha
         channel,
         fixture_name="apps_call_form_submit_create_ticket_by_form.json",
         values=values,
+        state=form["form"]["submit"]["state"],
     )
     assert reply["type"] == "error"
     assert set(reply["data"]["errors"]) == {"start_date", "estimated_time"}
+
+
+def test_a_submit_needs_the_forms_own_signed_state(client: FlaskClient, emulator: Any, channel: str) -> None:
+    """Anyone may call any path of the app through the Apps plugin: a submit without the state the bridge signed
+    for that person and form is refused, and so is a step meant for a button (`ticket_take`)."""
+    values = fixture("apps_call_form_submit_create_ticket_by_form.json")["values"]
+    for state in (None, {"idempotency_key": "k", "argument": ""}, {"sig": "forged"}):
+        reply = call(
+            client,
+            emulator,
+            "alice",
+            "/create_ticket_by_form_submit",
+            channel,
+            fixture_name="apps_call_form_submit_create_ticket_by_form.json",
+            values=values,
+            state=state,
+            status=401,
+        )
+        assert reply["type"] == "error"
+    taken = call(client, emulator, "alice", "/ticket_take", channel)
+    assert taken["type"] == "error" and "button" in taken["text"]
 
 
 def test_create_tickets_submit_with_the_fixture_values(

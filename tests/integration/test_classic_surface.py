@@ -16,7 +16,7 @@ from app_integration.adapters.web import classic_surface, web_context
 from app_integration.adapters.web.app_factory import create_app
 from app_integration.adapters.wiring import Bridge
 from mattermost_server.emulator import trigger_id, wait_for
-from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
+from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
 
 
 def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:
@@ -290,7 +290,7 @@ def test_a_button_runs_its_command_as_the_person_it_was_shown_to(
     answer = client.post("/actions", json=body)
     assert "direct message" in answer.get_json()["ephemeral_text"]
     body["user_id"] = emulator.user("alice")["id"]
-    assert client.post("/actions", json=body).status_code == 401
+    assert refused_click(client.post("/actions", json=body))
 
 
 def test_slow_work_answers_through_response_url(

@@ -82,7 +82,7 @@ def test_late_answers_go_to_the_site_urls_hooks_and_no_other_host(
     monkeypatch.setattr(web_context, "NEW_SERVER_DEADLINE", 0.0)
     port = emulator.url.rsplit(":", 1)[1]
     emulator.site_url = f"http://localhost:{port}"
-    hook = f"http://{site}:{port}/hooks/commands/late"
+    hook = f"http://{site}:{port}/hooks/commands/{'k' * 26}"
     form = slash_form(emulator.user("bob"), "tickets_for_me", channel, hook)
     assert client.post("/slash", data=form, headers=slash_headers()).get_json()["text"] == classic_surface.WORKING
     if trusted:

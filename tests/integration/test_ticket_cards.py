@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from mattermost_server.emulator import trigger_id
 from tests.conftest import RedmineInfo
-from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
+from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
 
 
 def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:
@@ -102,12 +102,12 @@ def test_a_button_works_only_for_the_person_it_was_shown_to(
     client: FlaskClient, emulator: Any, channel: str, fresh_issue: int
 ) -> None:
     card = slash(client, emulator, "alice", f"ticket {fresh_issue}", channel)
-    assert click(client, emulator, "bob", channel, buttons(card)["Close"]).status_code == 401
+    assert refused_click(click(client, emulator, "bob", channel, buttons(card)["Close"]))
     forged = dict(buttons(card)["Close"])
     context = dict(forged["integration"]["context"])
     context["sig"] = context["sig"][:-2] + ("AA" if not context["sig"].endswith("AA") else "BB")
     forged["integration"] = {**forged["integration"], "context": context}
-    assert click(client, emulator, "alice", channel, forged).status_code == 401
+    assert refused_click(click(client, emulator, "alice", channel, forged))
 
 
 def test_comments_private_only_where_redmine_allows(
@@ -181,9 +181,44 @@ def test_a_share_click_replayed_into_another_channel_posts_nothing(
     card = slash(client, emulator, "alice", f"ticket {fresh_issue}", channel)
     body = {
         "user_id": emulator.user("alice")["id"],
-        "channel_id": elsewhere,  # not hers: the signature covers the button, not the channel
+        "channel_id": elsewhere,  # not hers: the signature names the channel the button was shown in
         "context": buttons(card)["Share in channel"]["integration"]["context"],
     }
-    answer = client.post("/actions", json=body).get_json()
-    assert "cannot post in that channel" in str(answer)
+    before = len(emulator.requests)
+    assert refused_click(client.post("/actions", json=body))
     assert emulator.posts_in(elsewhere) == []
+    assert not [r for r in emulator.requests[before:] if "/members/" in r.path]  # refused without asking Mattermost
+
+
+def test_a_subscriptions_click_replayed_into_a_private_channel_shows_nothing(
+    client: FlaskClient, emulator: Any, channel: str
+) -> None:
+    """A signed click from one channel, replayed with another channel's id, lists nothing of that channel."""
+    private = emulator.add_channel("secret-room", [emulator.bot, emulator.user("bob")], kind="P")["id"]
+    reply = slash(client, emulator, "alice", "app_info", channel)
+    listing = next(
+        a for a in reply["attachments"][0]["actions"] if a["integration"]["context"]["action"] == "subscriptions"
+    )
+    body = {
+        "user_id": emulator.user("alice")["id"],
+        "channel_id": private,
+        "context": listing["integration"]["context"],
+    }
+    assert refused_click(client.post("/actions", json=body))
+
+
+@pytest.mark.parametrize("typed", ["ticket_take", "ticket_close", "ticket_share", "connect_email_confirm"])
+def test_a_step_meant_for_a_button_does_not_run_by_name(
+    client: FlaskClient, emulator: Any, channel: str, fresh_issue: int, typed: str, redmine: RedmineInfo
+) -> None:
+    """Each command declares who may run it and how; one dispatch enforces it for every surface."""
+
+    def state() -> Any:
+        headers = {"X-Redmine-API-Key": redmine.admin_key}
+        issue = requests.get(f"{redmine.url}/issues/{fresh_issue}.json", headers=headers, timeout=15).json()["issue"]
+        return issue["updated_on"], issue.get("assigned_to"), issue["status"]
+
+    before = state()
+    answer = slash(client, emulator, "alice", f"{typed} {fresh_issue}", channel)
+    assert "runs from its button" in answer["text"]
+    assert state() == before and emulator.posts_in(channel) == []

@@ -23,7 +23,7 @@ from app_integration.core.features.change_feed import poll_once
 from app_integration.core.features.outbox_delivery import deliver_due
 from mattermost_server.emulator import trigger_id, wait_for
 from tests.conftest import RedmineInfo, bridge_settings, issues_matching
-from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
+from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
 
 FAST = Backoff(first=0.05, most=0.2)
 
@@ -106,10 +106,10 @@ def test_the_ticket_emoji_brings_a_dm_whose_button_opens_the_prefilled_form(
     assert button["name"] == "Create a ticket from this post"
     stolen = {
         "user_id": emulator.user("alice")["id"],
-        "channel_id": channel,
+        "channel_id": dm[0]["channel_id"],  # the click comes from the DM the button is in
         "context": button["integration"]["context"],
     }
-    assert web.post("/actions", json=stolen).status_code == 401  # signed for bob alone
+    assert refused_click(web.post("/actions", json=stolen))  # signed for bob alone
     click = {**stolen, "user_id": emulator.user("bob")["id"], "trigger_id": trigger_id(emulator.user("bob")["id"])}
     assert web.post("/actions", json=click).get_json() == {}
     defaults = {e["name"]: e.get("default") for e in emulator.dialogs[-1]["dialog"]["elements"]}

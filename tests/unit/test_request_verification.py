@@ -20,6 +20,7 @@ from app_integration.core.settings import SettingsError
 from tests.conftest import JWT_SECRET, SIGNING_KEY, SLASH_TOKEN, bridge_settings
 
 USER = "o5s3q6kd9pgy9eyy6jwsi1xjbo"
+CHANNEL = "4xp9fdt77pncbef59f4k1qe83o"
 OTHER = "n1ybtjcfyjfnjbp3cpqppdz3ya"
 # Nothing listens on these: a request that got past verification would fail loudly, not pass.
 NOWHERE = "http://127.0.0.1:9"
@@ -46,8 +47,9 @@ def bearer(claims: dict[str, Any], key: str = JWT_SECRET, algorithm: str = "HS25
     return {"Mattermost-App-Authorization": "Bearer " + jwt.encode(claims, key, algorithm=algorithm)}
 
 
-def signed(payload: dict[str, Any], age: int = 0, key: str = SIGNING_KEY) -> str:
-    serializer = URLSafeTimedSerializer(key, salt="redmine-bridge/v1")
+def signed(payload: dict[str, Any], age: int = 0, key: str = SIGNING_KEY, purpose: str = "dialog") -> str:
+    serializer = URLSafeTimedSerializer(key, salt=f"redmine-bridge/v2/{purpose}")
+    payload = {"cid": CHANNEL, **payload}
     if age:
         serializer.signer_kwargs = {}
         signer = serializer.make_signer()
@@ -63,7 +65,7 @@ def dialog(state: str, user_id: str = USER) -> dict[str, Any]:
         "callback_id": "create_tickets",
         "state": state,
         "user_id": user_id,
-        "channel_id": "c",
+        "channel_id": CHANNEL,
         "submission": {"option": "demo", "message": "1. x @bob"},
         "cancelled": False,
     }
@@ -124,9 +126,56 @@ def test_tampered_dialog_state(client: FlaskClient) -> None:
     assert client.post("/dialog", json=dialog(forged)).status_code == 401
 
 
-def test_expired_dialog_state(client: FlaskClient) -> None:
-    state = signed({"cmd": "create_tickets", "key": "k", "uid": USER, "uname": "alice"}, age=3600)
-    assert client.post("/dialog", json=dialog(state)).status_code == 401
+def test_expired_dialog_state_is_told_to_run_the_command_again(client: FlaskClient) -> None:
+    """The person can fix it, so the answer is a 200 that Mattermost shows in the dialog."""
+    state = signed({"cmd": "create_tickets", "key": "k", "uid": USER, "uname": "alice"}, age=7200)
+    answer = client.post("/dialog", json=dialog(state))
+    assert answer.status_code == 200 and "expired" in answer.get_json()["error"]
+
+
+def test_a_token_made_for_one_purpose_opens_no_other(client: FlaskClient) -> None:
+    """A button's signature was once accepted as a dialog's state: three submits made three batches."""
+    payload = {"cmd": "create_tickets", "key": "k", "uid": USER}
+    for purpose in ("button", "apps-form"):
+        assert client.post("/dialog", json=dialog(signed(payload, purpose=purpose))).status_code == 401
+    click = {"user_id": USER, "channel_id": CHANNEL, "context": {"sig": signed(payload)}}  # a dialog's, as a button
+    answer = client.post("/actions", json=click)
+    assert answer.status_code == 200 and "could not be verified" in answer.get_json()["ephemeral_text"]
+
+
+def test_a_dialog_state_replayed_into_another_channel_is_refused(client: FlaskClient) -> None:
+    state = signed({"cmd": "create_tickets", "key": "k", "uid": USER})
+    body = {**dialog(state), "channel_id": OTHER}
+    assert client.post("/dialog", json=body).status_code == 401
+
+
+def test_every_button_refusal_answers_200_with_text(client: FlaskClient) -> None:
+    """Mattermost reads a button's answer only on HTTP 200; the web app only logs anything else."""
+    payload = {"cmd": "subscriptions", "uid": USER, "arg": ""}
+    cases = {
+        "expired": {
+            "user_id": USER,
+            "channel_id": CHANNEL,
+            "context": {"sig": signed(payload, 7200, purpose="button")},
+        },
+        "another channel": {
+            "user_id": USER,
+            "channel_id": OTHER,
+            "context": {"sig": signed(payload, purpose="button")},
+        },
+        "another user": {
+            "user_id": OTHER,
+            "channel_id": CHANNEL,
+            "context": {"sig": signed(payload, purpose="button")},
+        },
+        "unsigned": {"user_id": USER, "channel_id": CHANNEL, "context": {"action": "subscriptions"}},
+        "malformed": {"user_id": "me", "channel_id": "../teams", "context": {}},
+    }
+    for name, body in cases.items():
+        answer = client.post("/actions", json=body)
+        assert answer.status_code == 200, name
+        assert answer.get_json()["ephemeral_text"], name
+    assert "expired" in client.post("/actions", json=cases["expired"]).get_json()["ephemeral_text"]
 
 
 def test_dialog_state_of_another_user(client: FlaskClient) -> None:
@@ -140,8 +189,9 @@ def test_dialog_state_for_another_command(client: FlaskClient) -> None:
 
 
 def test_button_context_without_a_signature(client: FlaskClient) -> None:
-    body = {"user_id": USER, "context": {"action": "tickets_for_me"}}
-    assert client.post("/actions", json=body).status_code == 401
+    body = {"user_id": USER, "channel_id": CHANNEL, "context": {"action": "tickets_for_me"}}
+    answer = client.post("/actions", json=body)
+    assert answer.status_code == 200 and "could not be verified" in answer.get_json()["ephemeral_text"]
 
 
 def test_oversized_body(client: FlaskClient) -> None:
@@ -160,7 +210,8 @@ def test_the_app_refuses_to_start_without_verification(tmp_path: Path) -> None:
 
 def test_signer_round_trip() -> None:
     signer = StateSigner(SIGNING_KEY, 60)
-    assert signer.verify(signer.sign({"uid": USER, "x": 1}), USER)["x"] == 1
+    token = signer.sign("button", {"uid": USER, "cid": CHANNEL, "x": 1})
+    assert signer.verify("button", token, USER, CHANNEL)["x"] == 1
 
 
 def test_no_secret_is_ever_logged(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:

@@ -33,5 +33,6 @@ def _offer(bridge: Bridge, user_id: str, post_id: str) -> None:
         return
     signer = StateSigner(settings.request_signing_key.get_secret_value(), settings.signed_state_max_age)
     action = Action(_("Create a ticket from this post"), "create_ticket_by_form", post_id, "primary")
-    buttons = signed_buttons(signer, settings.root_url, user_id, [action], "")
-    chat.post_props(chat.direct_channel(user_id), text, {"attachments": [buttons]})
+    channel = chat.direct_channel(user_id)
+    buttons = signed_buttons(signer, settings.root_url, user_id, channel, [action], "")
+    chat.post_props(channel, text, {"attachments": [buttons]})

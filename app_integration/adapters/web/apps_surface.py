@@ -22,7 +22,7 @@ from ...core.i18n import _, adopt, locale_of, speaking
 from ...core.models import CommandContext, Reply
 from .form_rendering import apps_bindings, apps_form, submitted_value
 from .request_parsing import MalformedRequest, json_object, member, text
-from .request_verification import check_app_jwt
+from .request_verification import EXPIRED_DIALOG, Expired, check_app_jwt
 from .web_context import WebContext
 
 log = logging.getLogger("app_integration.web.apps")
@@ -84,6 +84,8 @@ def _guarded(web: WebContext, handler: Any, acting: bool) -> Any:
         return jsonify({"type": "error", "text": _("This request is not one Mattermost sends.")}), 400
     except HTTPException:
         raise  # 413 and friends keep their status
+    except Expired:
+        return jsonify({"type": "error", "text": _(EXPIRED_DIALOG)})
     except Unauthorized as error:
         log.warning("refused an unverified Apps call: %s", error)
         return jsonify({"type": "error", "text": _("This request could not be verified.")}), 401
@@ -115,8 +117,20 @@ def _call(web: WebContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
     if command is None or (submitting and command.submit is None):
         return {"type": "error", "text": _("Unknown call `/{path}`.", path=path)}
     context = _context(web, body)
-    handler = command.submit if submitting and command.submit else command.run
-    return _render(web, command, web.run(handler, context))
+    if submitting:
+        # The form's state is the bridge's own, signed when the form was made: only then is a step "signed".
+        state = body.get("state")
+        token = text(state, "sig") if isinstance(state, dict) else None
+        signed = web.signer.verify("apps-form", token, context.user.id)
+        if signed.get("cmd") != command.name:
+            raise Unauthorized("form state names another command")
+        context = dataclasses.replace(
+            context,
+            argument=str(signed.get("arg", "")),
+            idempotency_key=str(signed.get("key", "")) or None,
+            signed=True,
+        )
+    return _render(web, command, web.run(command, context, submitting), context)
 
 
 def _context(web: WebContext, body: dict[str, Any]) -> CommandContext:
@@ -133,9 +147,8 @@ def _context(web: WebContext, body: dict[str, Any]) -> CommandContext:
         user=user,
         channel_id=channel_id,
         surface="apps",
-        argument=_argument(text(body, "raw_command")) or _state_argument(body.get("state")),
+        argument=_argument(text(body, "raw_command")),
         values={str(k): submitted_value(v) for k, v in member(body, "values").items()},
-        idempotency_key=_idempotency_key(body.get("state")),
     )
 
 
@@ -148,19 +161,9 @@ def _argument(raw_command: str) -> str:
     return words[1] if len(words) > 1 else ""
 
 
-def _state_argument(state: Any) -> str:
-    """Which record a submitted form edits; the submit checks that the caller may edit it."""
-    value = state.get("argument") if isinstance(state, dict) else None
-    return str(value) if value else ""
-
-
-def _idempotency_key(state: Any) -> str | None:
-    """The key the bridge put in the form's submit state; the call's JWT vouches for who sends it back."""
-    key = state.get("idempotency_key") if isinstance(state, dict) else None
-    return str(key) if key else None
-
-
-def _render(web: WebContext, command: Command, reply: Reply) -> dict[str, Any]:
+def _render(web: WebContext, command: Command, reply: Reply, context: CommandContext) -> dict[str, Any]:
     if reply.form is not None:
-        return {"type": "form", "form": apps_form(reply.form, web.icon_url)}
+        form = reply.form
+        payload = {"cmd": form.command, "key": form.idempotency_key, "uid": context.user.id, "arg": form.argument}
+        return {"type": "form", "form": apps_form(form, web.icon_url, web.signer.sign("apps-form", payload))}
     return {"type": "ok", "text": reply.text_without_buttons(command.name)}

@@ -22,7 +22,7 @@ from ...core.i18n import N_, _, speaking
 from ...core.models import Action, ChatMessage, CommandContext, Reply
 from .form_rendering import dialog, signed_buttons, submitted_value
 from .request_parsing import MalformedRequest, json_object, member, text
-from .request_verification import check_slash_token
+from .request_verification import EXPIRED_BUTTON, EXPIRED_DIALOG, Expired, check_slash_token
 from .web_context import WebContext
 
 log = logging.getLogger("app_integration.web.classic")
@@ -35,6 +35,7 @@ STILL_WORKING = N_("Redmine is slow: still working on it. The result comes by di
 # answer; past it the person sees an error whatever happens next. A margin stays for the trip.
 SUBMIT_DEADLINE = 25.0
 UNVERIFIED = N_("This request could not be verified.")
+
 MALFORMED = N_("This request is not one Mattermost sends.")
 # Each endpoint answers in the shape Mattermost reads from it: a slash command's response, a dialog's
 # errors, or a button's ephemeral_text (a button's answer in any other shape is dropped unseen).
@@ -71,12 +72,17 @@ def _guarded(handler: Any, shape: Shape) -> Any:
         return handler()
     except MalformedRequest as error:
         log.warning("refused a malformed request: %s", error.description)
-        return jsonify(_answer(shape, _(MALFORMED))), 400
+        return jsonify(_answer(shape, _(MALFORMED))), 200 if shape == "action" else 400
     except HTTPException:
         raise  # 413 and friends keep their status
+    except Expired as error:
+        # Mattermost shows a button's or a dialog's answer only with a 200: the person is told what to do.
+        log.info("refused an expired request: %s", error)
+        expired = EXPIRED_DIALOG if shape == "dialog" else EXPIRED_BUTTON
+        return jsonify(_answer(shape, _(expired))), 200 if shape in ("dialog", "action") else 401
     except Unauthorized as error:
         log.warning("refused an unverified request: %s", error)
-        return jsonify(_answer(shape, _(UNVERIFIED))), 401
+        return jsonify(_answer(shape, _(UNVERIFIED))), _status(shape)
     except InputError as error:
         if shape == "dialog" and error.field_errors:
             return jsonify({"errors": error.field_errors})
@@ -86,6 +92,12 @@ def _guarded(handler: Any, shape: Shape) -> Any:
     except Exception:
         log.exception("unexpected error in the classic surface")
         return jsonify(_answer(shape, _(FAILED)))
+
+
+def _status(shape: Shape) -> int:
+    """A refusal's status: 200 for a button, whose answer Mattermost reads on 200 only (the web app just logs
+    anything else); 401 elsewhere."""
+    return 200 if shape == "action" else 401
 
 
 def _answer(shape: Shape, message: str) -> dict[str, Any]:
@@ -124,7 +136,7 @@ def _slash(web: WebContext) -> Any:
         surface="slash",
         argument=argument,
     )
-    future = web.submit(lambda: web.run(command.run, context))
+    future = web.submit(lambda: web.run(command, context))
     try:
         reply = future.result(timeout=web.dialog_deadline())
     except FutureTimeout:
@@ -136,12 +148,14 @@ def _slash(web: WebContext) -> Any:
 def _render(web: WebContext, command: Command, context: CommandContext, reply: Reply, trigger_id: str) -> Any:
     if reply.form is not None:
         state = web.signer.sign(
+            "dialog",
             {
                 "cmd": reply.form.command,
                 "key": reply.form.idempotency_key,
                 "uid": context.user.id,
+                "cid": context.channel_id,
                 "arg": reply.form.argument,
-            }
+            },
         )
         web.chat.open_dialog(trigger_id, f"{web.root_url}/dialog", dialog(reply.form, state, web.icon_url))
         return {}
@@ -158,7 +172,7 @@ def _render(web: WebContext, command: Command, context: CommandContext, reply: R
 
 
 def _buttons(web: WebContext, context: CommandContext, actions: tuple[Action, ...], title: str) -> dict[str, Any]:
-    return signed_buttons(web.signer, web.root_url, context.user.id, actions, title)
+    return signed_buttons(web.signer, web.root_url, context.user.id, context.channel_id, actions, title)
 
 
 def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:
@@ -188,7 +202,7 @@ def _answer_late(web: WebContext, context: CommandContext, response_url: str, do
 def _dialog(web: WebContext) -> Any:
     body = json_object(request.get_data())
     user_id = text(body, "user_id")
-    state = web.signer.verify(text(body, "state"), user_id)
+    state = web.signer.verify("dialog", text(body, "state"), user_id, _channel(text(body, "channel_id")))
     if body.get("cancelled"):
         return Response(status=200)
     command = web.registry.find(str(state.get("cmd", "")))
@@ -202,9 +216,9 @@ def _dialog(web: WebContext) -> Any:
         argument=str(state.get("arg", "")),
         values=values,
         idempotency_key=str(state.get("key", "")) or None,
+        signed=True,
     )
-    submit = command.submit
-    future = web.submit(lambda: web.run(submit, context))
+    future = web.submit(lambda: web.run(command, context, submitting=True))
     try:
         reply = future.result(timeout=SUBMIT_DEADLINE)
     except FutureTimeout:
@@ -221,18 +235,20 @@ def _dialog(web: WebContext) -> Any:
 def _action(web: WebContext) -> Any:
     body = json_object(request.get_data())
     user_id = text(body, "user_id")
-    signed = web.signer.verify(text(member(body, "context"), "sig"), user_id)
+    channel_id = _channel(text(body, "channel_id"))
+    signed = web.signer.verify("button", text(member(body, "context"), "sig"), user_id, channel_id)
     command = web.registry.find(str(signed.get("cmd", "")))
     if command is None:
         raise Unauthorized("button names no command")
     context = CommandContext(
         user=web.identify(user_id),
-        channel_id=_channel(text(body, "channel_id")),
+        channel_id=channel_id,
         surface="slash",
         argument=str(signed.get("arg", "")),
+        signed=True,
     )
     # A form from a button has the same deadline as one from the slash command: its trigger_id expires.
-    future = web.submit(lambda: web.run(command.run, context))
+    future = web.submit(lambda: web.run(command, context))
     try:
         reply = future.result(timeout=web.dialog_deadline())
     except FutureTimeout:

@@ -100,16 +100,14 @@ def apps_field(field: FormField) -> dict[str, Any]:
     return result
 
 
-def apps_form(form: Form, icon_url: str) -> dict[str, Any]:
+def apps_form(form: Form, icon_url: str, signed_state: str) -> dict[str, Any]:
+    """`signed_state` carries the form's command, key, person and argument, signed: what comes back with the
+    submit is believed only through it."""
     return {
         "title": form.title,
         "header": form.introduction,
         "icon": icon_url,
-        "submit": {
-            "path": f"/{form.command}_submit",
-            "expand": APPS_EXPAND,
-            "state": {"idempotency_key": form.idempotency_key, "argument": form.argument},
-        },
+        "submit": {"path": f"/{form.command}_submit", "expand": APPS_EXPAND, "state": {"sig": signed_state}},
         "fields": [apps_field(f) for f in form.fields],
     }
 
@@ -159,12 +157,15 @@ def action_id(command_name: str) -> str:
 
 
 def signed_buttons(
-    signer: StateSigner, root_url: str, user_id: str, actions: Iterable[Action], title: str
+    signer: StateSigner, root_url: str, user_id: str, channel_id: str, actions: Iterable[Action], title: str
 ) -> dict[str, Any]:
-    """Message buttons, each signed for one person: a click by anyone else, or an altered one, is refused."""
+    """Message buttons, each signed for one person in one channel: a click by anyone else, an altered one, or
+    one replayed into another channel is refused."""
     rendered = []
     for number, action in enumerate(actions):
-        signed = signer.sign({"cmd": action.command, "uid": user_id, "arg": action.argument})
+        signed = signer.sign(
+            "button", {"cmd": action.command, "uid": user_id, "cid": channel_id, "arg": action.argument}
+        )
         rendered.append(
             {
                 "id": action_id(f"{action.command}{number}"),

@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import jwt
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ...core.errors import Unauthorized
+from ...core.i18n import N_
+
+# What a token is for: each is signed with its own salt, so one minted for a button never opens a dialog's
+# door, nor an Apps form's.
+Purpose = Literal["button", "dialog", "apps-form"]
+
+
+EXPIRED_BUTTON = N_("This button has expired; run the command again.")
+EXPIRED_DIALOG = N_("This form has expired; run the command again.")
+
+
+class Expired(Unauthorized):
+    """Signed by the bridge, but too long ago: the person only needs to run the command again."""
 
 
 def check_slash_token(header: str | None, form_token: str | None, accepted: tuple[str, ...]) -> None:
@@ -28,25 +41,36 @@ def check_slash_token(header: str | None, form_token: str | None, accepted: tupl
 
 
 class StateSigner:
-    """Signs what the bridge hands to Mattermost and gets back: dialog state and button context."""
+    """Signs what the bridge hands to Mattermost and gets back: dialog state, button context, Apps form state.
+    Each token is bound to its purpose, its person (`uid`) and, where given, its channel (`cid`)."""
 
     def __init__(self, key: str, max_age: int) -> None:
-        self._serializer = URLSafeTimedSerializer(key, salt="redmine-bridge/v1")
+        self._key = key
         self._max_age = max_age
 
-    def sign(self, payload: Mapping[str, Any]) -> str:
-        return str(self._serializer.dumps(dict(payload)))
+    def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self._key, salt=f"redmine-bridge/v2/{purpose}")
 
-    def verify(self, token: str | None, user_id: str) -> dict[str, Any]:
-        """The payload, if untampered, fresh, and issued to this same user."""
+    def sign(self, purpose: Purpose, payload: Mapping[str, Any]) -> str:
+        return str(self._serializer(purpose).dumps(dict(payload)))
+
+    def verify(
+        self, purpose: Purpose, token: str | None, user_id: str, channel_id: str | None = None
+    ) -> dict[str, Any]:
+        """The payload, if untampered, fresh, signed for this purpose, issued to this same user, and (when the
+        token names one) for this same channel."""
         if not token:
             raise Unauthorized("no signed state")
         try:
-            payload = self._serializer.loads(token, max_age=self._max_age)
+            payload = self._serializer(purpose).loads(token, max_age=self._max_age)
+        except SignatureExpired:
+            raise Expired("expired signed state") from None
         except BadSignature:
-            raise Unauthorized("bad or expired signed state") from None
+            raise Unauthorized(f"bad signed state, or one not made for a {purpose}") from None
         if not isinstance(payload, dict) or not hmac.compare_digest(str(payload.get("uid", "")), user_id):
             raise Unauthorized("signed state belongs to another user")
+        if channel_id is not None and not hmac.compare_digest(str(payload.get("cid", "")), channel_id):
+            raise Unauthorized("signed state belongs to another channel")
         return payload
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ...core.chat_ids import is_chat_id
-from ...core.commands import CommandRegistry
+from ...core.commands import Command, CommandRegistry, dispatch
 from ...core.errors import BridgeError, Unauthorized
 from ...core.i18n import adopt
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
@@ -61,30 +61,32 @@ class WebContext:
     def icon_url(self) -> str:
         return f"{self.root_url}/static/redmine.png"
 
-    def run(self, command: Callable[[Services, CommandContext], Reply], context: CommandContext) -> Reply:
-        """Runs a command and logs who ran what, with how many Redmine round trips."""
+    def run(self, command: Command, context: CommandContext, submitting: bool = False) -> Reply:
+        """Runs a command (or submits its form) through the core's one dispatch, and logs who ran what, with
+        how many Redmine round trips."""
         request_id = uuid.uuid4().hex[:12]
         checks = key_checks.set(set())
         started = time.perf_counter()
         outcome = "ok"
         with counting() as tally:
             try:
-                return command(self.services, context)
+                return dispatch(self.services, command, context, submitting)
             except BridgeError as error:
                 outcome = type(error).__name__
                 raise
             finally:
                 key_checks.reset(checks)
-                self._log(request_id, command, context, tally.round_trips, outcome, started)
+                name = command.name + ("_submit" if submitting else "")
+                self._log(request_id, name, context, tally.round_trips, outcome, started)
 
     @staticmethod
-    def _log(request_id: str, command: Any, context: CommandContext, trips: int, outcome: str, started: float) -> None:
+    def _log(request_id: str, command: str, context: CommandContext, trips: int, outcome: str, started: float) -> None:
         log.info(
             "command",
             extra={
                 "request_id": request_id,
                 "user": context.user.username,
-                "command": getattr(command, "__name__", "?"),
+                "command": command,
                 "surface": context.surface,
                 "redmine_round_trips": trips,
                 "outcome": outcome,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..commands import CommandRegistry
+from ..commands import CommandRegistry, dispatch
 from ..i18n import N_, _
 from ..models import ChatMessage, ChatPost, CommandContext, Reply
 from ..services import Services
@@ -22,7 +22,7 @@ def answer_direct_message(services: Services, registry: CommandRegistry, linker:
             services.chat.post(post.channel_id, ChatMessage(text=_(NOT_UNDERSTOOD)))
         return
     context = CommandContext(user=post.user, channel_id=post.channel_id, surface="dm", argument=argument)
-    reply: Reply = command.run(services, context)
+    reply: Reply = dispatch(services, command, context)
     if reply.form is not None:
         services.chat.post(post.channel_id, ChatMessage(text=_(FORMS_ELSEWHERE, name=command.name)))
     elif reply.text and not reply.sent_as_dm:  # a DM sent by the command already landed here
