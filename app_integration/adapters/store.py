@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _owner_only(database: str | None) -> None:
+    """The file holds reply texts with ticket subjects and the sealed API keys: readable by its owner only.
+    SQLite gives its -wal and -shm files the database file's mode, so creating that one right covers them."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(descriptor)
+    for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if existing.exists():
+            existing.chmod(0o600)  # a store made by an older version was 0644
+
+
 class BridgeStore:
     """Implements the IdempotencyStore and LinkStore ports and keeps the listener's position."""
 
@@ -91,6 +107,7 @@ class BridgeStore:
         self._ttl = dt.timedelta(hours=ttl_hours)
         self.engine: Engine = create_engine(database_url, pool_pre_ping=True, future=True)
         if self.engine.dialect.name == "sqlite":
+            _owner_only(self.engine.url.database)
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def __repr__(self) -> str:

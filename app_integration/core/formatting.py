@@ -16,12 +16,15 @@ PersonColumn = Literal["author", "assignee"]
 _MARKUP = re.compile(r"([\\`*_~\[\]<>|])")
 # A zero-width space after @ keeps Mattermost from reading a mention (@channel, @all, @here, @someone).
 _NO_MENTION = "@\u200b"
+# Mattermost autolinks a bare `scheme://…` and `www.…`; a zero-width space inside each keeps the text as text.
+_BARE_URL = re.compile(r"(?i)(?<![\w\u200b])([a-z][a-z0-9+.-]{0,30}):(?=//)|\b(www)(?=\.)")
 
 
 def plain(text: object) -> str:
     """Text from Redmine (subjects, names, notes) made inert for chat: no mention pings anyone, and no link,
-    autolink or markup it holds comes alive. Whoever wrote it in Redmine chose it, not the bot."""
-    return _MARKUP.sub(r"\\\1", str(text)).replace("@", _NO_MENTION)
+    autolink, bare URL or markup it holds comes alive. Whoever wrote it in Redmine chose it, not the bot."""
+    escaped = _MARKUP.sub(r"\\\1", str(text)).replace("@", _NO_MENTION)
+    return _BARE_URL.sub(lambda m: f"{m.group(1)}:\u200b" if m.group(1) else f"{m.group(2)}\u200b", escaped)
 
 
 def cell(text: object) -> str:

@@ -343,7 +343,8 @@ def test_a_subject_with_mentions_and_links_reaches_the_channel_inert(
         [reply] = wait_for(lambda: replies_to(emulator, post["id"]))
         assert f"[#t{created['id']} " in reply
         assert "@channel" not in reply and "@all" not in reply
-        assert "\\[here\\](http://evil" in reply  # shown as text, not a live link
+        assert "\\[here\\](http:\u200b//evil" in reply  # shown as text, not a live link
+        assert "://" not in reply.replace(redmine.url, "")  # no bare URL of Redmine's text comes alive
     finally:
         listener.stop()
 

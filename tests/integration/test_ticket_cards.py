@@ -148,6 +148,12 @@ def test_assign_take_log_time_and_watch(
     bad = dialog_submission(opened, emulator.user("alice"), channel, {"hours": "-1", "activity": None})
     assert "hours" in client.post("/dialog", json=bad).get_json()["errors"]
     activity = next(e for e in opened["dialog"]["elements"] if e["name"] == "activity")["options"][0]["value"]
+    for nothing in ("1e-30", "0.0000001", "0,004"):  # Redmine would keep each as a 0.0-hour entry
+        tiny = dialog_submission(opened, emulator.user("alice"), channel, {"hours": nothing, "activity": activity})
+        assert "hundredth" in client.post("/dialog", json=tiny).get_json()["errors"]["hours"], nothing
+    headers = {"X-Redmine-API-Key": redmine.admin_key}
+    entries = requests.get(f"{redmine.url}/time_entries.json?issue_id={fresh_issue}", headers=headers, timeout=15)
+    assert entries.json()["time_entries"] == []
     good = dialog_submission(opened, emulator.user("alice"), channel, {"hours": "1,5", "activity": activity})
     assert client.post("/dialog", json=good).status_code == 200
     assert "Spent: 1.5 h" in slash(client, emulator, "alice", f"ticket {fresh_issue}", channel)["text"]

@@ -164,3 +164,20 @@ def test_processes_migrating_at_once_all_succeed(tmp_path: Path) -> None:
     outcomes = [p.communicate(timeout=60) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0, 0], [err.decode()[-300:] for _, err in outcomes]
     assert all(out.strip() == b"ok" for out, _ in outcomes)
+
+
+def test_the_sqlite_file_and_its_journal_are_readable_by_their_owner_only(tmp_path: Path) -> None:
+    """It holds reply texts with ticket subjects and the sealed keys; it was created 0644."""
+    path = tmp_path / "state" / "bridge.sqlite3"
+    store = BridgeStore(f"sqlite:///{path}")
+    store.migrate()
+    store.save_state("probe", "x")
+    with store.engine.connect() as connection:  # keep the WAL and its index open while looking
+        connection.exec_driver_sql("SELECT 1")
+        for made in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            assert made.exists() and made.stat().st_mode & 0o777 == 0o600, made
+    old = tmp_path / "old.sqlite3"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    BridgeStore(f"sqlite:///{old}")
+    assert old.stat().st_mode & 0o777 == 0o600

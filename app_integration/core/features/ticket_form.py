@@ -247,6 +247,9 @@ def _draft_from(values: Mapping[str, str | None], today: dt.date) -> IssueDraft:
     return draft
 
 
+MIN_HOURS = Decimal("0.01")
+
+
 def parse_hours(raw: str, errors: dict[str, str], field: str = "estimated_time") -> Decimal | None:
     """Positive hours (1.5 or 1,5), or None with a message in `errors[field]`."""
     if not raw:
@@ -257,5 +260,9 @@ def parse_hours(raw: str, errors: dict[str, str], field: str = "estimated_time")
         hours = Decimal(-1)
     if not hours.is_finite() or hours <= 0 or hours > 10_000:
         errors[field] = _("{value} is not a positive number of hours", value=raw)
+        return None
+    if hours < MIN_HOURS:
+        # Redmine keeps hours to two places: anything smaller is stored as 0.0 and shown as nothing.
+        errors[field] = _("{value} is less than a hundredth of an hour", value=raw)
         return None
     return hours

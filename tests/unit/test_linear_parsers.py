@@ -1,0 +1,67 @@
+"""Every parser that reads chat or Redmine text runs in time linear in its input.
+
+Two posts of 16,383 `[` (the longest post Mattermost takes, model/post.go PostMessageMaxRunesV2) once held the
+listener for over 120 s. Each parser gets the longest post of each character the parsers treat specially, and
+shapes known to make a backtracking scan quadratic. The bound below is no speed measure (that is `make bench`):
+a linear pass takes milliseconds, a quadratic one tens of seconds, so it only tells the two apart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from app_integration.core.features.event_fanout import _CITED_POST, _MENTION
+from app_integration.core.formatting import plain
+from app_integration.core.ticket_parser import parse_ticket_lines
+from app_integration.core.ticket_refs import find_refs, rewrite_refs
+
+LONGEST = 16_383
+HANG = 5.0  # seconds: far above a linear pass, far below a quadratic one
+
+
+def _repeat(unit: str) -> str:
+    return (unit * (LONGEST // len(unit) + 1))[:LONGEST]
+
+
+SHAPES = {
+    **{f"{char!r} only": _repeat(char) for char in "[`#@*("},
+    "growing tick runs": "".join("`" * n + "a" for n in range(1, 200))[:LONGEST],
+    "unclosed links": _repeat("[x]("),
+    "unclosed labels": _repeat("[a"),
+    "titles": _repeat('[x](u "'),
+    "refs": _repeat("#t1 "),
+    "mentions": _repeat("@a."),
+    "fences": _repeat("```\n~~~\n"),
+    "urls": _repeat("http://"),
+}
+PARSERS: dict[str, Callable[[str], Any]] = {
+    "find_refs": find_refs,
+    "rewrite_refs": lambda text: rewrite_refs(text, lambda n: f"[#t{n}](x)"),
+    "create_tickets lines": lambda text: parse_ticket_lines(text, dt.date(2026, 12, 3)),
+    "plain": plain,
+    "mentions in notes": _MENTION.findall,
+    "posts cited by notes": _CITED_POST.findall,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("parser", sorted(PARSERS))
+def test_the_longest_post_is_parsed_in_linear_time(parser: str, shape: str) -> None:
+    done = threading.Event()
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            PARSERS[parser](SHAPES[shape])
+        except BaseException as error:  # a parser may refuse the text; it must not hang on it
+            outcome.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(HANG), f"{parser} took over {HANG} s on {shape}: not linear"
+    assert not [e for e in outcome if not isinstance(e, ValueError)], outcome
