@@ -179,6 +179,7 @@ class MattermostEmulator:
         self.expired_triggers: list[str] = []
         self.site_url = ""  # ServiceSettings.SiteURL; empty means the emulator's own address
         self.show_email_address = True  # PrivacySettings.ShowEmailAddress
+        self.require_email_verification = False  # EmailSettings.RequireEmailVerification; the server's default
         self.strip_upgrade_auth = False  # as a proxy that drops the Authorization header would
         self.hub = Hub(self._hello)
         self.pending_post_ids: dict[str, tuple[str, float]] = {}  # app/post.go seenPendingPostIdsCache
@@ -230,6 +231,8 @@ class MattermostEmulator:
             "id": new_id(),
             "username": username,
             "email": f"{username}@example.org",
+            "email_verified": True,  # the address was confirmed by mail once; model/user.go
+            "auth_service": "",  # "" or "email": a password account, whose address its person may change
             "first_name": "",
             "last_name": "",
             "nickname": "",
@@ -672,7 +675,15 @@ def _routes(app: Flask, em: MattermostEmulator) -> None:
     def client_config() -> Any:
         if request.args.get("format") != "old":  # api4/config.go: only the old format is implemented
             return _error(501, "api.config.client.old_format.app_error", "format must be old")
-        return jsonify({"SiteURL": em.site_url or em.url, "Version": em.version, "BuildNumber": em.version})
+        return jsonify(
+            {
+                "SiteURL": em.site_url or em.url,
+                "Version": em.version,
+                "BuildNumber": em.version,
+                # config/client.go: EmailSettings.RequireEmailVerification, false by default.
+                "RequireEmailVerification": str(em.require_email_verification).lower(),
+            }
+        )
 
     @app.get("/api/v4/system/ping")
     def ping() -> Any:

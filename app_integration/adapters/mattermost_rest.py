@@ -35,6 +35,7 @@ from ..core.errors import (
     ChatTokenRefused,
     ChatUnavailable,
     EditTooLate,
+    EmailNotVouched,
     InputError,
     NotFound,
     PermissionDenied,
@@ -53,6 +54,8 @@ BOT_TOKEN_REFUSED = (
     "Mattermost refused the bot's token: check REDMINE_MATTERMOST_BRIDGE_APP_TOKEN "  # noqa: S105
     "(a bot account's access token, not revoked)."
 )
+# Sign-ins whose address comes from a directory the person cannot edit (model/user.go's auth services).
+DIRECTORY_SIGN_INS = frozenset({"ldap", "saml", "gitlab", "openid", "google", "office365"})
 # Seconds spent waiting on Mattermost in this context; benchmarks read it.
 mattermost_seconds: contextvars.ContextVar[float] = contextvars.ContextVar("mattermost_seconds", default=0.0)
 
@@ -189,8 +192,33 @@ class MattermostChat:
         return found
 
     def email(self, user_id: str) -> str | None:
+        """The address only where Mattermost vouches for it: verified, and either the server verifies every
+        change of address (RequireEmailVerification, off by default) or the account signs in through a
+        directory, where people cannot type their address. EmailNotVouched says why not; None: not shown."""
         raw = self._call(lambda d: d.users.get_user(_checked(user_id)))
-        return str(raw.get("email") or "") or None
+        email = str(raw.get("email") or "")
+        if not email:
+            return None
+        if not raw.get("email_verified"):
+            raise EmailNotVouched(
+                _(
+                    "Mattermost has not verified your email address, so the bridge cannot trust it. "
+                    "Link with your personal API key instead."
+                )
+            )
+        if str(raw.get("auth_service") or "") not in DIRECTORY_SIGN_INS and not self._verifies_addresses():
+            raise EmailNotVouched(
+                _(
+                    "This Mattermost lets people change their email address without verifying it, so the bridge "
+                    "cannot trust it. Link with your personal API key instead."
+                )
+            )
+        return email
+
+    def _verifies_addresses(self) -> bool:
+        """EmailSettings.RequireEmailVerification, from the client config every session may read."""
+        config = self._call(lambda d: d.client.get("/api/v4/config/client", params={"format": "old"}))
+        return str(config.get("RequireEmailVerification", "false")).lower() == "true"
 
     def direct_channel(self, user_id: str) -> str:
         if _checked(user_id) not in self._dm_channels:

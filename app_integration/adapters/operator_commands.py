@@ -15,10 +15,18 @@ def list_users(settings: Settings, env_file: Path | None, out: TextIO = sys.stdo
     """Links (never a key), unlinked people who used the bridge, and map entries that resolve to nobody."""
     bridge = build_bridge(settings, env_file)
     links = bridge.store.all_links()
+    holders: dict[str, int] = {}
+    for link in links:
+        holders[link.redmine_login] = holders.get(link.redmine_login, 0) + 1
     print(f"Links ({len(links)}):", file=out)
     for link in links:
         source = f"map entry {link.map_username}" if link.method == "map" else link.method
-        print(f"  {link.chat_user_id}  {link.redmine_login:<20} by {source}, since {link.linked_at:%Y-%m-%d}", file=out)
+        shared = f"  SHARED by {holders[link.redmine_login]} accounts" if holders[link.redmine_login] > 1 else ""
+        line = f"  {link.chat_user_id}  {link.redmine_login:<20} by {source}, since {link.linked_at:%Y-%m-%d}"
+        print(line + shared, file=out)
+    if any(count > 1 for count in holders.values()):
+        print("  A Redmine account linked by several people is left from before one account, one person:", file=out)
+        print("  keep the right one and have the others `disconnect`.", file=out)
     unlinked = bridge.store.unlinked_users()
     print(f"Used the bridge without a link ({len(unlinked)}):", file=out)
     for user_id, username, seen in unlinked:

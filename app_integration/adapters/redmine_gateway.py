@@ -305,7 +305,10 @@ class RedmineGateway:
             return [u for u in raws if str(u.get("mail", "")).lower() == email.lower()]
 
         active = {u["id"] for u in matching()}
-        return [Account(u["id"], u["login"], _full_name(u), u["id"] in active) for u in matching(status="")]
+        return [
+            Account(u["id"], u["login"], _full_name(u), u["id"] in active, bool(u.get("admin")))
+            for u in matching(status="")
+        ]
 
     def current_user(self, login: str) -> Account:
         raw = self.as_user(login, lambda r: r.user.get("current").raw())

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     create_engine,
     delete,
     event,
@@ -184,7 +185,9 @@ class BridgeStore:
     def link_for(self, chat_user_id: str) -> UserLink | None:
         return self._one(_links.c.chat_user_id == chat_user_id)
 
-    def link_for_login(self, login: str) -> UserLink | None:
+    def link_for_login(self, login: str, with_key: bool = False) -> UserLink | None:
+        if with_key:
+            return self._one(and_(_links.c.redmine_login == login, _links.c.sealed_key.is_not(None)))
         return self._one(_links.c.redmine_login == login)
 
     def map_claim(self, username: str) -> UserLink | None:

@@ -90,6 +90,14 @@ class LeadLost(BridgeError):
     """Another replica leads now: whatever this one was about to do is left to it."""
 
 
+class AccountTaken(BridgeError):
+    """The Redmine account is linked to another Mattermost account: one account, one person."""
+
+
+class EmailNotVouched(BridgeError):
+    """Mattermost shows an address it does not vouch for: anyone could have typed it into their profile."""
+
+
 class ChatRefused(BridgeError):
     """Mattermost refused the request itself (a 4xx other than 401, 403 and 404): trying again cannot help."""
 

@@ -8,17 +8,21 @@ takes a freed username inherits nothing, because the entry already belongs to an
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from .errors import BridgeError, PersonalKeyRefused
-from .i18n import SOURCE, speaking
+from .errors import AccountTaken, BridgeError, PersonalKeyRefused
+from .i18n import SOURCE, _, speaking
 from .models import ChatMessage, ChatUser, LinkMethod, UserLink
 from .ports import Chat, IssueTracker, LinkStore, Sealer, UserDirectory
 
 log = logging.getLogger(__name__)
+# The Mattermost user a command or a post acts for, set by each adapter's boundary. A stored API key serves only
+# the person who stored it: within their work, no one else's key is ever looked up.
+acting_for: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting_for", default=None)
 
 
 def _now() -> dt.datetime:
@@ -46,9 +50,11 @@ class Directory:
         self._refusals = threading.Lock()
 
     def personal_key(self, login: str) -> str | None:
-        """The login's own API key, where its person linked one."""
-        link = self._links.link_for_login(login)
-        if link is None or not link.sealed_key or self._sealer is None:
+        """The login's own API key, where its person linked one. In someone's command or post, only that
+        person's own link counts; outside one (the feed, reminders), the login's link that holds a key."""
+        actor = acting_for.get()
+        link = self._links.link_for(actor) if actor else self._links.link_for_login(login, with_key=True)
+        if link is None or link.redmine_login != login or not link.sealed_key or self._sealer is None:
             return None
         return self._sealer.open(link.sealed_key)
 
@@ -103,10 +109,35 @@ class Directory:
     def link(
         self, user: ChatUser, redmine_user_id: int, login: str, method: LinkMethod, sealed_key: str | None = None
     ) -> UserLink:
+        """One Redmine account, one person: a link to an account someone else holds is refused, and they hear
+        of the attempt."""
+        holder = self._links.chat_user_for(redmine_user_id)
+        if holder is not None and holder != user.id:
+            self._tell_holder(holder, login, user)
+            raise AccountTaken(
+                _("That Redmine account is linked to another Mattermost account already; its owner has been told.")
+            )
         link = UserLink(user.id, redmine_user_id, login, method, self._clock(), sealed_key=sealed_key)
         self._links.save_link(link)
         log.info("identity: %s linked to Redmine user %s by %s", user.id, redmine_user_id, method)
         return link
+
+    def _tell_holder(self, holder: str, login: str, claimant: ChatUser) -> None:
+        log.warning("identity: %s tried to link Redmine user %s, held by %s; refused", claimant.id, login, holder)
+        if self._chat is None:
+            return
+        try:
+            person = self._chat.user(holder)
+            with speaking(person.locale if person else SOURCE):
+                notice = _(
+                    "@{username} tried to link your Redmine account `{login}` to their Mattermost account. "
+                    "It was refused. If you did not expect this, tell your Redmine administrator.",
+                    username=claimant.username,
+                    login=login,
+                )
+            self._chat.send_direct(holder, ChatMessage(text=notice))
+        except BridgeError:
+            log.warning("identity: could not tell %s of the refused link", holder)
 
     def unlink(self, user: ChatUser) -> bool:
         return self._links.remove_link(user.id)
@@ -118,7 +149,7 @@ class Directory:
         except BridgeError as error:
             log.warning("identity: Redmine's accounts are not available now (%s)", error.user_message)
             return
-        for username, _ in self._map.entries():
+        for username, _login in self._map.entries():
             try:
                 found = chat.user_by_username(username)
                 if found is not None:

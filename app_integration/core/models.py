@@ -45,6 +45,7 @@ class Account:
     login: str
     name: str
     active: bool
+    admin: bool = False
 
 
 @dataclass(frozen=True)

@@ -280,7 +280,9 @@ class LinkStore(Protocol):
 
     def link_for(self, chat_user_id: str) -> UserLink | None: ...
 
-    def link_for_login(self, login: str) -> UserLink | None: ...
+    def link_for_login(self, login: str, with_key: bool = False) -> UserLink | None:
+        """A link to this login; with `with_key`, one that holds a stored key."""
+        ...
 
     def map_claim(self, username: str) -> UserLink | None:
         """The link an operator's map entry for this username was resolved to, if any."""

@@ -17,6 +17,13 @@ from tests.conftest import RedmineInfo, bridge_settings
 from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
 
 
+@pytest.fixture(autouse=True)
+def vouching_server(emulator: Any) -> None:
+    """These tests run against a server that verifies every change of address (not the default): there,
+    Mattermost vouches for a verified address, and linking by email works."""
+    emulator.require_email_verification = True
+
+
 @pytest.fixture
 def frank(emulator: Any, channel: str) -> dict[str, Any]:
     """In Redmine, but in no operator map: he links himself."""
@@ -215,3 +222,85 @@ def test_operators_list_links_and_rotate_keys(
     assert rotate_keys(settings, None, io.StringIO()) == 0
     sealed = bridge.store.link_for(frank["id"]).sealed_key  # type: ignore[union-attr]
     assert Fernet(newest.encode()).decrypt(sealed.encode()).decode() == redmine.seed["frank_key"]  # type: ignore[union-attr]
+
+
+def offer_email_link(client: FlaskClient, user: dict[str, Any], channel: str) -> str:
+    answer = click(client, user, buttons(slash(client, user, "connect", channel))["Link by my email"], channel)
+    return str(answer.get_json().get("ephemeral_text") or answer.get_json())
+
+
+@pytest.mark.parametrize("sign_in", ["", "email"])
+def test_an_address_mattermost_does_not_vouch_for_links_no_one(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str, sign_in: str
+) -> None:
+    """Typing the Redmine admin's address into one's profile once linked that account as `admin`."""
+    mallory = emulator.add_user("mallory")
+    emulator.channels[channel]["members"].add(mallory["id"])
+    mallory.update(email="frank@example.org", email_verified=False, auth_service=sign_in)
+    assert "has not verified your email address" in offer_email_link(client, mallory, channel)
+    mallory["email_verified"] = True
+    emulator.require_email_verification = False  # the server's default: a change of address is not verified
+    assert "without verifying it" in offer_email_link(client, mallory, channel)
+    assert bridge.store.link_for(mallory["id"]) is None
+
+
+def test_a_directory_sign_in_is_vouched_for_even_where_changes_are_not_verified(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str, frank: dict[str, Any]
+) -> None:
+    emulator.require_email_verification = False
+    frank["auth_service"] = "ldap"  # the address comes from the directory; nobody types it
+    assert "Link to Redmine user Frank Free (frank)?" in offer_email_link(client, frank, channel)
+
+
+def test_a_redmine_administrator_is_never_linked_by_email(
+    client: FlaskClient, emulator: Any, bridge: Bridge, channel: str
+) -> None:
+    root = emulator.add_user("root")
+    emulator.channels[channel]["members"].add(root["id"])
+    root["email"] = "admin@example.net"  # the seeded Redmine admin's, verified and vouched for
+    assert "administrator is never linked by email" in offer_email_link(client, root, channel)
+    assert bridge.store.link_for(root["id"]) is None
+
+
+def test_one_redmine_account_one_person(
+    client: FlaskClient,
+    emulator: Any,
+    bridge: Bridge,
+    channel: str,
+    frank: dict[str, Any],
+    redmine: RedmineInfo,
+    tmp_path: Path,
+) -> None:
+    """frank stores his key; frank2 (same address) tries to link the same account by email and is refused, and
+    frank hears of it. A key left linked twice from before serves only the person who stored it."""
+    click(client, frank, buttons(slash(client, frank, "connect", channel))["Enter my Redmine API key"], channel)
+    body = dialog_submission(emulator.dialogs[-1], frank, channel, {"api_key": redmine.seed["frank_key"]})
+    assert client.post("/dialog", json=body).status_code == 200
+    twin = emulator.add_user("frank2")
+    emulator.channels[channel]["members"].add(twin["id"])
+    twin["email"] = frank["email"]
+    preview = click(client, twin, buttons(slash(client, twin, "connect", channel))["Link by my email"], channel)
+    confirm = click(client, twin, buttons(preview.get_json())["Confirm"], channel)
+    assert "linked to another Mattermost account already" in str(confirm.get_json())
+    assert bridge.store.link_for(twin["id"]) is None
+    assert any("tried to link your Redmine account" in p["message"] for p in emulator.dm_posts("frank"))
+
+    # A second link made before this rule: with impersonation off, frank2 gets no use of frank's key.
+    from app_integration.core.models import UserLink
+
+    held = bridge.store.link_for(frank["id"])
+    assert held is not None
+    bridge.store.save_link(UserLink(twin["id"], held.redmine_user_id, "frank", "email", held.linked_at))
+    settings = bridge_settings(
+        redmine.url, redmine.admin_key, emulator.url, emulator.bot_token, tmp_path, redmine_impersonation=False
+    )
+    with create_app(settings, build_bridge(settings, None)).test_client() as keyless:
+        assert "acts only with personal API keys" in slash(keyless, twin, "tickets_for_me", channel)["text"]
+        assert "assigned to you" in slash(keyless, frank, "tickets_for_me", channel)["text"]
+    import io
+
+    from app_integration.adapters.operator_commands import list_users
+
+    listing = io.StringIO()
+    assert list_users(bridge.settings, None, listing) == 0
+    assert "SHARED by 2 accounts" in listing.getvalue()

@@ -29,6 +29,7 @@ from ...core.features.direct_messages import answer_direct_message
 from ...core.features.thread_replies import note_from_reply
 from ...core.features.ticket_links import TicketLinker
 from ...core.i18n import speaking
+from ...core.identity import acting_for
 from ...core.models import ChatPost
 from ..leadership import Claim, Fence
 from ..redmine_gateway import key_checks
@@ -245,11 +246,13 @@ class PostListener:
     def _answer(self, post: ChatPost, edited: bool = False) -> None:
         """The listener's one error boundary for a post."""
         checks = key_checks.set(set())
+        actor = acting_for.set(post.user.id)
         try:
             with speaking(post.user.locale):
                 self._act(post, edited)
         finally:
             key_checks.reset(checks)
+            acting_for.reset(actor)
 
     def _act(self, post: ChatPost, edited: bool) -> None:
         try:

@@ -15,6 +15,7 @@ from ...core.chat_ids import is_chat_id
 from ...core.commands import Command, CommandRegistry, dispatch
 from ...core.errors import BridgeError, Unauthorized
 from ...core.i18n import adopt
+from ...core.identity import acting_for
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
 from ...core.services import Services
 from ...core.settings import Settings
@@ -66,6 +67,7 @@ class WebContext:
         how many Redmine round trips."""
         request_id = uuid.uuid4().hex[:12]
         checks = key_checks.set(set())
+        actor = acting_for.set(context.user.id)
         started = time.perf_counter()
         outcome = "ok"
         with counting() as tally:
@@ -76,6 +78,7 @@ class WebContext:
                 raise
             finally:
                 key_checks.reset(checks)
+                acting_for.reset(actor)
                 name = command.name + ("_submit" if submitting else "")
                 self._log(request_id, name, context, tally.round_trips, outcome, started)
 

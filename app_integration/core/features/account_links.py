@@ -184,4 +184,6 @@ def _email_match(services: Services, context: CommandContext) -> Account:
         raise BridgeError(_("Several Redmine accounts share your email address, so it cannot tell which is yours."))
     if not accounts or not accounts[0].active:
         raise BridgeError(_("No active Redmine account has your email address. Link with your API key instead."))
+    if accounts[0].admin:
+        raise BridgeError(_("A Redmine administrator is never linked by email. Link with your API key instead."))
     return accounts[0]
