@@ -495,10 +495,8 @@ def test_the_due_reminder_comes_once_a_day_in_the_persons_time_zone(
     assert len(emulator.dm_posts("carol")) == carol_before  # nothing due for carol: no DM at all
 
 
-def test_a_subscription_is_edited_through_its_button(client: FlaskClient, bridge: Bridge, emulator: Any) -> None:
-    channel = channel_named(emulator, "x-" + uuid.uuid4().hex[:6])
-    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
-    subscribe_by_dialog(client, emulator, "alice", channel)
+def open_edit_form(client: FlaskClient, emulator: Any, channel: str) -> dict[str, Any]:
+    """alice clicks Edit on the channel's first subscription; the dialog that opens."""
     listed = slash(client, emulator, "alice", "subscriptions", channel)
     edit = next(a for a in listed["attachments"][0]["actions"] if a["name"].startswith("Edit"))
     body = {
@@ -508,7 +506,15 @@ def test_a_subscription_is_edited_through_its_button(client: FlaskClient, bridge
         "trigger_id": trigger_id(emulator.user("alice")["id"]),
     }
     assert client.post("/actions", json=body).get_json() == {}
-    opened = emulator.dialogs[-1]
+    opened: dict[str, Any] = emulator.dialogs[-1]
+    return opened
+
+
+def test_a_subscription_is_edited_through_its_button(client: FlaskClient, bridge: Bridge, emulator: Any) -> None:
+    channel = channel_named(emulator, "x-" + uuid.uuid4().hex[:6])
+    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
+    subscribe_by_dialog(client, emulator, "alice", channel)
+    opened = open_edit_form(client, emulator, channel)
     defaults = {e["name"]: e.get("default") for e in opened["dialog"]["elements"]}
     assert (defaults["projects"], defaults["event_note"], defaults["event_priority"]) == ("demo", "true", "false")
     submission = {"projects": "demo", "subprojects": False, "status": "open", "event_priority": True}
@@ -530,16 +536,7 @@ def test_saving_an_unchanged_subscription_keeps_its_assignee_filter(
     assert subscribe_by_dialog(client, emulator, "alice", channel, **chosen).status_code == 200
     [before] = bridge.notifications.subscriptions(channel)
     assert before.assignee_id is not None
-    listed = slash(client, emulator, "alice", "subscriptions", channel)
-    edit = next(a for a in listed["attachments"][0]["actions"] if a["name"].startswith("Edit"))
-    body = {
-        "user_id": emulator.user("alice")["id"],
-        "channel_id": channel,
-        "context": edit["integration"]["context"],
-        "trigger_id": trigger_id(emulator.user("alice")["id"]),
-    }
-    assert client.post("/actions", json=body).get_json() == {}
-    opened = emulator.dialogs[-1]
+    opened = open_edit_form(client, emulator, channel)
     as_shown = {e["name"]: e.get("default") for e in opened["dialog"]["elements"]}
     submission = {k: (v == "true" if v in ("true", "false") else v) for k, v in as_shown.items() if v is not None}
     answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
