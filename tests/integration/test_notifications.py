@@ -543,3 +543,12 @@ def test_saving_an_unchanged_subscription_keeps_its_assignee_filter(
     assert answer.status_code == 200
     [after] = bridge.notifications.subscriptions(channel)
     assert after.assignee_id == before.assignee_id and after.events == before.events
+
+
+def test_a_long_poll_does_not_hold_back_delivery(bridge: Bridge, emulator: Any) -> None:
+    """A poll cycle reading 1,000 changed issues takes minutes at Redmine's pace; the outbox and the reminders
+    run on their own thread meanwhile (they once waited for the poll, on the same one)."""
+    from benchmarks.recovery_bench import delivery_during_long_poll
+
+    measured = delivery_during_long_poll(bridge, emulator, poll_seconds=30.0, samples=3)
+    assert measured.samples == 3  # all delivered while the poll still ran (the helper checks it)
