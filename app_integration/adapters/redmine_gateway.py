@@ -103,9 +103,10 @@ def _pooled_session() -> requests.Session:
     session: requests.Session | None = getattr(_thread, "session", None)
     if session is None:
         session = requests.Session()
-        # Only reads are retried, and only on connect errors: a create is never repeated blindly.
+        # Only reads are retried: on a connect error, or once on a connection cut mid-answer (a busy Redmine's
+        # server drops some); a read is safe to repeat. A create is never repeated blindly.
         retry = Retry(
-            total=2, connect=2, read=0, status=0, other=0, backoff_factor=0.2, allowed_methods=frozenset({"GET"})
+            total=2, connect=2, read=1, status=0, other=0, backoff_factor=0.2, allowed_methods=frozenset({"GET"})
         )
         session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
         session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
