@@ -304,3 +304,28 @@ def test_one_redmine_account_one_person(
     listing = io.StringIO()
     assert list_users(bridge.settings, None, listing) == 0
     assert "SHARED by 2 accounts" in listing.getvalue()
+
+
+def test_a_step_button_is_bound_to_the_post_it_was_put_on(
+    client: FlaskClient, emulator: Any, channel: str, frank: dict[str, Any], bridge: Bridge
+) -> None:
+    """A flow's next buttons replace the post the click came from, so they are signed for that post too: the
+    Confirm button replayed from another post is refused."""
+    shown_on, elsewhere = "p" * 26, "q" * 26
+    offer = buttons(slash(client, frank, "connect", channel))["Link by my email"]
+    first = {**click_body(frank, offer, channel), "post_id": shown_on}
+    confirm = buttons(client.post("/actions", json=first).get_json())["Confirm"]
+    replayed = {**click_body(frank, confirm, channel), "post_id": elsewhere}
+    assert refused_click(client.post("/actions", json=replayed))
+    assert bridge.store.link_for(frank["id"]) is None
+    right = {**click_body(frank, confirm, channel), "post_id": shown_on}
+    assert "Linked: Redmine login `frank`" in str(client.post("/actions", json=right).get_json())
+
+
+def click_body(user: dict[str, Any], button: dict[str, Any], channel: str) -> dict[str, Any]:
+    return {
+        "user_id": user["id"],
+        "channel_id": channel,
+        "context": button["integration"]["context"],
+        "trigger_id": trigger_id(user["id"]),
+    }

@@ -171,8 +171,10 @@ def _render(web: WebContext, command: Command, context: CommandContext, reply: R
     return _ephemeral(reply.text)
 
 
-def _buttons(web: WebContext, context: CommandContext, actions: tuple[Action, ...], title: str) -> dict[str, Any]:
-    return signed_buttons(web.signer, web.root_url, context.user.id, context.channel_id, actions, title)
+def _buttons(
+    web: WebContext, context: CommandContext, actions: tuple[Action, ...], title: str, post_id: str = ""
+) -> dict[str, Any]:
+    return signed_buttons(web.signer, web.root_url, context.user.id, context.channel_id, actions, title, post_id)
 
 
 def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:
@@ -236,7 +238,8 @@ def _action(web: WebContext) -> Any:
     body = json_object(request.get_data())
     user_id = text(body, "user_id")
     channel_id = _channel(text(body, "channel_id"))
-    signed = web.signer.verify("button", text(member(body, "context"), "sig"), user_id, channel_id)
+    post_id = str(body.get("post_id") or "")
+    signed = web.signer.verify("button", text(member(body, "context"), "sig"), user_id, channel_id, post_id)
     command = web.registry.find(str(signed.get("cmd", "")))
     if command is None:
         raise Unauthorized("button names no command")
@@ -260,7 +263,8 @@ def _action(web: WebContext) -> Any:
     if reply.actions or command.hidden:
         # A step of a flow (connect: preview, confirm, cancel) replaces the post its button was on, so a
         # prompt's buttons go once they are used. `update` needs no permission, ephemeral posts included.
-        attachments = [_buttons(web, context, reply.actions, "")] if reply.actions else []
+        # The post is known now: the new buttons are bound to it as well.
+        attachments = [_buttons(web, context, reply.actions, "", post_id)] if reply.actions else []
         return jsonify(
             {"update": {"message": reply.text, "props": {"attachments": attachments}}, "skip_slack_parsing": True}
         )

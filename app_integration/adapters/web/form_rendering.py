@@ -157,15 +157,23 @@ def action_id(command_name: str) -> str:
 
 
 def signed_buttons(
-    signer: StateSigner, root_url: str, user_id: str, channel_id: str, actions: Iterable[Action], title: str
+    signer: StateSigner,
+    root_url: str,
+    user_id: str,
+    channel_id: str,
+    actions: Iterable[Action],
+    title: str,
+    post_id: str = "",
 ) -> dict[str, Any]:
-    """Message buttons, each signed for one person in one channel: a click by anyone else, an altered one, or
-    one replayed into another channel is refused."""
+    """Message buttons, each signed for one person in one channel, and for one post where the bridge knows it
+    (a post it updates): a click by anyone else, an altered one, or one replayed into another channel or from
+    another post is refused."""
     rendered = []
     for number, action in enumerate(actions):
-        signed = signer.sign(
-            "button", {"cmd": action.command, "uid": user_id, "cid": channel_id, "arg": action.argument}
-        )
+        payload = {"cmd": action.command, "uid": user_id, "cid": channel_id, "arg": action.argument}
+        if post_id:
+            payload["pid"] = post_id
+        signed = signer.sign("button", payload)
         rendered.append(
             {
                 "id": action_id(f"{action.command}{number}"),

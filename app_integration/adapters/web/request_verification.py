@@ -55,7 +55,7 @@ class StateSigner:
         return str(self._serializer(purpose).dumps(dict(payload)))
 
     def verify(
-        self, purpose: Purpose, token: str | None, user_id: str, channel_id: str | None = None
+        self, purpose: Purpose, token: str | None, user_id: str, channel_id: str | None = None, post_id: str = ""
     ) -> dict[str, Any]:
         """The payload, if untampered, fresh, signed for this purpose, issued to this same user, and (when the
         token names one) for this same channel."""
@@ -71,6 +71,8 @@ class StateSigner:
             raise Unauthorized("signed state belongs to another user")
         if channel_id is not None and not hmac.compare_digest(str(payload.get("cid", "")), channel_id):
             raise Unauthorized("signed state belongs to another channel")
+        if payload.get("pid") and not hmac.compare_digest(str(payload["pid"]), post_id):
+            raise Unauthorized("signed state belongs to another post")
         return payload
 
 
