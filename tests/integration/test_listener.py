@@ -510,3 +510,15 @@ def test_a_takeover_answers_each_post_once_and_the_old_term_nothing(
     finally:
         new.stop()
         old.stop()
+
+
+def test_a_listener_that_never_handled_a_post_loses_none_to_a_fresh_connection(
+    listener: PostListener, emulator: Any, seeded: dict[str, int]
+) -> None:
+    """Nothing handled yet, and the server restarts (or had not yet seen the old socket go): the reconnect gets a
+    new connection and a hello, and the posts made meanwhile come over REST, from when this process connected."""
+    with emulator.outage():
+        emulator.restart_websockets()
+        missed = emulator.post_as("alice", town(emulator), f"while restarting #t{seeded['public']}")
+    wait_for(lambda: linked(emulator, missed["id"], seeded["public"]))
+    assert emulator.hub.registrations[-1] == "fresh" and link_count(emulator, missed["id"], seeded["public"]) == 1
