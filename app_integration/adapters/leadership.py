@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import zlib
 from enum import Enum
 from typing import Any
@@ -69,6 +70,9 @@ _handled = Table(
     Column("post_at", BigInteger, nullable=False),
 )
 KEEP_HANDLED = dt.timedelta(days=7)
+PRUNE_SECONDS = 300.0
+_prune_lock = threading.Lock()
+_pruned_at = -PRUNE_SECONDS
 
 
 def _now() -> dt.datetime:
@@ -197,9 +201,9 @@ class Fence:
         row = select(literal(key), literal(self.epoch), literal(now, DateTime(timezone=True)), literal(post_at))
         if self.epoch:
             row = row.where(self._current() == self.epoch)
+        self._prune(now)
         try:
             with self._engine.begin() as connection:
-                connection.execute(delete(_handled).where(_handled.c.handled_at < now - KEEP_HANDLED))
                 # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... SELECT that wrote nothing.
                 insert = _handled.insert().from_select(["key", "epoch", "handled_at", "post_at"], row)
                 written = connection.execute(insert.returning(_handled.c.key)).first()
@@ -208,6 +212,17 @@ class Fence:
                 return Claim.DONE if self.still_current() else Claim.FENCED
             return Claim.MINE
         return Claim.MINE if written is not None else Claim.FENCED
+
+    def _prune(self, now: dt.datetime) -> None:
+        """Forgets claims older than KEEP_HANDLED, at most every PRUNE_SECONDS per process: not a write on
+        every post's path."""
+        global _pruned_at
+        with _prune_lock:
+            if time.monotonic() - _pruned_at < PRUNE_SECONDS:
+                return
+            _pruned_at = time.monotonic()
+        with self._engine.begin() as connection:
+            connection.execute(delete(_handled).where(_handled.c.handled_at < now - KEEP_HANDLED))
 
     def admit(self, key: str) -> bool:
         """The core's LeadFence: act on `key` now? Raises LeadLost once another term leads."""
