@@ -517,6 +517,7 @@ def test_a_listener_that_never_handled_a_post_loses_none_to_a_fresh_connection(
 ) -> None:
     """Nothing handled yet, and the server restarts (or had not yet seen the old socket go): the reconnect gets a
     new connection and a hello, and the posts made meanwhile come over REST, from when this process connected."""
+    wait_for(lambda: listener.stream.position.connection_id)  # connected: posts before that are history
     with emulator.outage():
         emulator.restart_websockets()
         missed = emulator.post_as("alice", town(emulator), f"while restarting #t{seeded['public']}")
