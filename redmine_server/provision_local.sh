@@ -9,18 +9,33 @@
 #
 # Each Redmine instance (Debian's REDMINE_INSTANCE) has its own database, port and state, so
 # the tests' tickets never show in the demo: REDMINE_LOCAL_INSTANCE=bridge-demo (port 3301, the
-# default) or bridge-tests (port 3302).
+# default) or bridge-tests (port 3302), both SQLite under WEBrick, the small case.
+#
+# REDMINE_LOCAL_INSTANCE=bridge-prod (port 3304) is shaped like production: Debian's redmine-pgsql
+# on the project's PostgreSQL cluster (tests/postgres/provision_local.sh), served by Debian's Puma
+# in cluster mode. SQLite under WEBrick writes one ticket at a time; this one writes as many as
+# Redmine's CPU allows, so speed is measured and concurrency tested against it. Size it with
+# REDMINE_PUMA_WORKERS (default: the machine's cores) and REDMINE_PUMA_THREADS (default 4).
 #
 # Output lines meant for machines start with REDMINE_URL=, REDMINE_ADMIN_KEY=,
 # REDMINE_VERSION= and SEED_JSON=; progress goes to stderr.
 set -euo pipefail
 
 INSTANCE="${REDMINE_LOCAL_INSTANCE:-bridge-demo}"
+ENGINE=sqlite
 case "${INSTANCE}" in
   bridge-demo) DEFAULT_PORT=3301 ;;
   bridge-tests) DEFAULT_PORT=3302 ;;
+  bridge-prod) DEFAULT_PORT=3304; ENGINE=pgsql ;;
   *) DEFAULT_PORT=3303 ;;
 esac
+ENGINE="${REDMINE_LOCAL_ENGINE:-${ENGINE}}"
+WORKERS="${REDMINE_PUMA_WORKERS:-$(nproc)}"
+THREADS="${REDMINE_PUMA_THREADS:-4}"
+PG_SCRIPT="$(cd "$(dirname "$0")/.." && pwd)/tests/postgres/provision_local.sh"
+PG_DATABASE="redmine_${INSTANCE//-/_}"
+PG_ROLE="${PG_DATABASE}"
+PG_PASSWORD="redmine-test-only"
 PORT="${REDMINE_LOCAL_PORT:-${DEFAULT_PORT}}"
 STATE_DIR="${REDMINE_STATE_DIR:-/tmp/${INSTANCE}}"
 REDMINE_DIR=/usr/share/redmine
@@ -46,6 +61,11 @@ install_packages() {
     # The postinst fails under the default bundler; the configure below completes it.
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redmine redmine-sqlite curl >&2 || true
   fi
+  if [ "${ENGINE}" = pgsql ] \
+     && [ "$(dpkg-query -W -f='${Status}\n' redmine-pgsql puma 2>/dev/null | grep -c 'install ok installed')" != 2 ]; then
+    say "installing redmine-pgsql and puma from Debian's packages (first run only, ~15 s)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redmine-pgsql puma >&2
+  fi
   if dpkg -l redmine | grep -q '^i[^i]' || [ -n "$(dpkg --audit 2>/dev/null)" ]; then
     say "completing the package configuration (database migrations)"
     as_root env DEBIAN_FRONTEND=noninteractive BUNDLER_VERSION=2.3.15 dpkg --configure -a >&2
@@ -53,9 +73,11 @@ install_packages() {
 }
 
 install_web_server() {
-  if ! grep -qs 'gem "webrick"' "${REDMINE_DIR}/Gemfile.local"; then
-    say "adding webrick to Redmine's Gemfile.local"
-    echo 'gem "webrick"' | as_root tee -a "${REDMINE_DIR}/Gemfile.local" >/dev/null
+  local server=webrick
+  [ "${ENGINE}" = pgsql ] && server=puma
+  if ! grep -qs "gem \"${server}\"" "${REDMINE_DIR}/Gemfile.local"; then
+    say "adding ${server} to Redmine's Gemfile.local"
+    echo "gem \"${server}\"" | as_root tee -a "${REDMINE_DIR}/Gemfile.local" >/dev/null
   fi
   (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 bundle install --local >/dev/null 2>&1) \
     || { say "bundle install --local failed"; exit 1; }
@@ -63,10 +85,17 @@ install_web_server() {
 
 # Debian's multi-tenancy: config, files, logs and tmp per instance, beside the packaged default.
 write_database_config() {
+  if [ "${ENGINE}" = pgsql ]; then
+    # One connection per Puma thread, and one spare for the seed run beside a running server.
+    printf 'production:\n  adapter: postgresql\n  host: 127.0.0.1\n  port: %s\n  database: %s\n  username: %s\n  password: %s\n  encoding: utf8\n  pool: %s\n' \
+      "${PG_PORT}" "${PG_DATABASE}" "${PG_ROLE}" "${PG_PASSWORD}" "$(( THREADS + 1 ))" \
+      | as_root tee "/etc/redmine/${INSTANCE}/database.yml.new" >/dev/null
+  else
   # SQLite serialises writes: without a busy timeout, concurrent creates (a batch, or two users at once)
   # fail with 500 "database is locked" instead of waiting their turn.
   printf 'production:\n  adapter: sqlite3\n  database: %s\n  encoding: utf8\n  timeout: 15000\n' "${DATABASE}" \
     | as_root tee "/etc/redmine/${INSTANCE}/database.yml.new" >/dev/null
+  fi
   if ! cmp -s "/etc/redmine/${INSTANCE}/database.yml.new" "/etc/redmine/${INSTANCE}/database.yml"; then
     as_root mv "/etc/redmine/${INSTANCE}/database.yml.new" "/etc/redmine/${INSTANCE}/database.yml"
     if answers; then say "database settings changed; restarting"; stop_server; fi
@@ -75,29 +104,69 @@ write_database_config() {
   fi
 }
 
+# The PostgreSQL side: the project's cluster, a role and a database of this instance's own, and a
+# template database holding the migrated, seeded state (CREATE DATABASE ... TEMPLATE copies it in seconds).
+pg_sql() { "${PG_SCRIPT}" sql "$1"; }
+pg_exists() { [ "$(pg_sql "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]; }
+start_postgres() {
+  local url
+  url="$("${PG_SCRIPT}" start | sed -n 's/^DATABASE_URL=//p')"
+  PG_PORT="$(printf '%s' "${url}" | sed -E 's#.*:([0-9]+)/.*#\1#')"
+  [ "$(pg_sql "SELECT 1 FROM pg_roles WHERE rolname = '${PG_ROLE}'")" = 1 ] \
+    || pg_sql "CREATE ROLE ${PG_ROLE} LOGIN PASSWORD '${PG_PASSWORD}'"
+  pg_exists "${PG_DATABASE}" || pg_sql "CREATE DATABASE ${PG_DATABASE} OWNER ${PG_ROLE} ENCODING 'UTF8' TEMPLATE template0"
+}
+has_template() {
+  if [ "${ENGINE}" = pgsql ]; then pg_exists "${PG_DATABASE}_template"; else [ -f "${TEMPLATE}" ]; fi
+}
+save_template() {
+  if [ "${ENGINE}" = pgsql ]; then
+    pg_sql "CREATE DATABASE ${PG_DATABASE}_template TEMPLATE ${PG_DATABASE} OWNER ${PG_ROLE}"
+  else
+    as_root cp "${DATABASE}" "${TEMPLATE}"
+  fi
+}
+drop_database() {
+  if [ "${ENGINE}" = pgsql ]; then
+    pg_sql "DROP DATABASE IF EXISTS ${PG_DATABASE} WITH (FORCE)"
+    pg_sql "CREATE DATABASE ${PG_DATABASE} OWNER ${PG_ROLE} ENCODING 'UTF8' TEMPLATE template0"
+  else
+    as_root rm -f "${DATABASE}"
+  fi
+}
+load_template() {
+  if [ "${ENGINE}" = pgsql ]; then
+    pg_sql "DROP DATABASE IF EXISTS ${PG_DATABASE} WITH (FORCE)"
+    pg_sql "CREATE DATABASE ${PG_DATABASE} TEMPLATE ${PG_DATABASE}_template OWNER ${PG_ROLE}"
+  else
+    as_root cp "${TEMPLATE}" "${DATABASE}"
+  fi
+}
+
 create_instance() {
+  [ "${ENGINE}" = pgsql ] && start_postgres
   as_root mkdir -p "/etc/redmine/${INSTANCE}" "${INSTANCE_DIR}/db" "${INSTANCE_DIR}/files" \
     "/var/log/redmine/${INSTANCE}" "/var/cache/redmine/${INSTANCE}/tmp/cache"
   write_database_config
-  [ -f "${TEMPLATE}" ] && return
+  has_template && return
   say "creating the Redmine instance ${INSTANCE} (its own database; once per machine, ~1 min)"
   [ -s "/etc/redmine/${INSTANCE}/secret_key.txt" ] \
     || python3 -c 'import secrets; print(secrets.token_hex(32))' | as_root tee "/etc/redmine/${INSTANCE}/secret_key.txt" >/dev/null
   as_root ln -sfn "/etc/redmine/${INSTANCE}" "${INSTANCE_DIR}/config"
   as_root ln -sfn "/var/log/redmine/${INSTANCE}" "${INSTANCE_DIR}/log"
   as_root ln -sfn "/var/cache/redmine/${INSTANCE}/tmp" "${INSTANCE_DIR}/tmp"
-  as_root rm -f "${DATABASE}"
+  drop_database
   (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
      bundle exec rake db:migrate RAILS_ENV=production >"${STATE_DIR}/migrate.log" 2>&1) \
      || { say "migrating the new instance failed; see ${STATE_DIR}/migrate.log"; tail -20 "${STATE_DIR}/migrate.log" >&2; exit 1; }
   seed
-  as_root cp "${DATABASE}" "${TEMPLATE}"
+  save_template
 }
 
 restore_template() {
   say "starting ${INSTANCE} from a freshly seeded database"
   stop_server
-  as_root cp "${TEMPLATE}" "${DATABASE}"
+  load_template
   as_root rm -rf "/var/cache/redmine/${INSTANCE}/tmp/cache"
 }
 
@@ -118,6 +187,16 @@ seed() {
   exit 1
 }
 
+server_command() {
+  if [ "${ENGINE}" = pgsql ]; then
+    # Cluster mode: WORKERS processes of THREADS threads each, the way Redmine is served in production.
+    echo bundle exec puma -e production -w "${WORKERS}" -t "${THREADS}:${THREADS}" --preload \
+      -b "tcp://127.0.0.1:${PORT}" --pidfile "${STATE_DIR}/server.pid" config.ru
+  else
+    echo bundle exec rails server -u webrick -e production -b 127.0.0.1 -p "${PORT}" -P "${STATE_DIR}/server.pid"
+  fi
+}
+
 start_server() {
   if answers; then say "already running at ${URL}"; return; fi
   say "starting Redmine at ${URL}"
@@ -128,7 +207,7 @@ import subprocess, sys
 log = open(sys.argv[1], "ab")
 subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
 ' "${STATE_DIR}/server.log" env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
-     bundle exec rails server -u webrick -e production -b 127.0.0.1 -p "${PORT}" -P "${STATE_DIR}/server.pid")
+     $(server_command))
   for _ in $(seq 1 120); do
     if answers; then say "answering after start"; return; fi
     sleep 0.5
@@ -156,6 +235,7 @@ report() {
   echo "REDMINE_URL=${URL}"
   echo "REDMINE_ADMIN_KEY=${key}"
   echo "REDMINE_VERSION=${version}"
+  echo "REDMINE_SERVER=$([ "${ENGINE}" = pgsql ] && echo "PostgreSQL, Puma ${WORKERS}x${THREADS}" || echo "SQLite, WEBrick")"
   echo "SEED_JSON=${json}"
 }
 

@@ -6,6 +6,8 @@
 #   provision_local.sh start   install if needed, create the cluster, start; prints DATABASE_URL=
 #   provision_local.sh stop    stop the cluster this script started
 #   provision_local.sh status  exit 0 when it answers
+#   provision_local.sh sql Q   runs one statement as the cluster's superuser (the production-shaped
+#                              Redmine of redmine_server/ keeps its database here too)
 set -euo pipefail
 
 PORT="${BRIDGE_PG_PORT:-5433}"
@@ -68,5 +70,6 @@ case "${1:-start}" in
     if [ -f "${DATA}/postmaster.pid" ]; then as_postgres "$(bin_dir)/pg_ctl" -D "${DATA}" -m fast stop >/dev/null; say "stopped"; fi
     ;;
   status) answers ;;
-  *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+  sql) admin_sql "$2" ;;
+  *) echo "usage: $0 [start|stop|status|sql STATEMENT]" >&2; exit 2 ;;
 esac
