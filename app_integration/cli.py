@@ -71,6 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(command: str, settings: Settings, env_file: Path) -> int:
+    if command in ("serve", "run"):
+        from .adapters.metrics_dir import prepare_multiprocess
+
+        # Before anything imports prometheus_client: gunicorn's workers (and, under `run`, the listener) add
+        # their samples up in one directory.
+        prepare_multiprocess(share_with_children=command == "run")
     if command == "serve":
         from .adapters.gunicorn_server import serve
 

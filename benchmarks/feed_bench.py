@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from app_integration.adapters.notification_runner import NotificationRunner
-from app_integration.adapters.redmine_gateway import counting
+from app_integration.adapters.redmine.call_scope import counting
 from app_integration.adapters.wiring import Bridge
 from app_integration.core.events import Subscription
 from app_integration.core.features.change_feed import poll_once

@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from app_integration.adapters.listener.post_listener import PostListener
-from app_integration.adapters.redmine_gateway import counting
+from app_integration.adapters.redmine.call_scope import counting
 from app_integration.adapters.wiring import Bridge, build_bridge
 from app_integration.core.commands import dispatch
 from app_integration.core.models import ChatUser, CommandContext, Reply

@@ -8,6 +8,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from ..core.settings import Settings
+from . import metrics
 from .store import BridgeStore
 
 
@@ -38,7 +39,14 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "graceful_timeout": 20,
         "accesslog": None,
         "limit_request_line": 8190,
+        "when_ready": lambda server: _serve_metrics_port(settings),
+        "child_exit": lambda server, worker: metrics.process_exited(worker.pid),
     }
+
+
+def _serve_metrics_port(settings: Settings) -> None:
+    if settings.metrics_port:
+        metrics.serve_on_loopback(settings.metrics_port)
 
 
 def serve(settings: Settings, env_file: Path | None) -> int:

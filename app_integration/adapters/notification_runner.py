@@ -16,8 +16,9 @@ from ..core.errors import BridgeError
 from ..core.features.change_feed import poll_once
 from ..core.features.due_reminders import remind_due
 from ..core.features.outbox_delivery import deliver_due
+from . import metrics
 from .leadership import Fence
-from .redmine_gateway import counting
+from .redmine.call_scope import counting
 from .wiring import Bridge
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,17 @@ class NotificationRunner:
             self._stopped.wait(DELIVER_SECONDS)
 
     def poll(self) -> None:
+        started = time.perf_counter()
         with counting() as tally:
             report = self._guarded("feed", lambda: poll_once(self._bridge.services, self._bridge.store))
-        if report is not None and report.changed:
+        metrics.FEED_SECONDS.observe(time.perf_counter() - started)
+        metrics.FEED_CALLS.observe(tally.round_trips)
+        if report is None:
+            return
+        metrics.FEED_EVENTS.observe(report.events)
+        if report.cursor_at is not None:
+            metrics.FEED_LAG.set(max(0.0, (dt.datetime.now(dt.UTC) - report.cursor_at).total_seconds()))
+        if report.changed:
             log.info(
                 "feed: %d changed issues, %d events, %d posts queued, %d Redmine calls",
                 report.changed,
@@ -86,7 +95,18 @@ class NotificationRunner:
 
     def deliver(self) -> None:
         chat, notes = self._bridge.chat, self._bridge.notifications
-        self._guarded("outbox", lambda: deliver_due(chat, notes, dt.datetime.now(dt.UTC), fence=self._fence))
+        now = dt.datetime.now(dt.UTC)
+        report = self._guarded("outbox", lambda: deliver_due(chat, notes, now, fence=self._fence))
+        if report is not None:
+            metrics.OUTBOX_DELIVERED.inc(report.sent)
+            metrics.OUTBOX_RETRIES.inc(report.retried)
+            for kind in report.drop_kinds:
+                metrics.OUTBOX_DROPS.labels(kind).inc()
+        backlog = self._guarded("outbox", notes.outbox_backlog)
+        if backlog is not None:
+            depth, oldest = backlog
+            metrics.OUTBOX_DEPTH.set(depth)
+            metrics.OUTBOX_OLDEST.set((dt.datetime.now(dt.UTC) - oldest).total_seconds() if oldest else 0.0)
 
     def _guarded(self, what: str, step: Callable[[], T]) -> T | None:
         try:

@@ -274,6 +274,13 @@ class NotificationTables:
     def drop(self, delivery: Delivery, reason: str) -> None:
         self._set(delivery, state="dropped", reason=reason[:255])
 
+    def outbox_backlog(self) -> tuple[int, dt.datetime | None]:
+        """Rows waiting to be sent, and when the oldest of them was queued."""
+        query = select(func.count(), func.min(_outbox.c.created_at)).where(_outbox.c.state == "pending")
+        with self._engine.connect() as connection:
+            count, oldest = connection.execute(query).one()
+        return int(count), _utc(oldest) if oldest is not None else None
+
     def outbox_states(self) -> dict[str, int]:
         """How many rows are in each state: for the operator and the tests."""
         with self._engine.connect() as connection:

@@ -14,9 +14,10 @@ from ..core.user_map import build_user_map
 from .key_vault import KeyVault
 from .mattermost_rest import MattermostChat
 from .notification_store import NotificationTables
-from .redmine_feed import RedmineFeed
-from .redmine_gateway import RedmineGateway
-from .redmine_tickets import RedmineTickets
+from .redmine.feed import RedmineFeed
+from .redmine.gateway import RedmineGateway
+from .redmine.http_engine import bound_calls
+from .redmine.ticket_desk import RedmineTickets
 from .store import BridgeStore
 
 
@@ -42,6 +43,7 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
         settings.redmine_read_timeout,
         settings.redmine_cache_ttl,
     )
+    bound_calls(settings.redmine_max_calls)
     token = settings.redmine_mattermost_bridge_app_token
     chat = MattermostChat(settings.mattermost_base_url, token.get_secret_value() if token else "")
     store = BridgeStore(settings.database_url, settings.idempotency_ttl_hours)

@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     redmine_connect_timeout: float = Field(default=3.0, gt=0, le=3.0)
     redmine_read_timeout: float = Field(default=10.0, gt=0, le=10.0)
     redmine_cache_ttl: float = Field(default=300.0, ge=0)
-    redmine_concurrency: int = Field(default=4, ge=1, le=16)
+    redmine_concurrency: int = Field(default=4, ge=1, le=16)  # one batch's creates in flight at once
+    # Redmine requests in flight in one process, whatever sent them (batches, lists, the feed, the listener):
+    # gunicorn's threads share it, so a burst of batches queues in the bridge instead of at Redmine.
+    redmine_max_calls: int = Field(default=8, ge=1, le=64)
     # Redmine's changes back into the chat: polled every so many seconds (0 stops polling), and, on
     # Redmine 7, also pushed to POST /webhooks/redmine, signed with this secret.
     redmine_poll_seconds: float = Field(default=30.0, ge=0)
@@ -68,6 +71,9 @@ class Settings(BaseSettings):
     request_signing_key: SecretStr | None = None
     signed_state_max_age: int = Field(default=3600, ge=60)
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Prometheus' /metrics: on the bind address only with this bearer token; and/or on 127.0.0.1:METRICS_PORT.
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     # State, behaviour, logs.
     database_url: str = "sqlite:///bridge.sqlite3"

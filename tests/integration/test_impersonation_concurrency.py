@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from app_integration.adapters.redmine_gateway import RedmineGateway
+from app_integration.adapters.redmine.gateway import RedmineGateway
 from tests.conftest import RedmineInfo
 
 CALLS_PER_USER = 50

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from app_integration.adapters.redmine_gateway import RedmineGateway
+from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.core.errors import OutcomeUnknown
 from app_integration.core.models import IssueDraft
 from tests.conftest import RedmineInfo, issues_matching

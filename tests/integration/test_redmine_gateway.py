@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from app_integration.adapters.redmine_gateway import RedmineGateway
+from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.core.errors import (
     AccountUnavailable,
     NotFound,

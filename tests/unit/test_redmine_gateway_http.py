@@ -10,7 +10,8 @@ import pytest
 import requests
 import responses
 
-from app_integration.adapters.redmine_gateway import RedmineGateway, counting
+from app_integration.adapters.redmine.call_scope import counting
+from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.core.errors import (
     AccountUnavailable,
     NotFound,
@@ -116,7 +117,7 @@ def test_a_create_is_retried_only_once_redmine_shows_it_made_nothing(
 ) -> None:
     """A busy SQLite behind Redmine answers 500 at once; the ticket lookup proves nothing was made, so the
     create is tried again (three times in all), and never when the lookup cannot tell."""
-    monkeypatch.setattr("app_integration.adapters.redmine_gateway.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("app_integration.adapters.redmine.gateway.time.sleep", lambda seconds: None)
     responses.get(f"{URL}/issues.json", json={"issues": [], "total_count": 0, "offset": 0, "limit": 25})
     responses.post(CREATE_URL, status=500)
     responses.post(CREATE_URL, status=201, json={"issue": issue_json(7)})

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from ...core.errors import ChatTokenRefused, ChatUnavailable
 from ...core.settings import Settings
+from .. import metrics
 from ..leadership import Leadership
 from ..mattermost_rest import BOT_TOKEN_REFUSED
+from ..metrics_dir import shared_by_parent
 from ..notification_runner import NotificationRunner
 from ..wiring import Bridge, build_bridge
 from .post_listener import PostListener
@@ -32,6 +34,8 @@ LEASE_SECONDS = 10.0
 
 def listen(settings: Settings, env_file: Path | None, backoff: Backoff | None = None) -> int:
     bridge = build_bridge(settings, env_file)
+    if settings.metrics_port and not shared_by_parent():
+        metrics.serve_on_loopback(settings.metrics_port)  # under `run`, serve shows the listener's too
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
@@ -65,6 +69,9 @@ def _wait_for_the_lead(lead: Leadership, stopped: threading.Event) -> bool:
         if stopped.wait(LEAD_RETRY_SECONDS):
             return False
     log.info("listener: this replica leads")
+    metrics.TAKEOVERS.inc()
+    metrics.LEADER.set(1)
+    metrics.LEADER_EPOCH.set(lead.epoch)
     return True
 
 
@@ -86,6 +93,7 @@ def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, 
                 return None
         return 0
     finally:
+        metrics.LEADER.set(0)
         notifications.stop()
         listener.stop()
 

@@ -31,8 +31,9 @@ from ...core.features.ticket_links import TicketLinker
 from ...core.i18n import speaking
 from ...core.identity import acting_for
 from ...core.models import ChatPost
+from .. import metrics
 from ..leadership import Claim, Fence
-from ..redmine_gateway import key_checks
+from ..redmine.call_scope import call_scope
 from ..wiring import Bridge
 from .reaction_offers import offer_ticket_from_post
 from .websocket_client import Backoff, EventStream
@@ -247,13 +248,11 @@ class PostListener:
 
     def _answer(self, post: ChatPost, edited: bool = False) -> None:
         """The listener's one error boundary for a post."""
-        checks = key_checks.set(set())
         actor = acting_for.set(post.user.id)
         try:
-            with speaking(post.user.locale):
+            with call_scope(), speaking(post.user.locale):
                 self._act(post, edited)
         finally:
-            key_checks.reset(checks)
             acting_for.reset(actor)
 
     def _act(self, post: ChatPost, edited: bool) -> None:
@@ -331,6 +330,7 @@ class PostListener:
                     for raw in self._chat.posts_since(channel_id, since):
                         if raw.get("create_at", 0) >= since and not raw.get("delete_at"):
                             self.backfilled += 1
+                            metrics.BACKFILLED.inc()
                             data = {"post": json.dumps(raw), "channel_type": kind}
                             self.events.put({"event": "posted", "data": data})
             except BridgeError as error:

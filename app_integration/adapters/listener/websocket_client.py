@@ -31,6 +31,8 @@ from urllib.parse import urlencode
 import websockets
 from websockets.exceptions import InvalidHandshake, WebSocketException
 
+from .. import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -132,6 +134,8 @@ class EventStream:
             max_size=2**22,
         ) as connection:
             self.connects += 1
+            if self.connects > 1:
+                metrics.RECONNECTS.inc()
             self._heard, self._resuming = False, resuming
             receiving = asyncio.ensure_future(self._receive(connection))
             stopping = asyncio.ensure_future(stop.wait())
@@ -168,6 +172,8 @@ class EventStream:
                 raise AuthenticationFailed()
             return
         if message.get("event") == "hello":
+            if self._resuming:
+                metrics.RESUMES.labels("fresh").inc()  # the server no longer had our place
             self._resuming = False
             self._hello(message)
             return
@@ -178,6 +184,7 @@ class EventStream:
             expected = self.position.seq + 1
             if self._resuming:
                 self.resumes += 1
+                metrics.RESUMES.labels("resumed").inc()
                 self._resuming = False
             self.position.seq = seq
             if seq != expected and self.position.connection_id:

@@ -13,6 +13,7 @@ from ..wiring import Bridge, build_bridge
 from .apps_surface import apps_blueprint
 from .classic_surface import classic_blueprint
 from .health import health_blueprint
+from .metrics_endpoint import metrics_blueprint
 from .redmine_webhooks import webhooks_blueprint
 from .request_verification import StateSigner
 from .web_context import WebContext
@@ -55,6 +56,9 @@ def create_app(
                 "mattermost": bridge.chat.ping,
             }
         )
+    )
+    app.register_blueprint(
+        metrics_blueprint(settings.metrics_token.get_secret_value() if settings.metrics_token else None)
     )
     app.register_blueprint(classic_blueprint(web))
     app.register_blueprint(apps_blueprint(web, manifest or _manifest_path()))

@@ -19,7 +19,8 @@ from ...core.identity import acting_for
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
 from ...core.services import Services
 from ...core.settings import Settings
-from ..redmine_gateway import counting, key_checks
+from .. import metrics
+from ..redmine.call_scope import call_scope
 from .request_verification import StateSigner
 
 log = logging.getLogger("app_integration.web")
@@ -66,24 +67,25 @@ class WebContext:
         """Runs a command (or submits its form) through the core's one dispatch, and logs who ran what, with
         how many Redmine round trips."""
         request_id = uuid.uuid4().hex[:12]
-        checks = key_checks.set(set())
         actor = acting_for.set(context.user.id)
         started = time.perf_counter()
         outcome = "ok"
-        with counting() as tally:
+        with call_scope() as scope:
             try:
                 return dispatch(self.services, command, context, submitting)
             except BridgeError as error:
                 outcome = type(error).__name__
                 raise
             finally:
-                key_checks.reset(checks)
                 acting_for.reset(actor)
                 name = command.name + ("_submit" if submitting else "")
-                self._log(request_id, name, context, tally.round_trips, outcome, started)
+                self._log(request_id, name, context, scope.tally.round_trips, outcome, started)
 
     @staticmethod
     def _log(request_id: str, command: str, context: CommandContext, trips: int, outcome: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        metrics.COMMANDS.labels(command, context.surface, outcome).inc()
+        metrics.COMMAND_SECONDS.labels(command, context.surface).observe(elapsed)
         log.info(
             "command",
             extra={
@@ -93,7 +95,7 @@ class WebContext:
                 "surface": context.surface,
                 "redmine_round_trips": trips,
                 "outcome": outcome,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                "latency_ms": round(elapsed * 1000, 1),
             },
         )
 

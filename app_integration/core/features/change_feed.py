@@ -32,6 +32,7 @@ class CycleReport:
     changed: int  # issues read
     events: int
     enqueued: int  # deliveries new to the outbox
+    cursor_at: dt.datetime | None = None  # how far the feed has read, after this cycle
 
 
 def load_cursor(state: StateStore) -> FeedCursor | None:
@@ -67,7 +68,7 @@ def poll_once(services: Services, state: StateStore) -> CycleReport:
         settled = frozenset(i for i, when in at_start if when == newest)
         save_cursor(state, FeedCursor(newest, checked=settled, settled=settled))
         log.info("feed: starts from %s", newest.isoformat())
-        return CycleReport(0, 0, 0)
+        return CycleReport(0, 0, 0, newest)
     changed = [(i, when) for i, when in feed.changed_since(cursor.at, MAX_PAGES) if not cursor.skip(i, when)]
     cycle = FanOutCycle(services)
     events = enqueued = 0
@@ -83,7 +84,7 @@ def poll_once(services: Services, state: StateStore) -> CycleReport:
         save_cursor(state, cursor)  # as far as the outbox has it, even when Redmine stopped answering midway
         for login in notes.note_skipped(cycle.skipped, cycle.fine):
             log.warning("feed: skipping what only %s would get: %s", login, cycle.skipped[login])
-    return CycleReport(len(changed), events, enqueued)
+    return CycleReport(len(changed), events, enqueued, cursor.at)
 
 
 def enqueue_event(services: Services, event: IssueEvent) -> int:

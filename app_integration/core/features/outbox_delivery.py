@@ -29,6 +29,10 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     dropped: int = 0
+    drop_kinds: tuple[str, ...] = ()  # why each dropped row was dropped, in few words: a metric's label
+
+
+_DROP_KINDS = {NotFound: "gone", PermissionDenied: "not_allowed", ChatRefused: "refused"}
 
 
 class Unfenced:
@@ -43,7 +47,8 @@ def deliver_due(
 ) -> DeliveryReport:
     """Each target gets its rows in order: a row waiting out a retry holds back the later rows of its
     target, never those of another."""
-    sent = retried = dropped = 0
+    sent = retried = 0
+    drops: list[str] = []
     failed: set[str] = set()  # a row refused this round holds back the rest of its target
     for delivery in notes.pending_deliveries(limit, now):
         if delivery.target in failed:
@@ -60,7 +65,7 @@ def deliver_due(
             # Mattermost is down or busy: this row waits, and the round ends (the others would fail alike).
             if delivery.attempts + 1 >= GIVE_UP_AFTER:
                 notes.drop(delivery, "Mattermost could not take it, too many times")
-                dropped += 1
+                drops.append("gave_up")
                 break
             delay = max(min(FIRST_RETRY * 2**delivery.attempts, LAST_RETRY), error.retry_after or 0.0)
             notes.retry_later(delivery, now + dt.timedelta(seconds=delay))
@@ -72,11 +77,11 @@ def deliver_due(
             log.warning("outbox: dropped a post for %s: %s", delivery.target, reason)
             notes.drop(delivery, reason)
             failed.add(delivery.target)
-            dropped += 1
+            drops.append(_DROP_KINDS.get(type(refused), "refused"))
             continue
         notes.delivered(delivery)
         sent += 1
-    return DeliveryReport(sent, retried, dropped)
+    return DeliveryReport(sent, retried, len(drops), tuple(drops))
 
 
 def _deliver(chat: Chat, notes: NotificationStore, delivery: Delivery) -> None:

@@ -1,14 +1,12 @@
-"""The Redmine gateway: python-redmine, acting as the mapped user through impersonation.
+"""The Redmine gateway: python-redmine, acting as the mapped user through impersonation or their own key.
 
-Each call builds its own client with its own headers, sent over a per-thread pooled
-session. python-redmine's `session()` swaps the engine on a shared object instead, and
-under threads that runs requests as the wrong user. Errors are translated here, once,
-in `_STATUS_ERRORS`.
+Each call builds its own client with its own headers, sent over a per-thread pooled session. python-redmine's
+`session()` swaps the engine on a shared object instead, and under threads that runs requests as the wrong
+user. Redmine's answers become the core's errors in `http_engine`, once.
 """
 
 from __future__ import annotations
 
-import contextvars
 import datetime as dt
 import hashlib
 import logging
@@ -19,36 +17,29 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import requests
 from cachetools import TTLCache
 from redminelib import Redmine
-from redminelib.engines.base import BaseEngine
 from redminelib.exceptions import BaseRedmineError
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-from urllib3.util.retry import Retry
 
-from ..core.errors import (
-    AccountUnavailable,
+from ...core.errors import (
     BridgeError,
     NotFound,
     NotMapped,
     OperatorError,
     OutcomeUnknown,
-    PermissionDenied,
     PersonalKeyRefused,
     RedmineNoAnswer,
-    RedmineRejected,
     RedmineUnavailable,
 )
-from ..core.i18n import N_, _
-from ..core.idempotency import note_write
-from ..core.models import Account, Choice, Issue, IssueDraft, IssuePage, Project, Ref
+from ...core.i18n import _
+from ...core.models import Account, Choice, Issue, IssueDraft, IssuePage, Project
+from .call_scope import current_scope
+from .http_engine import UNAVAILABLE, CallEngine
+from .issue_mapping import full_name, issue_from, project_from
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-UNAVAILABLE = N_("Redmine is unavailable right now. Try again in a minute.")
 # How far before the request a found ticket may claim to be created: Redmine's clock is not ours.
 CREATE_CLOCK_SKEW = dt.timedelta(minutes=5)
 # A create that Redmine shows it did not make is tried again, this many times in all, after a short pause.
@@ -57,130 +48,6 @@ CREATE_RETRY_PAUSE = 0.2
 # After a create went unanswered, it is looked for again after each of these pauses before the reply says it
 # may have been created: Redmine may commit it late.
 CREATE_SETTLE = (1.0, 3.0, 6.0)
-_STATUS_ERRORS: dict[int, Callable[[str | None], BridgeError]] = {
-    401: lambda login: OperatorError(
-        _("The bridge's Redmine admin key was refused. Ask the operator to check ADMIN_REDMINE_KEY_API.")
-    ),
-    403: lambda login: PermissionDenied(_("You have no permission for that in this Redmine project.")),
-    404: lambda login: NotFound(_("Not found in Redmine, or you cannot see it.")),
-    412: lambda login: AccountUnavailable(_("The Redmine account `{login}` is missing or locked.", login=login)),
-}
-
-
-class Tally:
-    """Redmine requests made for one command. A mutable cell, so the threads a batch creates in (each in a
-    copy of the command's context) count into the same one."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.round_trips = 0
-
-    def add(self) -> None:
-        with self._lock:
-            self.round_trips += 1
-
-
-_tally: contextvars.ContextVar[Tally | None] = contextvars.ContextVar("redmine_tally", default=None)
-
-
-@contextmanager
-def counting() -> Iterator[Tally]:
-    """Counts the Redmine requests made inside the block; logs and benchmarks read it."""
-    tally = Tally()
-    token = _tally.set(tally)
-    try:
-        yield tally
-    finally:
-        _tally.reset(token)
-
-
-# Personal keys confirmed in this command; None outside a command, where every use is confirmed.
-key_checks: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("key_checks", default=None)
-_thread = threading.local()
-
-
-def _pooled_session() -> requests.Session:
-    session: requests.Session | None = getattr(_thread, "session", None)
-    if session is None:
-        session = requests.Session()
-        # Only reads are retried: on a connect error, or once on a connection cut mid-answer (a busy Redmine's
-        # server drops some); a read is safe to repeat. A create is never repeated blindly.
-        retry = Retry(
-            total=2, connect=2, read=1, status=0, other=0, backoff_factor=0.2, allowed_methods=frozenset({"GET"})
-        )
-        session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
-        session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=4))
-        _thread.session = session
-    return session
-
-
-class _CallEngine(BaseEngine):  # type: ignore[misc]
-    """A python-redmine engine whose headers belong to this call alone."""
-
-    def create_session(self, **params: Any) -> requests.Session:
-        self._call_params = params
-        return _pooled_session()
-
-    def request(self, method: str, url: str, headers: Any = None, params: Any = None, data: Any = None) -> Any:
-        kwargs = self.construct_request_kwargs(method, headers, params, data)
-        kwargs["headers"] = {**self._call_params.get("headers", {}), **kwargs["headers"]}
-        kwargs["params"] = {**self._call_params.get("params", {}), **kwargs["params"]}
-        tally = _tally.get()
-        if tally is not None:
-            tally.add()
-        try:
-            response = self.session.request(method, url, timeout=self._call_params["timeout"], **kwargs)
-        except requests.ConnectTimeout:
-            raise RedmineUnavailable(_(UNAVAILABLE)) from None  # never reached Redmine
-        except requests.Timeout:
-            raise RedmineNoAnswer(_("Redmine did not answer in time. Try again in a minute.")) from None
-        except requests.RequestException as error:
-            if _never_sent(error):
-                raise RedmineUnavailable(_(UNAVAILABLE)) from None
-            raise RedmineNoAnswer(_(UNAVAILABLE)) from None
-        answer = self.process_response(response)
-        if method.upper() != "GET":
-            note_write()  # Redmine accepted a write: a form that fails after this must not be sent again
-        return answer
-
-    def process_response(self, response: requests.Response) -> Any:
-        status = response.status_code
-        personal = self._call_params.get("personal")
-        if status == 401 and personal:
-            raise PersonalKeyRefused(personal)
-        if status in _STATUS_ERRORS:
-            raise _STATUS_ERRORS[status](self._call_params["headers"].get("X-Redmine-Switch-User"))
-        if status == 422:
-            raise RedmineRejected(_errors_of(response))
-        if status >= 500:
-            raise RedmineUnavailable(_(UNAVAILABLE))
-        return super().process_response(response)
-
-    def process_bulk_request(self, method: str, url: str, container: str, bulk_params: Any) -> list[Any]:
-        return [item for params in bulk_params for item in self.request(method, url, params=params)[container]]
-
-
-def _never_sent(error: BaseException) -> bool:
-    """Whether the connection failed before the request left (refused, no route, name not found): only then
-    is nothing of it at Redmine."""
-    seen: BaseException | None = error
-    for _depth in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, NewConnectionError | ConnectTimeoutError):
-            return True
-        reason = getattr(seen, "reason", None)
-        first = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
-        seen = reason if isinstance(reason, BaseException) else first or seen.__context__
-    return False
-
-
-def _errors_of(response: requests.Response) -> list[str]:
-    try:
-        errors = response.json().get("errors", [])
-    except ValueError:
-        return ["invalid input"]
-    return [": ".join(e) if isinstance(e, list) else str(e) for e in errors] or ["invalid input"]
 
 
 class RedmineGateway:
@@ -228,10 +95,10 @@ class RedmineGateway:
         self._impersonation = impersonation
 
     def _client(self, login: str | None) -> Redmine:
-        own = self._personal_key(login) if login else None
+        own = self._key_of(login) if login else None
         if own:
             client = Redmine(
-                self._base_url, key=own, engine=_CallEngine, requests={"timeout": self._timeout, "personal": login}
+                self._base_url, key=own, engine=CallEngine, requests={"timeout": self._timeout, "personal": login}
             )
             self._check_key(login or "", own, client)
             return client
@@ -240,21 +107,26 @@ class RedmineGateway:
                 _("This bridge acts only with personal API keys. Link yours: `/integration_with_redmine connect`.")
             )
         return Redmine(
-            self._base_url, key=self._key, impersonate=login, engine=_CallEngine, requests={"timeout": self._timeout}
+            self._base_url, key=self._key, impersonate=login, engine=CallEngine, requests={"timeout": self._timeout}
         )
+
+    def _key_of(self, login: str) -> str | None:
+        """The person's own key, read from the store once per scope (a command, a post, a feed cycle)."""
+        scope = current_scope()
+        return scope.key_of(login, self._personal_key) if scope is not None else self._personal_key(login)
 
     def _check_key(self, login: str, key: str, client: Redmine) -> None:
         """Redmine answers a revoked key, or a locked account's, as Anonymous (200, public data only), not 401.
         /users/current.json is the one call that refuses Anonymous, so a key is confirmed there, once per
-        command (`key_checks` scope), or on every call outside one."""
+        scope, or on every call outside one."""
         fingerprint = hashlib.sha256(key.encode()).hexdigest()
-        scope = key_checks.get()
-        if scope is not None and fingerprint in scope:
+        scope = current_scope()
+        if scope is not None and scope.confirmed(fingerprint):
             return
         if client.user.get("current").raw().get("login") != login:
             raise PersonalKeyRefused(login)
         if scope is not None:
-            scope.add(fingerprint)
+            scope.confirm(fingerprint)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -289,13 +161,13 @@ class RedmineGateway:
         try:
             with self._translated():
                 raw = (
-                    Redmine(self._base_url, key=key, engine=_CallEngine, requests={"timeout": self._timeout})
+                    Redmine(self._base_url, key=key, engine=CallEngine, requests={"timeout": self._timeout})
                     .user.get("current")
                     .raw()
                 )
         except OperatorError:
             raise NotFound(_("Redmine does not accept that key.")) from None
-        return Account(raw["id"], raw["login"], _full_name(raw), active=True)
+        return Account(raw["id"], raw["login"], full_name(raw), active=True)
 
     def accounts_by_email(self, email: str) -> list[Account]:
         """Every account, active or locked, whose address is this one, compared case-insensitively (the admin's
@@ -307,16 +179,16 @@ class RedmineGateway:
 
         active = {u["id"] for u in matching()}
         return [
-            Account(u["id"], u["login"], _full_name(u), u["id"] in active, bool(u.get("admin")))
+            Account(u["id"], u["login"], full_name(u), u["id"] in active, bool(u.get("admin")))
             for u in matching(status="")
         ]
 
     def current_user(self, login: str) -> Account:
         raw = self.as_user(login, lambda r: r.user.get("current").raw())
-        return Account(raw["id"], raw["login"], _full_name(raw), active=True)
+        return Account(raw["id"], raw["login"], full_name(raw), active=True)
 
     def project(self, login: str, identifier: str) -> Project:
-        return _project(self.as_user(login, lambda r: r.project.get(identifier).raw()))
+        return project_from(self.as_user(login, lambda r: r.project.get(identifier).raw()))
 
     def project_is_public(self, project_id: int) -> bool:
         with self._lock:
@@ -334,7 +206,7 @@ class RedmineGateway:
 
     def visible_projects(self, login: str) -> list[Project]:
         raws = self.as_user(login, lambda r: [p.raw() for p in r.project.all()])
-        return sorted((_project(p) for p in raws if p.get("status", 1) == 1), key=lambda p: p.name.lower())
+        return sorted((project_from(p) for p in raws if p.get("status", 1) == 1), key=lambda p: p.name.lower())
 
     def trackers(self) -> list[Choice]:
         return self.cached_list("trackers", lambda r: [Choice(str(t.id), t.name) for t in r.tracker.all()])
@@ -384,7 +256,7 @@ class RedmineGateway:
             return {}
         raws = self.as_user(None, lambda r: [u.raw() for u in r.user.filter(limit=500)])
         found = {
-            str(u["login"]).lower(): Account(u["id"], u["login"], _full_name(u), active=True)
+            str(u["login"]).lower(): Account(u["id"], u["login"], full_name(u), active=True)
             for u in raws
             if str(u.get("login", "")).lower() in wanted
         }
@@ -396,7 +268,7 @@ class RedmineGateway:
         status = {} if active else {"status": ""}
         raws = self.as_user(None, lambda r: [u.raw() for u in r.user.filter(name=login, limit=25, **status)])
         match = next((u for u in raws if str(u.get("login", "")).lower() == login.lower()), None)
-        return Account(match["id"], match["login"], _full_name(match), active) if match else None
+        return Account(match["id"], match["login"], full_name(match), active) if match else None
 
     def create_issue(self, login: str, draft: IssueDraft) -> Issue:
         fields: dict[str, Any] = {"project_id": draft.project, "subject": draft.subject}
@@ -507,41 +379,3 @@ class RedmineGateway:
             login,
             lambda r: [issue_from(i.raw()) for i in r.issue.filter(issue_id=joined, status_id="*", limit=len(wanted))],
         )
-
-
-def _full_name(raw: dict[str, Any]) -> str:
-    return f"{raw.get('firstname', '')} {raw.get('lastname', '')}".strip() or str(raw.get("login", ""))
-
-
-def _project(raw: dict[str, Any]) -> Project:
-    return Project(raw["id"], raw["identifier"], raw["name"])
-
-
-def _ref(raw: dict[str, Any] | None) -> Ref | None:
-    return Ref(raw["id"], raw.get("name", "")) if raw else None
-
-
-def _date(raw: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(raw) if raw else None
-
-
-def timestamp(raw: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
-
-
-def issue_from(raw: dict[str, Any]) -> Issue:
-    return Issue(
-        id=raw["id"],
-        subject=raw.get("subject", ""),
-        project=_ref(raw["project"]) or Ref(0, ""),
-        tracker=_ref(raw.get("tracker")) or Ref(0, ""),
-        status=_ref(raw.get("status")) or Ref(0, ""),
-        priority=_ref(raw.get("priority")) or Ref(0, ""),
-        author=_ref(raw.get("author")) or Ref(0, ""),
-        assigned_to=_ref(raw.get("assigned_to")),
-        start_date=_date(raw.get("start_date")),
-        due_date=_date(raw.get("due_date")),
-        updated_on=timestamp(raw.get("updated_on")),
-        is_private=bool(raw.get("is_private", False)),
-        created_on=timestamp(raw.get("created_on")),
-    )

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.models import Choice, Ref
-from ..core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
-from .redmine_feed import RedmineFeed
-from .redmine_gateway import RedmineGateway, issue_from, timestamp
+from ...core.models import Choice, Ref
+from ...core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
+from .feed import RedmineFeed
+from .gateway import RedmineGateway
+from .issue_mapping import issue_from, timestamp
 
 
 class RedmineTickets:

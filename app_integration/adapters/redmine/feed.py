@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 
 from cachetools import TTLCache
 
-from ..core.errors import NotFound, PermissionDenied
-from ..core.events import Change, IssueHistory, Journal
-from ..core.models import Issue, Ref
-from .redmine_gateway import RedmineGateway, issue_from, timestamp
+from ...core.errors import NotFound, PermissionDenied
+from ...core.events import Change, IssueHistory, Journal
+from ...core.models import Issue, Ref
+from .gateway import RedmineGateway
+from .issue_mapping import issue_from, timestamp
 
 PAGE = 100
 K = TypeVar("K")
