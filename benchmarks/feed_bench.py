@@ -19,6 +19,7 @@ from app_integration.adapters.wiring import Bridge
 from app_integration.core.events import Subscription
 from app_integration.core.features.change_feed import poll_once
 from app_integration.core.features.outbox_delivery import deliver_due
+from app_integration.core.models import ChatUser
 
 
 class RedmineClient:
@@ -159,3 +160,96 @@ def many_subscriptions(
     delivered = time.perf_counter() - begun
     assert sent == report.enqueued == events * subscriptions, (sent, report)
     return FanOut(events, subscriptions, sent, fanned, delivered)
+
+
+def bench_people(redmine: RedmineClient, emulator: Any, count: int) -> list[tuple[str, int, str]]:
+    """`count` Redmine users who are Developers in `demo`, each with a Mattermost user of the same name:
+    (login, Redmine id, API key). Made once per Redmine; found again on later runs."""
+    admin = {"X-Redmine-API-Key": redmine.key}
+    role = next(
+        r["id"]
+        for r in requests.get(f"{redmine.url}/roles.json", headers=admin, timeout=30).json()["roles"]
+        if r["name"] == "Developer"
+    )
+    people = []
+    for n in range(1, count + 1):
+        login = f"benchowner{n:02d}"
+        found = requests.get(
+            f"{redmine.url}/users.json", params={"name": login, "status": ""}, headers=admin, timeout=30
+        ).json()["users"]
+        user_id = next((u["id"] for u in found if u["login"] == login), None)
+        if user_id is None:
+            body = {
+                "user": {
+                    "login": login,
+                    "firstname": "Bench",
+                    "lastname": f"Owner {n}",
+                    "mail": f"{login}@example.org",
+                    "password": f"{login}-password-1",
+                }
+            }
+            made = requests.post(f"{redmine.url}/users.json", json=body, headers=admin, timeout=30)
+            made.raise_for_status()
+            user_id = made.json()["user"]["id"]
+            requests.post(
+                f"{redmine.url}/projects/demo/memberships.json",
+                json={"membership": {"user_id": user_id, "role_ids": [role]}},
+                headers=admin,
+                timeout=30,
+            ).raise_for_status()
+        # An administrator sees (and Redmine makes, on first read) a user's API key.
+        shown = requests.get(f"{redmine.url}/users/{user_id}.json", headers=admin, timeout=30).json()["user"]
+        if not any(u["username"] == login for u in emulator.users.values()):
+            emulator.add_user(login)
+        people.append((login, int(user_id), str(shown["api_key"])))
+    return people
+
+
+@dataclass(frozen=True)
+class OwnerCalls:
+    changed: int
+    owners: int
+    impersonated: int  # REDMINE_IMPERSONATION=true: the admin key acts as each owner
+    personal_keys: int  # REDMINE_IMPERSONATION=false: each owner's own key, confirmed once per cycle
+
+
+def calls_with_owners(
+    factory: Callable[..., Bridge], redmine: RedmineClient, emulator: Any, changed: int, owners: int
+) -> OwnerCalls:
+    """One subscription per owner, each in a channel of its own; `changed` issues noted on by someone none
+    of them is. The limit is 1 list query + 1 read per changed issue + 1 visibility query per owner (with
+    personal keys, + 1 key confirmation per owner)."""
+    people = bench_people(redmine, emulator, owners)
+    tag = secrets.token_hex(3)
+    issues = [redmine.create("alice", f"Owners bench {tag} {n}") for n in range(changed)]
+    time.sleep(1.1)
+    user_map = ",".join(f"{login}={login}" for login, _id, _key in people)
+    demo = int(
+        requests.get(
+            f"{redmine.url}/projects/demo.json", headers={"X-Redmine-API-Key": redmine.key}, timeout=30
+        ).json()["project"]["id"]
+    )
+    bridges = []
+    for impersonation in (True, False):
+        bridge = factory(user_map=user_map, redmine_impersonation=impersonation)
+        bridge.users.sync_map(bridge.chat)
+        for login, redmine_id, key in people:
+            chat_user = emulator.user(login)
+            if not impersonation:
+                sealed = bridge.services.sealer.seal(key) if bridge.services.sealer else None
+                bridge.users.link(ChatUser(chat_user["id"], login), redmine_id, login, "key", sealed_key=sealed)
+            channel = emulator.add_channel(f"own-{tag}-{login}-{impersonation}", [emulator.bot, chat_user], kind="P")
+            bridge.notifications.add_subscription(Subscription(channel["id"], chat_user["id"], demo, "Demo"))
+        poll_once(bridge.services, bridge.store)
+        bridges.append(bridge)
+    time.sleep(1.1)
+    counts = [0, 0]
+    for round_ in ("warm-up", "measured"):
+        for issue in issues:
+            redmine.note("bob", issue, f"a note for the owners benchmark ({round_})")
+        for n, bridge in enumerate(bridges):
+            with counting() as tally:
+                poll_once(bridge.services, bridge.store)
+            counts[n] = tally.round_trips
+        time.sleep(1.1)
+    return OwnerCalls(changed, owners, counts[0], counts[1])

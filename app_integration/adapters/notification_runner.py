@@ -18,7 +18,7 @@ from ..core.features.due_reminders import remind_due
 from ..core.features.outbox_delivery import deliver_due
 from . import metrics
 from .leadership import Fence
-from .redmine.call_scope import counting
+from .redmine.call_scope import call_scope, counting
 from .wiring import Bridge
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ class NotificationRunner:
         while not self._stopped.is_set():
             if time.monotonic() >= next_remind:
                 next_remind = time.monotonic() + REMIND_SECONDS
-                self._guarded("reminders", lambda: remind_due(self._bridge.services, dt.datetime.now(dt.UTC)))
+                with call_scope():  # each person's key is confirmed once per round
+                    self._guarded("reminders", lambda: remind_due(self._bridge.services, dt.datetime.now(dt.UTC)))
             self.deliver()
             self._stopped.wait(DELIVER_SECONDS)
 

@@ -163,6 +163,10 @@ class ChangeFeed(Protocol):
         """The journal ids `login` may see on the issue, or None when it may not see the issue at all."""
         ...
 
+    def visible_issues(self, login: str, issue_ids: Sequence[int]) -> frozenset[int]:
+        """Which of these issues `login` may see: one list query as that person per 100 issues."""
+        ...
+
     def ancestors(self, project_id: int) -> tuple[int, ...]:
         """The project's parents, nearest first."""
         ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from cachetools import TTLCache
@@ -83,6 +83,16 @@ class RedmineFeed:
         except (NotFound, PermissionDenied):
             return None
         return frozenset(int(j["id"]) for j in raw.get("journals", []))
+
+    def visible_issues(self, login: str, issue_ids: Sequence[int]) -> frozenset[int]:
+        wanted = sorted(set(issue_ids))
+        seen: set[int] = set()
+        for start in range(0, len(wanted), PAGE):
+            try:
+                seen.update(i.id for i in self._gateway.issues_by_ids(login, wanted[start : start + PAGE]))
+            except (NotFound, PermissionDenied):
+                continue
+        return frozenset(seen)
 
     def ancestors(self, project_id: int) -> tuple[int, ...]:
         parents = self._cached(self._parents, "tree", self._project_tree)

@@ -70,7 +70,7 @@ def poll_once(services: Services, state: StateStore) -> CycleReport:
         log.info("feed: starts from %s", newest.isoformat())
         return CycleReport(0, 0, 0, newest)
     changed = [(i, when) for i, when in feed.changed_since(cursor.at, MAX_PAGES) if not cursor.skip(i, when)]
-    cycle = FanOutCycle(services)
+    cycle = FanOutCycle(services, issue_ids=tuple(i for i, _when in changed))
     events = enqueued = 0
     try:
         for issue_id, updated_on in changed:

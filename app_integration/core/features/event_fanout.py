@@ -32,10 +32,14 @@ _REASONS: dict[PersonalKind, str] = {
 
 @dataclass
 class FanOutCycle:
-    """Lookups shared by the events of one poll cycle, so each is asked once per cycle."""
+    """Lookups shared by the events of one poll cycle, so each is asked once per cycle. Who may see what is
+    asked once per person for all the cycle's issues (`issue_ids`): one list query as them."""
 
     services: Services
-    views: dict[tuple[str, int], frozenset[int] | None] = field(default_factory=dict)
+    issue_ids: tuple[int, ...] = ()
+    asked: dict[str, set[int]] = field(default_factory=dict)  # login -> issues asked about
+    visible: dict[str, set[int]] = field(default_factory=dict)  # login -> those of them it may see
+    journals: dict[tuple[str, int], frozenset[int] | None] = field(default_factory=dict)
     logins: dict[str, str | None] = field(default_factory=dict)
     usernames: dict[int, str | None] = field(default_factory=dict)
     kinds: dict[str, str | None] = field(default_factory=dict)
@@ -45,18 +49,35 @@ class FanOutCycle:
 
     def sees(self, login: str, event: IssueEvent) -> bool:
         """A locked or missing account (or a refused personal key) sees nothing: it costs only its own
-        deliveries, never the cycle's."""
-        key = (login, event.issue.id)
-        if key not in self.views:
+        deliveries, never the cycle's. Whoever sees an issue sees its journals, except private notes, which
+        only a DM carries: those are asked about one by one."""
+        if login in self.skipped:
+            return False
+        issue_id = event.issue.id
+        try:
+            if event.private_notes and event.journal_id:
+                if (login, issue_id) not in self.journals:
+                    feed, _notes, _people = self.services.notifying()
+                    self.journals[(login, issue_id)] = feed.visible_journals(login, issue_id)
+                seen = self.journals[(login, issue_id)]
+                visible = seen is not None and event.journal_id in seen
+            else:
+                visible = issue_id in self._visible_to(login, issue_id)
+        except (AccountUnavailable, PersonalKeyRefused, NotMapped) as refused:
+            self.skipped[login] = refused.user_message
+            return False
+        self.fine.add(login)
+        return visible
+
+    def _visible_to(self, login: str, issue_id: int) -> set[int]:
+        asked = self.asked.setdefault(login, set())
+        visible = self.visible.setdefault(login, set())
+        if issue_id not in asked:
+            batch = [i for i in self.issue_ids if i not in asked] if issue_id in self.issue_ids else [issue_id]
             feed, _notes, _people = self.services.notifying()
-            try:
-                self.views[key] = feed.visible_journals(login, event.issue.id)
-                self.fine.add(login)
-            except (AccountUnavailable, PersonalKeyRefused, NotMapped) as refused:
-                self.skipped[login] = refused.user_message
-                self.views[key] = None
-        seen = self.views[key]
-        return seen is not None and (event.journal_id == 0 or event.journal_id in seen)
+            visible.update(feed.visible_issues(login, batch))
+            asked.update(batch)
+        return visible
 
     def login_of(self, chat_user_id: str) -> str | None:
         if chat_user_id not in self.logins:
