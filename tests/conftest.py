@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -20,8 +21,6 @@ SHARED = ROOT.parent / "shared"
 FIXTURES = SHARED / "fixtures" / "mattermost"
 IN_CI = os.environ.get("CI") == "true"
 PROVISION = ROOT / "redmine_server" / "provision_local.sh"
-# The tests' own Redmine instance, so their tickets never show in the demo's.
-PROVISION_ENV = {**os.environ, "REDMINE_LOCAL_INSTANCE": "bridge-tests"}
 SLASH_TOKEN = "slash-token-" + "x" * 20
 JWT_SECRET = "jwt-secret-" + "y" * 32
 SIGNING_KEY = "signing-key-" + "z" * 32
@@ -37,9 +36,10 @@ class RedmineInfo:
     version: str
     started_here: bool = False
     seed: dict[str, Any] = field(default_factory=dict)
+    server: str = "?"
 
 
-_summary: dict[str, Any] = {"redmine": None, "integration": {"passed": 0, "failed": 0, "skipped": 0}}
+_summary: dict[str, Any] = {"redmines": {}, "integration": {"passed": 0, "failed": 0, "skipped": 0}}
 _uses_redmine: set[str] = set()
 
 
@@ -53,35 +53,56 @@ def _parse(output: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in output.splitlines() if "=" in line and line[:1].isupper())
 
 
+def _provision(instance: str) -> Iterator[RedmineInfo]:
+    env = {**os.environ, "REDMINE_LOCAL_INSTANCE": instance}
+    was_running = subprocess.run([str(PROVISION), "status"], check=False, env=env).returncode == 0
+    try:
+        done = subprocess.run(
+            [str(PROVISION), "start"], capture_output=True, text=True, timeout=900, check=False, env=env
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        _unavailable(f"{PROVISION.name} ({instance}) did not finish: {error}")
+    if done.returncode != 0:
+        _unavailable(f"{PROVISION.name} ({instance}) failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    values = _parse(done.stdout)
+    info = RedmineInfo(
+        values["REDMINE_URL"],
+        values["REDMINE_ADMIN_KEY"],
+        values.get("REDMINE_VERSION", "?"),
+        started_here=not was_running,
+        seed=json.loads(values.get("SEED_JSON", "{}")),
+        server=values.get("REDMINE_SERVER", "?"),
+    )
+    _summary["redmines"][instance] = info
+    yield info
+    if info.started_here:
+        subprocess.run([str(PROVISION), "stop"], check=False, capture_output=True, env=env)
+
+
 @pytest.fixture(scope="session")
 def redmine() -> Iterator[RedmineInfo]:
+    """The tests' Redmine 5.0.4: SQLite under WEBrick, the small case (or REDMINE_TEST_URL)."""
     url, key = os.environ.get("REDMINE_TEST_URL"), os.environ.get("REDMINE_TEST_ADMIN_KEY")
     if url and key:
         info = RedmineInfo(url.rstrip("/"), key, os.environ.get("REDMINE_TEST_VERSION", "external"))
-    else:
-        was_running = subprocess.run([str(PROVISION), "status"], check=False, env=PROVISION_ENV).returncode == 0
-        try:
-            done = subprocess.run(
-                [str(PROVISION), "start"], capture_output=True, text=True, timeout=900, check=False, env=PROVISION_ENV
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            _unavailable(f"{PROVISION.name} did not finish: {error}")
-        if done.returncode != 0:
-            _unavailable(f"{PROVISION.name} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-        values = _parse(done.stdout)
-        import json
+        _summary["redmines"]["external"] = info
+        yield info
+        return
+    yield from _provision("bridge-tests")
 
-        info = RedmineInfo(
-            values["REDMINE_URL"],
-            values["REDMINE_ADMIN_KEY"],
-            values.get("REDMINE_VERSION", "?"),
-            started_here=not was_running,
-            seed=json.loads(values.get("SEED_JSON", "{}")),
-        )
-    _summary["redmine"] = info
-    yield info
-    if info.started_here:
-        subprocess.run([str(PROVISION), "stop"], check=False, capture_output=True, env=PROVISION_ENV)
+
+@pytest.fixture(scope="session")
+def production_redmine() -> Iterator[RedmineInfo]:
+    """Redmine 5.0.4 shaped like production: PostgreSQL, Puma in cluster mode. What concurrency is tested on."""
+    yield from _provision("bridge-prod")
+
+
+def both_redmines(request: pytest.FixtureRequest) -> RedmineInfo:
+    """For a module's own `redmine` fixture, parametrized over ("webrick-sqlite", "puma-postgresql"): the tests
+    whose truth depends on concurrency run on both servers."""
+    name = "production_redmine" if request.param == "puma-postgresql" else "redmine"
+    info: RedmineInfo = request.getfixturevalue(name)
+    return info
 
 
 @pytest.fixture(scope="session")
@@ -152,11 +173,13 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    info: RedmineInfo | None = _summary["redmine"]
+    redmines: dict[str, RedmineInfo] = _summary["redmines"]
     counts = _summary["integration"]
-    where = f"{info.url} (Redmine {info.version})" if info else "none (integration tests did not reach one)"
     terminalreporter.write_sep("-", "real Redmine")
-    terminalreporter.write_line(f"Redmine used: {where}")
+    if not redmines:
+        terminalreporter.write_line("Redmine used: none (integration tests did not reach one)")
+    for instance, info in redmines.items():
+        terminalreporter.write_line(f"Redmine used: {info.url} (Redmine {info.version}; {info.server}; {instance})")
     terminalreporter.write_line(
         f"integration tests against it: {counts['passed']} passed, {counts['failed']} failed, "
         f"{counts['skipped']} skipped"
@@ -165,7 +188,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "redmine" in getattr(item, "fixturenames", ()):
+        if {"redmine", "production_redmine"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
             _uses_redmine.add(item.nodeid)
 

@@ -12,13 +12,22 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from app_integration.adapters.wiring import build_bridge
 from app_integration.core.errors import BridgeError
 from app_integration.core.features.ticket_batch import create_batch
 from app_integration.core.models import CommandContext
-from tests.conftest import RedmineInfo, bridge_settings, issues_matching
+from tests.conftest import RedmineInfo, both_redmines, bridge_settings, issues_matching
+
+
+@pytest.fixture(params=["webrick-sqlite", "puma-postgresql"])
+def redmine(request: pytest.FixtureRequest) -> RedmineInfo:
+    """Concurrency decides these tests' truth: they run on SQLite under WEBrick, one write at a time, and on
+    PostgreSQL under Puma, where creates truly overlap."""
+    return both_redmines(request)
+
 
 LINES = 50
 

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from app_integration.adapters.redmine.gateway import RedmineGateway
-from tests.conftest import RedmineInfo
+from tests.conftest import RedmineInfo, both_redmines
+
+
+@pytest.fixture(params=["webrick-sqlite", "puma-postgresql"])
+def redmine(request: pytest.FixtureRequest) -> RedmineInfo:
+    """Concurrency decides these tests' truth: they run on SQLite under WEBrick, one write at a time, and on
+    PostgreSQL under Puma, where creates truly overlap."""
+    return both_redmines(request)
+
 
 CALLS_PER_USER = 50
 

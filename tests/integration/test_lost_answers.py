@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -16,7 +16,14 @@ import requests
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.core.errors import OutcomeUnknown
 from app_integration.core.models import IssueDraft
-from tests.conftest import RedmineInfo, issues_matching
+from tests.conftest import RedmineInfo, both_redmines, issues_matching
+
+
+@pytest.fixture(params=["webrick-sqlite", "puma-postgresql"])
+def redmine(request: pytest.FixtureRequest) -> RedmineInfo:
+    """Concurrency decides these tests' truth: they run on SQLite under WEBrick, one write at a time, and on
+    PostgreSQL under Puma, where creates truly overlap."""
+    return both_redmines(request)
 
 
 class LosingProxy:
@@ -27,6 +34,7 @@ class LosingProxy:
         self.target = target
         self.lookups_fail = False
         self.hold_create = 0.0  # seconds a create waits here before it reaches Redmine
+        self.after_create: Callable[[], None] = lambda: None  # runs once Redmine made it, before the answer is lost
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +56,7 @@ class LosingProxy:
             def do_POST(self) -> None:
                 time.sleep(proxy.hold_create)
                 self._forward()
+                proxy.after_create()
                 self.close_connection = True  # Redmine answered; the bridge never hears it
 
             def do_GET(self) -> None:
@@ -147,4 +156,24 @@ def test_a_create_still_missing_after_the_timeout_may_exist(proxy: LosingProxy, 
     deadline = time.monotonic() + 20
     while count(redmine, subject) == 0 and time.monotonic() < deadline:
         time.sleep(0.5)
+    assert count(redmine, subject) == 1
+
+
+def test_a_lost_answer_is_found_behind_a_page_of_newer_tickets(proxy: LosingProxy, redmine: RedmineInfo) -> None:
+    """A busy batch: by the time the bridge looks for the ticket whose answer it lost, the same person made 30
+    more. The lookup still finds it (by subject), instead of calling it unconfirmed."""
+    session = requests.Session()
+    headers = {"X-Redmine-API-Key": redmine.admin_key, "X-Redmine-Switch-User": "alice"}
+    tag = uuid.uuid4().hex[:8]
+
+    def thirty_newer() -> None:
+        for n in range(30):
+            body = {"issue": {"project_id": "demo", "subject": f"Newer {tag} {n}"}}
+            session.post(f"{redmine.url}/issues.json", json=body, headers=headers, timeout=30).raise_for_status()
+
+    proxy.after_create = thirty_newer
+    gateway = RedmineGateway(proxy.url, redmine.admin_key, read_timeout=8)
+    subject = f"Behind a page {tag}"
+    issue = gateway.create_issue("alice", IssueDraft(project="demo", subject=subject))
+    assert issue.subject == subject
     assert count(redmine, subject) == 1

@@ -337,7 +337,14 @@ class RedmineGateway:
                     lambda r: [
                         i.raw()
                         for i in r.issue.filter(
-                            author_id="me", status_id="*", created_on=f">={since}", sort="id:desc", limit=25
+                            author_id="me",
+                            status_id="*",
+                            created_on=f">={since}",
+                            # By subject too: in a busy batch, more than a page of this person's tickets
+                            # may be newer than the one looked for.
+                            subject=f"~{draft.subject}",
+                            sort="id:desc",
+                            limit=25,
                         )
                     ],
                 )
