@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
@@ -24,7 +23,8 @@ from prometheus_client import multiprocess as _multiprocess
 
 from .metrics_dir import MULTIPROC_ENV
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The text format every Prometheus version reads; what generate_latest writes for these names.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Commands answer in tens of milliseconds to tens of seconds (a batch); a Redmine call in milliseconds to
 # its read timeout.
 _COMMAND_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 60)

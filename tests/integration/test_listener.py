@@ -17,6 +17,7 @@ from app_integration.adapters.listener.websocket_client import Backoff
 from app_integration.adapters.wiring import Bridge, build_bridge
 from mattermost_server.emulator import wait_for
 from tests.conftest import RedmineInfo, bridge_settings, issues_matching
+from tests.metric_samples import sample
 
 FAST = Backoff(first=0.05, most=0.2)
 ROLES = {"admin": ("system_user system_admin", "rewrite"), "plain": ("system_user", "reply")}
@@ -290,6 +291,10 @@ def test_a_lost_connection_is_backfilled_over_rest(
     warm = emulator.post_as("alice", town(emulator), f"warm #t{seeded['public']}")
     wait_for(lambda: linked(emulator, warm["id"], seeded["public"]))
     connection = listener.stream.position.connection_id
+    fresh, backfilled = (
+        sample("bridge_listener_resumes_total", how="fresh"),
+        sample("bridge_listener_backfilled_posts_total"),
+    )
     with emulator.outage():
         noise = [emulator.post_as("bob", town(emulator), f"noise {n}") for n in range(OVERFLOW)]
         missed = emulator.post_as("alice", town(emulator), f"after the queue #t{seeded['public']}")
@@ -297,6 +302,8 @@ def test_a_lost_connection_is_backfilled_over_rest(
     assert listener.stream.position.connection_id != connection
     assert emulator.hub.registrations[-1] == "fresh"
     assert len(noise) > 256 and link_count(emulator, missed["id"], seeded["public"]) == 1
+    assert sample("bridge_listener_resumes_total", how="fresh") == fresh + 1
+    assert sample("bridge_listener_backfilled_posts_total") >= backfilled + len(noise) + 1
 
 
 def test_a_restart_starts_a_fresh_connection_and_backfills(
@@ -357,6 +364,10 @@ def test_a_reconnect_resumes_because_the_upgrade_carries_the_token(
     warm = emulator.post_as("alice", town(emulator), f"warm #t{seeded['public']}")
     wait_for(lambda: linked(emulator, warm["id"], seeded["public"]))
     connection = listener.stream.position.connection_id
+    reconnects, resumed = (
+        sample("bridge_listener_reconnects_total"),
+        sample("bridge_listener_resumes_total", how="resumed"),
+    )
     with emulator.outage():
         missed = emulator.post_as("alice", town(emulator), f"in the gap #t{seeded['public']}")
     wait_for(lambda: linked(emulator, missed["id"], seeded["public"]))
@@ -364,6 +375,8 @@ def test_a_reconnect_resumes_because_the_upgrade_carries_the_token(
     assert emulator.hub.registrations[-1] in ("replayed", "lossless") and listener.stream.resumes >= 1
     assert emulator.upgrade_auth and all(emulator.upgrade_auth)
     assert link_count(emulator, missed["id"], seeded["public"]) == 1
+    assert sample("bridge_listener_reconnects_total") == reconnects + 1
+    assert sample("bridge_listener_resumes_total", how="resumed") == resumed + 1
 
 
 def test_a_quiet_resume_gets_nothing_and_keeps_listening(

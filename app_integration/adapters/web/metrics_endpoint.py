@@ -24,6 +24,6 @@ def metrics_blueprint(token: str | None) -> Blueprint:
         offered = request.headers.get("Authorization", "")
         if not hmac.compare_digest(offered.encode(), f"Bearer {token}".encode()):
             return Response("Unauthorized\n", status=401, mimetype="text/plain", headers={"WWW-Authenticate": "Bearer"})
-        return Response(metrics.exposition(), mimetype=metrics.CONTENT_TYPE)
+        return Response(metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE})
 
     return blueprint
