@@ -79,6 +79,11 @@ RESUMES = Counter(
 BACKFILLED = Counter("bridge_listener_backfilled_posts_total", "Posts read over REST after a gap.")
 
 
+def observe_command(command: str, surface: str, outcome: str, seconds: float) -> None:
+    COMMANDS.labels(command, surface, outcome).inc()
+    COMMAND_SECONDS.labels(command, surface).observe(seconds)
+
+
 def _registry() -> CollectorRegistry:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()

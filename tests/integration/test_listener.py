@@ -172,11 +172,14 @@ def test_dm_commands_are_answered_in_the_dm(listener: PostListener, emulator: An
     def bot_posts() -> list[dict[str, Any]]:
         return [p for p in emulator.posts_in(dm["id"]) if p["user_id"] == emulator.bot["id"]]
 
+    created = {"command": "create_tickets", "surface": "dm", "outcome": "ok"}
+    before = sample("bridge_commands_total", **created)
     emulator.post_as("carol", dm["id"], "help")
     wait_for(lambda: any("| `tickets_for_me` |" in p["message"] for p in bot_posts()))
     emulator.post_as("carol", dm["id"], f"create_tickets ops\n1. From a DM {bridge_tag} @carol 01.03.27")
     table = wait_for(lambda: [p for p in bot_posts() if "created ticket(s) for @carol" in p["message"]])
     assert "/issues/" in table[-1]["props"]["attachments"][0]["text"]
+    wait_for(lambda: sample("bridge_commands_total", **created) == before + 1)  # counted once the reply is out
     emulator.post_as("carol", dm["id"], "tickets_for_me")
     wait_for(lambda: any("Open tickets assigned to you" in p["message"] for p in bot_posts()))
     emulator.post_as("carol", dm["id"], "what is this")

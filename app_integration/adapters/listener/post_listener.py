@@ -259,7 +259,7 @@ class PostListener:
         try:
             if post.is_direct:
                 if not edited:  # an edited DM is not a new command
-                    answer_direct_message(self._services, self._bridge.registry, self.linker, post)
+                    self._answer_direct(post)
             else:
                 self.linker.link(post)
                 if not edited:  # only a new reply becomes a note: an edit would write another
@@ -268,6 +268,18 @@ class PostListener:
             self._notice_unmapped(post, error.user_message)
         except BridgeError as error:
             self._tell(post, error.user_message)
+
+    def _answer_direct(self, post: ChatPost) -> None:
+        command, _argument = self._bridge.registry.split(post.message)
+        started, outcome = time.perf_counter(), "ok"
+        try:
+            answer_direct_message(self._services, self._bridge.registry, self.linker, post)
+        except BridgeError as error:
+            outcome = type(error).__name__
+            raise
+        finally:
+            name = command.name if command is not None else "message"
+            metrics.observe_command(name, "dm", outcome, time.perf_counter() - started)
 
     def _reacted(self, data: dict[str, Any]) -> None:
         """The ticket emoji on a post: its reactor gets a DM with a button to make a ticket from the post (a

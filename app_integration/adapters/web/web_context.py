@@ -84,8 +84,7 @@ class WebContext:
     @staticmethod
     def _log(request_id: str, command: str, context: CommandContext, trips: int, outcome: str, started: float) -> None:
         elapsed = time.perf_counter() - started
-        metrics.COMMANDS.labels(command, context.surface, outcome).inc()
-        metrics.COMMAND_SECONDS.labels(command, context.surface).observe(elapsed)
+        metrics.observe_command(command, context.surface, outcome, elapsed)
         log.info(
             "command",
             extra={
