@@ -3,15 +3,17 @@ connection and a REST backfill), and outbox delivery latency while a long poll r
 
 from __future__ import annotations
 
+import re
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app_integration.adapters import notification_runner
 from app_integration.adapters.listener.post_listener import PostListener
-from app_integration.core.events import Delivery
+from app_integration.core.events import Delivery, Subscription
 from mattermost_server.emulator import wait_for as _wait
 
 
@@ -93,3 +95,81 @@ def delivery_during_long_poll(bridge: Any, emulator: Any, poll_seconds: float, s
 
 def _arrived(emulator: Any, text: str) -> Any:
     return lambda: any(p["message"] == text for p in emulator.dm_posts("bob"))
+
+
+@dataclass(frozen=True)
+class RealPoll:
+    issues: int
+    poll_s: float  # the one cycle that read them all
+    calls: int  # Redmine requests in that cycle
+    delivered: int
+    p50_ms: float  # from a card's row entering the outbox to the card in Mattermost
+    p95_ms: float
+    during_poll: int  # cards delivered while the cycle was still reading
+
+
+def delivery_during_real_poll(
+    factory: Callable[..., Any], redmine_url: str, admin_key: str, emulator: Any, issues: int
+) -> RealPoll:
+    """`issues` new issues in one subscribed project, read by one real poll cycle (one read per issue), while
+    the delivery thread posts their cards as the cycle queues them."""
+    from benchmarks.feed_bench import started
+    from benchmarks.limits_bench import direct_creates
+
+    bridge = started(factory())
+    owner = emulator.user("alice")
+    channel = emulator.add_channel(f"long-poll-{time.time_ns()}", [emulator.bot, owner], kind="P")["id"]
+    demo = bridge.gateway.project("alice", "demo").id
+    bridge.notifications.add_subscription(Subscription(channel, owner["id"], demo, "Demo"))
+    direct_creates(redmine_url, admin_key, issues, 4, f"poll{time.time_ns()}")
+    time.sleep(1.1)  # Redmine's clock has whole seconds
+    queued: dict[int, float] = {}
+    enqueue = bridge.notifications.enqueue
+
+    def noting(deliveries: Any) -> int:
+        for delivery in deliveries:
+            if delivery.target == channel:
+                queued.setdefault(delivery.issue_id, time.time())
+        return int(enqueue(deliveries))
+
+    bridge.notifications.enqueue = noting  # type: ignore[method-assign]
+    runner = notification_runner.NotificationRunner(bridge, poll_seconds=3600.0)
+    calls_before = _feed_calls()
+    begun = time.monotonic()
+    runner.start()
+    try:
+        _wait(lambda: runner.cycles >= 1, timeout=900, step=0.2)
+        poll_s = time.monotonic() - begun
+        poll_ended = time.time()
+        _wait(lambda: len(_cards(emulator, channel)) >= len(queued), timeout=600, step=0.2)
+    finally:
+        runner.stop()
+    arrived = _cards(emulator, channel)
+    latencies = sorted(arrived[i] - queued[i] for i in arrived if i in queued)
+    return RealPoll(
+        issues,
+        poll_s,
+        int(_feed_calls() - calls_before),
+        len(latencies),
+        statistics.median(latencies) * 1000,
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] * 1000,
+        sum(1 for i, at in arrived.items() if at <= poll_ended),
+    )
+
+
+def _cards(emulator: Any, channel: str) -> dict[int, float]:
+    """Issue id -> when its card reached Mattermost (the server's create_at)."""
+    found: dict[int, float] = {}
+    for post in emulator.posts_in(channel):
+        if post.get("root_id"):
+            continue
+        match = re.search(r"/issues/(\d+)", post["message"])
+        if match:
+            found.setdefault(int(match.group(1)), post["create_at"] / 1000)
+    return found
+
+
+def _feed_calls() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("bridge_feed_cycle_redmine_calls_sum") or 0.0

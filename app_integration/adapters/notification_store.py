@@ -7,7 +7,7 @@ after a restart, adds it once, so nothing is posted twice.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -112,6 +112,9 @@ class NotificationTables:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # The delivery loop in this process hears of new rows at once; other processes' rows (a webhook in a
+        # web worker) it finds on its next look.
+        self.on_enqueue: Callable[[], None] = lambda: None
 
     # Subscriptions -------------------------------------------------------------
     def add_subscription(self, subscription: Subscription) -> Subscription:
@@ -227,6 +230,8 @@ class NotificationTables:
                 added += 1
             except IntegrityError:
                 continue  # already there: enqueued by another path, or before a restart
+        if added:
+            self.on_enqueue()
         return added
 
     def has_delivery(self, event_key: str, target: str) -> bool:
