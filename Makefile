@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC := app_integration mattermost_server tests benchmarks imgs
 
-.PHONY: demo test lint fmt run bench imgs catalogs redmine redmine-stop clean venv
+.PHONY: demo test lint fmt run bench imgs catalogs redmine redmine-stop redmine-prod clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ redmine:
 
 redmine-stop:
 	redmine_server/provision_local.sh stop
+
+redmine-prod:
+	REDMINE_LOCAL_INSTANCE=bridge-prod redmine_server/provision_local.sh start
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bridge.sqlite3

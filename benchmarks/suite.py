@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from cryptography.fernet import Fernet
 
 from app_integration.adapters.listener.post_listener import PostListener
 from app_integration.adapters.redmine.call_scope import counting
 from app_integration.adapters.wiring import Bridge, build_bridge
 from app_integration.core.commands import dispatch
-from app_integration.core.models import ChatUser, CommandContext, Reply
+from app_integration.core.models import ChatMessage, ChatUser, CommandContext, Reply
 from app_integration.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +42,10 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+# Seals the personal keys of the feed benchmark's owners; a new one each run.
+BENCH_LINK_KEY = Fernet.generate_key().decode()
 
 
 def make_settings(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, **extra: Any) -> Settings:
@@ -56,6 +61,7 @@ def make_settings(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, **
         "app_root_url": "http://127.0.0.1:1",
         "database_url": f"sqlite:///{tmp / f'bench-{secrets.token_hex(4)}.sqlite3'}",
         "log_level": "WARNING",
+        "link_encryption_keys": BENCH_LINK_KEY,
         **extra,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -417,37 +423,38 @@ def bridge_factory(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, *
 
 
 @dataclass(frozen=True)
-class BatchTiming:
-    lines: int
-    concurrency: int
-    one_create_s: float
-    batch_s: float
+class ListShare:
+    command_ms: float  # tickets_for_me, in-process, warm (median)
+    raw_ms: float  # the one GET it cannot avoid, made directly (median)
+    dm_ms: float  # posting the DM into the emulator alone (median)
 
     @property
-    def ratio(self) -> float:
-        """The batch's wall time in single-create round trips."""
-        return self.batch_s / self.one_create_s
+    def share_ms(self) -> float:
+        """What the bridge adds to Redmine's answer: the DM, the person's lookup, rendering."""
+        return self.command_ms - self.raw_ms
 
 
-def batch_timing(bridge_factory: Callable[[], Bridge], emulator: Any, lines: int, concurrency: int) -> BatchTiming:
-    """Wall time of one create (median of 5) and of an N-line create_tickets batch, against the real Redmine."""
-    from app_integration.core.features.ticket_batch import create_batch
-    from app_integration.core.models import IssueDraft
-
-    bridge = bridge_factory()
-    bridge.services.concurrency = concurrency
-    alice = emulator.user("alice")
-    context = CommandContext(ChatUser(alice["id"], "alice"), "c", "slash")
-    tag = secrets.token_hex(4)
-    create_batch(bridge.services, context, "demo", f"1. Warm-up {tag} @bob")  # caches: accounts, members
-    singles = []
-    for n in range(5):
-        started = time.perf_counter()
-        bridge.gateway.create_issue("alice", IssueDraft(project="demo", subject=f"One {tag} {n}"))
-        singles.append(time.perf_counter() - started)
-    text = "\n".join(f"{n}. Batch {tag} line {n} @bob" for n in range(1, lines + 1))
-    started = time.perf_counter()
-    reply = create_batch(bridge.services, context, "demo", text)
-    elapsed = time.perf_counter() - started
-    assert f"Created {lines} ticket(s)" in reply.text, reply.text[:300]
-    return BatchTiming(lines, concurrency, statistics.median(singles), elapsed)
+def list_share(bridge: Bridge, emulator: Any, redmine_url: str, admin_key: str, repeats: int) -> ListShare:
+    """Command, raw GET and DM alone, interleaved, so a slow moment of the machine falls on all three."""
+    alice = ChatUser(emulator.user("alice")["id"], "alice")
+    found = bridge.registry.find("tickets_for_me")
+    assert found is not None
+    session = requests.Session()
+    headers = {"X-Redmine-API-Key": admin_key, "X-Redmine-Switch-User": "alice"}
+    params = {"assigned_to_id": "me", "status_id": "open", "sort": "updated_on:desc", "limit": "50"}
+    message = ChatMessage(text="Open tickets assigned to you, @alice: 3", title="Open tickets", body="| a | b |")
+    samples: dict[str, list[float]] = {"command": [], "raw": [], "dm": []}
+    steps: dict[str, Callable[[], Any]] = {
+        "command": lambda: found.run(bridge.services, CommandContext(alice, "c", "slash")),
+        "raw": lambda: session.get(f"{redmine_url}/issues.json", params=params, headers=headers, timeout=10),
+        "dm": lambda: bridge.chat.send_direct(alice.id, message),
+    }
+    for step in steps.values():
+        step()  # warm: caches, connections, the DM channel
+    for _ in range(repeats):
+        for name, step in steps.items():
+            started = time.perf_counter()
+            step()
+            samples[name].append(time.perf_counter() - started)
+    medians = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+    return ListShare(medians["command"], medians["raw"], medians["dm"])

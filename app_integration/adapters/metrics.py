@@ -49,6 +49,11 @@ REDMINE_WAIT_SECONDS = Histogram(
     "Time a Redmine request waited for a slot under REDMINE_MAX_CALLS.",
     buckets=_CALL_BUCKETS,
 )
+REDMINE_WINDOW = Gauge(
+    "bridge_redmine_call_window",
+    "Redmine requests this process lets run at once now: REDMINE_MAX_CALLS, narrowed while Redmine struggles.",
+    multiprocess_mode="livesum",
+)
 REDMINE_IN_FLIGHT = Gauge("bridge_redmine_calls_in_flight", "Redmine requests under way.", multiprocess_mode="livesum")
 OUTBOX_DEPTH = Gauge("bridge_outbox_depth", "Deliveries waiting in the outbox.", multiprocess_mode="livemax")
 OUTBOX_OLDEST = Gauge(

@@ -32,11 +32,21 @@ def test_round_trip_counts_meet_their_goals(redmine: RedmineInfo, emulator: Any,
     assert four.warm <= 4 + 2 < four.naive  # type: ignore[operator]
 
 
-def test_the_batch_timing_runs_and_creates_every_line(redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> None:
-    timing = suite.batch_timing(
-        suite.bridge_factory(redmine.url, redmine.admin_key, emulator, tmp_path), emulator, 3, 2
-    )
-    assert timing.lines == 3 and timing.one_create_s > 0 and timing.batch_s > 0  # figures only; none asserted
+def test_the_limits_benchmark_creates_every_line_directly_and_bridged(
+    production_redmine: RedmineInfo, emulator: Any, tmp_path: Path
+) -> None:
+    from benchmarks import limits_bench
+
+    redmine = production_redmine
+
+    def factory(**extra: Any) -> Any:
+        return suite.bridge_factory(redmine.url, redmine.admin_key, emulator, tmp_path, **extra)()
+
+    found = limits_bench.limits(factory, redmine.url, redmine.admin_key, emulator, 4, (1, 4), 1)
+    assert [limit.concurrency for limit in found] == [1, 4]
+    assert all(limit.errors == 0 and limit.batch_missing == 0 for limit in found)  # figures only; none asserted
+    burst = limits_bench.burst(factory, emulator, 2, 2, 4)
+    assert burst.missing == 0 and 1 <= burst.most_in_flight <= 2  # the bound held
 
 
 def test_the_load_and_listener_benchmarks_run(emulator: Any, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ EXPECTED = {
     "bridge_redmine_call_seconds": ("kind",),
     "bridge_redmine_bound_wait_seconds": (),
     "bridge_redmine_calls_in_flight": (),
+    "bridge_redmine_call_window": (),
     "bridge_outbox_depth": (),
     "bridge_outbox_oldest_age_seconds": (),
     "bridge_outbox_delivered": (),

@@ -72,3 +72,33 @@ def test_without_a_tight_bound_the_same_burst_overlaps(counted: CountingRedmine)
     with ThreadPoolExecutor(12) as pool:
         list(pool.map(lambda n: gateway.current_user("alice"), range(24), timeout=60))
     assert counted.most > 3
+
+
+def test_strain_halves_the_window_and_good_answers_grow_it_back() -> None:
+    bound = http_engine.CallBound(8)
+    for _ in range(8):
+        assert bound.acquire(wait=0.1)
+    assert not bound.acquire(wait=0.05)  # the limit
+    bound.release(strained=True)  # a 5xx: 7 in flight, and the window is 4
+    assert bound.window == 4
+    assert not bound.acquire(wait=0.05)
+    for _ in range(4):
+        bound.release(strained=False)  # 3 in flight
+    assert bound.acquire(wait=0.1)  # a slot under the window again
+    assert 4 < bound.window < 5
+    for _ in range(4):
+        bound.release(strained=False)  # none in flight
+    for _ in range(200):
+        assert bound.acquire(wait=0.1)
+        bound.release(strained=False)
+    assert bound.window == 8  # never above the setting
+
+
+def test_a_stalling_redmine_gets_one_request_at_a_time() -> None:
+    bound = http_engine.CallBound(8)
+    for _ in range(4):
+        bound.acquire(wait=0.1)
+        bound.release(strained=True)
+    assert bound.window == 1
+    assert bound.acquire(wait=0.1)
+    assert not bound.acquire(wait=0.05)

@@ -84,23 +84,46 @@ def error_for(status: int, answer: _Answer) -> BridgeError | None:
 
 class CallBound:
     """At most `limit` Redmine requests under way in this process, whatever sent them (batches, lists, the
-    feed, the listener): a burst of batches across gunicorn's threads queues here instead of at Redmine."""
+    feed, the listener): a burst of batches across gunicorn's threads queues here instead of at Redmine.
+
+    Within the limit, a window that halves when Redmine shows strain (a 5xx, a timeout, a cut connection) and
+    grows back by one per window's worth of good answers (additive increase, multiplicative decrease, as TCP
+    does): a Redmine that stalls under parallel writes (SQLite locks its whole database for each) gets them
+    one at a time until it answers well again, instead of more of what stalled it."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._slots = threading.BoundedSemaphore(limit)
+        self.window = float(limit)
+        self._in_flight = 0
+        self._ready = threading.Condition()
 
     def acquire(self, wait: float) -> bool:
         started = time.perf_counter()
-        got = self._slots.acquire(timeout=wait)
+        deadline = time.monotonic() + wait
+        with self._ready:
+            while self._in_flight >= int(self.window):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._ready.wait(left)
+            self._in_flight += 1
         metrics.REDMINE_WAIT_SECONDS.observe(time.perf_counter() - started)
-        return got
+        return True
 
-    def release(self) -> None:
-        self._slots.release()
+    def release(self, strained: bool) -> None:
+        with self._ready:
+            self._in_flight -= 1
+            if strained:
+                self.window = max(1.0, self.window / 2)
+            else:
+                self.window = min(float(self.limit), self.window + 1 / self.window)
+            metrics.REDMINE_WINDOW.set(self.window)
+            self._ready.notify_all()
 
 
 _bound = CallBound(8)
+# Outcomes that say Redmine is struggling; a 4xx says the request was wrong, not that Redmine was busy.
+_STRAINED = frozenset({"timeout", "cut"})
 _thread = threading.local()
 
 
@@ -174,7 +197,7 @@ class CallEngine(BaseEngine):  # type: ignore[misc]
             outcome = "cut"
             raise TRANSPORT_ERRORS["cut"]() from None
         finally:
-            bound.release()
+            bound.release(strained=outcome in _STRAINED or outcome.startswith("5"))
             metrics.REDMINE_IN_FLIGHT.dec()
             metrics.REDMINE_SECONDS.labels(kind).observe(time.perf_counter() - started)
             metrics.REDMINE_CALLS.labels(kind, outcome).inc()
