@@ -30,6 +30,16 @@ PROVISION = ROOT / "redmine_server" / "provision_local.sh"
 TRANSCRIPT = ROOT / "build" / "demo-transcript.md"
 # The language everyone in the demo uses in Mattermost, and the channel's: `make demo DEMO_LOCALE=ru`.
 DEMO_LOCALE = locale_of(os.environ.get("DEMO_LOCALE"))
+# The demo's bridge serves /metrics to whoever holds this, as an operator's Prometheus would.
+METRICS_TOKEN = secrets.token_hex(16)
+# What the end of the demo shows of /metrics: the families an operator watches first.
+SHOWN_METRICS = (
+    "bridge_commands_total",
+    "bridge_redmine_calls_total",
+    "bridge_outbox_delivered_total",
+    "bridge_feed_lag_seconds",
+    "bridge_listener_backfilled_posts_total",
+)
 WIDTH = 100
 _LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\(([^)\s]*)\)")
 
@@ -197,6 +207,7 @@ class _RunningBridge:
             default_locale=DEMO_LOCALE,
             app_root_url=web_url,
             database_url=f"sqlite:///{self._sandbox / 'bridge.sqlite3'}",
+            metrics_token=METRICS_TOKEN,
         )
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         bridge = build_bridge(settings, None)
@@ -365,6 +376,16 @@ def _session(
     requests.post(f"{web}/dialog", json=made, timeout=60).raise_for_status()
     announced = wait_for(lambda: [p for p in emulator.posts_in(channel) if p["root_id"] == idea["id"]], timeout=15)
     log.says("...and the bot answers in the post's thread", announced[0]["message"], raw=True)
+
+    log.step("What an operator's Prometheus sees")
+    scraped = requests.get(f"{web}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
+    scraped.raise_for_status()
+    shown = [line for line in scraped.text.splitlines() if line.startswith(SHOWN_METRICS) and not line.endswith(" 0.0")]
+    log.says(
+        f"GET /metrics (Authorization: Bearer …), {len(scraped.text.splitlines())} lines; a few",
+        "\n".join(shown),
+        raw=True,
+    )
 
     log.step("Open the tickets in Redmine")
     print(f"\n{redmine}/projects/demo/issues  (log in as alice / alice-password)")

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from .i18n import _
+from .i18n import _, ngettext
 from .natural_dates import trailing_date
 
 MAX_SUBJECT = 255
@@ -86,7 +86,12 @@ def parse_ticket_lines(text: str, today: dt.date) -> tuple[list[TicketLine], lis
     if not numbered:
         return [], [LineError(1, _("no ticket lines; write one per line: 1. Write report @bob 10.05.27"))]
     if len(numbered) > MAX_LINES:
-        return [], [LineError(numbered[MAX_LINES][0], _("at most {count} tickets at once", count=MAX_LINES))]
+        return [], [
+            LineError(
+                numbered[MAX_LINES][0],
+                ngettext("at most {count} ticket at once", "at most {count} tickets at once", MAX_LINES),
+            )
+        ]
     for number, raw in numbered:
         result = _parse_line(number, raw, today)
         (tickets if isinstance(result, TicketLine) else errors).append(result)  # type: ignore[arg-type]
@@ -117,5 +122,10 @@ def _parse_line(number: int, raw: str, today: dt.date) -> TicketLine | LineError
     if not subject:
         return LineError(number, _("no subject"))
     if len(subject) > MAX_SUBJECT:
-        return LineError(number, _("subject is longer than {count} characters", count=MAX_SUBJECT))
+        return LineError(
+            number,
+            ngettext(
+                "subject is longer than {count} character", "subject is longer than {count} characters", MAX_SUBJECT
+            ),
+        )
     return TicketLine(number, subject, mentions[0], due)

@@ -205,7 +205,7 @@ def test_create_tickets_submit_with_the_fixture_values(
         values=values,
         state=form["form"]["submit"]["state"],
     )
-    assert reply["type"] == "ok" and "Created 2 ticket(s)" in reply["text"]
+    assert reply["type"] == "ok" and "Created 2 tickets" in reply["text"]
     subjects = {i.subject for i in bridge.gateway.authored_issues("alice", 100).issues if tag in i.subject}
     assert subjects == {f"Write {tag}", f"Book {tag}"}
 

@@ -216,7 +216,7 @@ def test_create_tickets_through_the_dialog(client: FlaskClient, emulator: Any, b
     assert by_subject[f"Write the report {tag}"].due_date == dt.date(2027, 12, 31)
     assert by_subject[f"Book the room {tag}"].assigned_to.name == "Carol Clark"  # type: ignore[union-attr]
     dm = emulator.dm_posts("alice")[-1]
-    assert dm["props"]["attachments"][0]["pretext"] == "@alice created ticket(s) for @bob, @carol"
+    assert dm["props"]["attachments"][0]["pretext"] == "@alice created 2 tickets for @bob, @carol"
     table = dm["props"]["attachments"][0]["text"]
     assert table.count("\n") == 4  # the header, its rule and three rows of the nine-column table
     assert all(f"/issues/{i.id})" in table for i in created) and "/projects/" in table and "/users/" in table
@@ -246,7 +246,7 @@ def test_create_tickets_with_bad_lines_creates_nothing(
 def test_create_tickets_from_the_slash_text(client: FlaskClient, emulator: Any, bridge: Bridge, channel: str) -> None:
     tag = uuid.uuid4().hex[:8]
     reply = slash(client, emulator, "carol", f"create_tickets ops\n1. Inline {tag} @carol 01.02.27", channel)
-    assert "Created 1 ticket(s)" in reply["text"]
+    assert "Created 1 ticket in" in reply["text"]
     assert [i.subject for i in issues_with(bridge, "carol", f"Inline {tag}")] == [f"Inline {tag}"]
 
 
@@ -365,7 +365,7 @@ def test_a_slow_batch_answers_its_dialog_in_time_and_reports_by_dm(
     told = [e["post"]["message"] for e in emulator.ephemerals if e["user_id"] == emulator.user("alice")["id"]]
     assert told[-1] == classic_surface.STILL_WORKING
     report = wait_for(
-        lambda: [p["message"] for p in emulator.dm_posts("alice") if p["message"].startswith("Created 3 ticket(s)")],
+        lambda: [p["message"] for p in emulator.dm_posts("alice") if p["message"].startswith("Created 3 tickets")],
         timeout=30,
     )
     created = [i for i in bridge.gateway.authored_issues("alice", 100).issues if tag in i.subject]

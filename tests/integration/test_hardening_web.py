@@ -161,7 +161,7 @@ def test_a_date_mid_line_is_kept_and_the_reply_counts_the_lines(
     lines = f"1. Report {tag} @bob 22.12.27 urgent\n2. Minutes {tag} @carol 23.12.27.\n3. Room {tag} @bob"
     form = slash_form(emulator.user("alice"), f"create_tickets demo\n{lines}", channel)
     reply = client.post("/slash", data=form, headers=slash_headers()).get_json()
-    assert "Created 3 ticket(s) in `demo` from the 3 line(s) read" in reply["text"]
+    assert "Created 3 tickets in `demo` from the 3 lines read" in reply["text"]
     due = {i.subject: i.due_date for i in bridge.gateway.authored_issues("alice", 100).issues if tag in i.subject}
     assert due == {
         f"Report {tag} urgent": dt.date(2027, 12, 22),

@@ -129,7 +129,7 @@ def test_a_batch_with_an_unconfirmed_line_never_calls_it_not_created(
     context = CommandContext(user=bridge.chat.user(alice["id"]), channel_id="", surface="slash")  # type: ignore[arg-type]
     tag = uuid.uuid4().hex[:8]
     reply = create_batch(bridge.services, context, "demo", f"1. One {tag} @bob\n2. Two {tag} @carol")
-    assert "Created 2 ticket(s)" in reply.text and "Not created" not in reply.text
+    assert "Created 2 tickets" in reply.text and "Not created" not in reply.text
     assert count(redmine, f"One {tag}") == 1 and count(redmine, f"Two {tag}") == 1
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..errors import BridgeError, InputError, OutcomeUnknown
 from ..formatting import cell, fit, issue_link, issue_table, mentions
-from ..i18n import _
+from ..i18n import _, ngettext
 from ..idempotency import run_once
 from ..models import Account, ChatMessage, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from ..services import Services
@@ -77,7 +77,11 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
                 required=True,
                 hint=EXAMPLE,
                 max_length=LINES_MAX_LENGTH,
-                help=_("One per line: subject, @assignee, optional due date. Up to {count} lines.", count=MAX_LINES),
+                help=ngettext(
+                    "One per line: subject, @assignee, optional due date. Up to {count} line.",
+                    "One per line: subject, @assignee, optional due date. Up to {count} lines.",
+                    MAX_LINES,
+                ),
             ),
         ),
     )
@@ -184,7 +188,13 @@ def _announce(services: Services, context: CommandContext, created: list[_Create
         return
     base_url = services.tracker.base_url
     who = mentions(item.line.assignee for item in created)
-    pretext = _("@{user} created ticket(s) for {who}", user=context.user.username, who=who)
+    pretext = ngettext(
+        "@{user} created a ticket for {who}",
+        "@{user} created {count} tickets for {who}",
+        len(created),
+        user=context.user.username,
+        who=who,
+    )
     # The reply lists every created ticket too, so a failed DM loses nothing.
     with contextlib.suppress(BridgeError):
         # The original's nine-column table, with its Redmine links.
@@ -205,11 +215,15 @@ def _report(
     )
     if not failed:
         # Says how many lines were read, so a paste cut short by a field limit cannot pass unnoticed.
-        text = _(
-            "Created {created} ticket(s) in `{project}` from the {lines} line(s) read:",
-            created=len(created),
-            project=project,
-            lines=len(tickets),
+        text = (
+            ngettext(
+                "Created {count} ticket in `{project}`",
+                "Created {count} tickets in `{project}`",
+                len(created),
+                project=project,
+            )
+            + " "
+            + ngettext("from the {count} line read:", "from the {count} lines read:", len(tickets))
         )
         text += f"\n{done}"
         return Reply(text=fit(text), sent_as_dm=True)
@@ -217,10 +231,11 @@ def _report(
         _("Redmine failed on line {line}: {reason}", line=tickets[i].line, reason=error.user_message)
         for i, error in sorted(failed.items())
     ]
-    summary = _(
-        "Created {created} of {lines} ticket(s) in `{project}`:",
+    summary = ngettext(
+        "Created {created} of {count} ticket in `{project}`:",
+        "Created {created} of {count} tickets in `{project}`:",
+        len(tickets),
         created=len(created),
-        lines=len(tickets),
         project=project,
     )
     parts.append(summary + "\n" + (done or "- " + _("none")))
