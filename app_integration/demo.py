@@ -211,6 +211,7 @@ class _RunningBridge:
         )
         settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
         bridge = build_bridge(settings, None)
+        bridge.users.sync_map(bridge.chat)  # what `serve` does once at start
         holder["app"] = create_app(settings, bridge)
         self._bridge = bridge
         self._runner: Any = None

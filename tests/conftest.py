@@ -220,6 +220,7 @@ def client(bridge: Bridge) -> Iterator[Any]:
     """The web app wired to the real Redmine and the emulator, as a Flask test client."""
     from app_integration.adapters.web.app_factory import create_app
 
+    bridge.users.sync_map(bridge.chat)  # what `serve` does once, before its workers build their apps
     with create_app(bridge.settings, bridge).test_client() as test_client:
         yield test_client
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from ..core.errors import BridgeError
 from ..core.settings import Settings
 from . import metrics
-from .store import BridgeStore
+from .wiring import build_bridge
+
+log = logging.getLogger(__name__)
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -50,7 +54,12 @@ def _serve_metrics_port(settings: Settings) -> None:
 
 
 def serve(settings: Settings, env_file: Path | None) -> int:
-    # Once, in the master, before workers fork and each opens the store.
-    BridgeStore(settings.database_url, settings.idempotency_ttl_hours).migrate()
+    # Once, in the master, before workers fork: the store's migrations, and the operator's map as links by
+    # user id (so a rename before first use loses nothing). A server that is down now is linked lazily later.
+    bridge = build_bridge(settings, env_file)
+    try:
+        bridge.users.sync_map(bridge.chat)
+    except BridgeError as error:
+        log.warning("serve: the user map is linked on first use instead: %s", error.user_message)
     _Gunicorn(settings, env_file).run()
     return 0

@@ -34,7 +34,9 @@ class Bridge:
     notifications: NotificationTables
 
 
-def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
+def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True) -> Bridge:
+    """The bridge's parts, wired. `migrate=False` where the store was migrated once already, before gunicorn
+    forked its workers: a worker builds its parts and touches nothing."""
     operator_map = build_user_map(settings, env_file)
     gateway = RedmineGateway(
         settings.redmine_base_url,
@@ -47,7 +49,8 @@ def build_bridge(settings: Settings, env_file: Path | None) -> Bridge:
     token = settings.redmine_mattermost_bridge_app_token
     chat = MattermostChat(settings.mattermost_base_url, token.get_secret_value() if token else "")
     store = BridgeStore(settings.database_url, settings.idempotency_ttl_hours)
-    store.migrate()
+    if migrate:
+        store.migrate()
     vault = KeyVault(settings.link_encryption_keys.get_secret_value() if settings.link_encryption_keys else None)
     users = Directory(store, operator_map, gateway, sealer=vault, chat=chat)
     gateway.use_credentials(users.personal_key, users.key_refused, settings.redmine_impersonation)

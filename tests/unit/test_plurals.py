@@ -43,6 +43,6 @@ def test_every_counted_message_has_all_three_russian_forms() -> None:
 
 
 def test_no_message_writes_around_a_plural() -> None:
-    """"ticket(s)" and "Создано задач: 5" were how counts were written before there were plural forms."""
+    """ "ticket(s)" and "Создано задач: 5" were how counts were written before there were plural forms."""
     template = (LOCALE_DIR / "messages.pot").read_text(encoding="utf-8")
     assert "(s)" not in template

@@ -106,3 +106,29 @@ def test_a_started_process_prints_no_alembic_lines(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and "alembic" not in done.stderr.lower(), done.stderr
+
+
+def test_the_app_factory_is_pure(tmp_path: Path) -> None:
+    """Each gunicorn worker builds its app: that migrates nothing and asks neither Redmine nor Mattermost (both
+    unreachable here, on a port nothing listens on); `serve` does both once, before the workers fork."""
+    import sqlalchemy
+
+    from app_integration.adapters.web.app_factory import create_app
+    from app_integration.core.settings import Settings
+
+    store = tmp_path / "bridge.sqlite3"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        redmine_url="http://127.0.0.1:9",
+        admin_redmine_key_api="k" * 20,
+        mattermost_url="http://127.0.0.1:9",
+        redmine_mattermost_bridge_app_token="t" * 26,
+        mattermost_slash_tokens="s" * 26,
+        request_signing_key="r" * 40,
+        user_map="alice=alice",
+        database_url=f"sqlite:///{store}",
+    )
+    app = create_app(settings)
+    assert app.url_map.bind("bridge.test").match("/healthz") == ("health.healthz", {})
+    tables = sqlalchemy.inspect(sqlalchemy.create_engine(f"sqlite:///{store}")).get_table_names()
+    assert tables == []

@@ -29,15 +29,15 @@ def create_app(
     env_file: Path | None = None,
 ) -> Flask:
     """Refuses to build an app that could not verify its callers (fail closed). Settings and the user map
-    both come from `env_file`, the file the command was given."""
+    both come from `env_file`, the file the command was given. Builds; starts nothing."""
     env_file = env_file or env_file_path()
     settings = settings or load_settings(env_file, role="serve")
     problems = settings.problems("serve")
     if problems:
         raise SettingsError(tuple(problems))
-    bridge = bridge or build_bridge(settings, env_file)
-    # The operator's map becomes links by user id on first start, so a rename before first use loses nothing.
-    bridge.users.sync_map(bridge.chat)
+    # Pure: no migration and no call to Redmine or Mattermost here, so every gunicorn worker starts alike;
+    # `serve` migrates the store and links the operator's map once, before the workers fork.
+    bridge = bridge or build_bridge(settings, env_file, migrate=False)
     assert settings.request_signing_key is not None
     web = WebContext(
         settings,
