@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC := app_integration mattermost_server tests benchmarks imgs
 
-.PHONY: demo test lint fmt run bench imgs catalogs redmine redmine-stop redmine-prod clean venv
+.PHONY: demo test test-lowest lint fmt run bench imgs catalogs redmine redmine-stop redmine-prod clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,19 @@ fmt: venv
 # pytest exits 5 when it collected no test: that must fail, never pass silently.
 test: venv lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+	@$(MAKE) --no-print-directory test-lowest
+
+# The declared floors, proven: a resolver that picks the lowest allowed version of every direct dependency
+# (uv's lowest-direct) installs them into a venv of their own, and the unit tests run there.
+LOWEST := .venv-lowest
+test-lowest:
+	@test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
+	@$(LOWEST)/bin/python -m pip install -q uv
+	$(LOWEST)/bin/python -m uv pip install -q --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[test]'
+	@$(LOWEST)/bin/python -m uv pip list --python $(LOWEST)/bin/python 2>/dev/null \
+	  | grep -iE '^(pydantic|flask|sqlalchemy|websockets|requests|prometheus-client|babel|gunicorn) ' || true
+	@$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider tests/unit; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 run: venv
@@ -65,4 +78,4 @@ redmine-prod:
 	REDMINE_LOCAL_INSTANCE=bridge-prod redmine_server/provision_local.sh start
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache bridge.sqlite3
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache bridge.sqlite3

@@ -153,7 +153,7 @@ def many_subscriptions(
     begun = time.perf_counter()
     sent = 0
     for _ in range(10_000):  # bounded: each round delivers up to 100
-        done = deliver_due(bridge.chat, bridge.notifications, dt.datetime.now(dt.UTC)).sent
+        done = deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC)).sent
         sent += done
         if not done:
             break

@@ -75,7 +75,7 @@ def delivery_during_long_poll(bridge: Any, emulator: Any, poll_seconds: float, s
         for n in range(samples):
             text = f"during the poll {n} {time.time_ns()}"
             queued = time.monotonic()
-            bridge.notifications.enqueue([Delivery(f"bench:{queued}:{n}", f"dm:{bob}", 1, text)])
+            bridge.outbox.enqueue([Delivery(f"bench:{queued}:{n}", f"dm:{bob}", 1, text)])
             _wait(_arrived(emulator, text), timeout=30)
             latencies.append(time.monotonic() - queued)
             time.sleep(0.5)
@@ -124,7 +124,7 @@ def delivery_during_real_poll(
     direct_creates(redmine_url, admin_key, issues, 4, f"poll{time.time_ns()}")
     time.sleep(1.1)  # Redmine's clock has whole seconds
     queued: dict[int, float] = {}
-    enqueue = bridge.notifications.enqueue
+    enqueue = bridge.outbox.enqueue
 
     def noting(deliveries: Any) -> int:
         for delivery in deliveries:
@@ -132,7 +132,7 @@ def delivery_during_real_poll(
                 queued.setdefault(delivery.issue_id, time.time())
         return int(enqueue(deliveries))
 
-    bridge.notifications.enqueue = noting  # type: ignore[method-assign]
+    bridge.outbox.enqueue = noting  # type: ignore[method-assign]
     runner = notification_runner.NotificationRunner(bridge, poll_seconds=3600.0)
     calls_before = _feed_calls()
     begun = time.monotonic()

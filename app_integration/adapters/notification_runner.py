@@ -39,7 +39,7 @@ class NotificationRunner:
         self._fence = fence or Fence(bridge.store.engine, "listener", 0)
         self._stopped = threading.Event()
         self._wake = threading.Event()
-        bridge.notifications.on_enqueue = self._wake.set
+        bridge.outbox.on_enqueue = self._wake.set
         self._threads = [
             threading.Thread(target=self._run_polls, name="feed", daemon=True),
             threading.Thread(target=self._run_deliveries, name="outbox", daemon=True),
@@ -102,15 +102,15 @@ class NotificationRunner:
 
     def deliver(self) -> bool:
         """One round; whether it sent anything (then more may be waiting)."""
-        chat, notes = self._bridge.chat, self._bridge.notifications
+        chat, notes, outbox = self._bridge.chat, self._bridge.notifications, self._bridge.outbox
         now = dt.datetime.now(dt.UTC)
-        report = self._guarded("outbox", lambda: deliver_due(chat, notes, now, fence=self._fence))
+        report = self._guarded("outbox", lambda: deliver_due(chat, notes, outbox, now, fence=self._fence))
         if report is not None:
             metrics.OUTBOX_DELIVERED.inc(report.sent)
             metrics.OUTBOX_RETRIES.inc(report.retried)
             for kind in report.drop_kinds:
                 metrics.OUTBOX_DROPS.labels(kind).inc()
-        backlog = self._guarded("outbox", notes.outbox_backlog)
+        backlog = self._guarded("outbox", outbox.outbox_backlog)
         if backlog is not None:
             depth, oldest = backlog
             metrics.OUTBOX_DEPTH.set(depth)

@@ -14,6 +14,7 @@ from ..core.user_map import build_user_map
 from .key_vault import KeyVault
 from .mattermost_rest import MattermostChat
 from .notification_store import NotificationTables
+from .outbox_store import OutboxTable
 from .redmine.feed import RedmineFeed
 from .redmine.gateway import RedmineGateway
 from .redmine.http_engine import bound_calls
@@ -32,6 +33,7 @@ class Bridge:
     registry: CommandRegistry
     vault: KeyVault
     notifications: NotificationTables
+    outbox: OutboxTable
 
 
 def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True) -> Bridge:
@@ -55,6 +57,7 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
     users = Directory(store, operator_map, gateway, sealer=vault, chat=chat)
     gateway.use_credentials(users.personal_key, users.key_refused, settings.redmine_impersonation)
     notifications = NotificationTables(store.engine)
+    outbox = OutboxTable(store.engine)
     feed = RedmineFeed(gateway, settings.redmine_cache_ttl)
     services = Services(
         tracker=gateway,
@@ -70,7 +73,8 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         feed=feed,
         desk=RedmineTickets(gateway, feed),
         notifications=notifications,
+        outbox=outbox,
         people=store,
         default_locale=settings.default_locale,
     )
-    return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault, notifications)
+    return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault, notifications, outbox)

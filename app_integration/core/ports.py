@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .events import Delivery, IssueHistory, NotificationPrefs, Subscription
 from .models import (
@@ -184,7 +184,7 @@ class LeadFence(Protocol):
 
 
 class NotificationStore(Protocol):
-    """Subscriptions, thread roots, personal toggles and the outbox."""
+    """Subscriptions, thread roots (and the replies expected in them), skipped accounts, personal toggles."""
 
     def add_subscription(self, subscription: Subscription) -> Subscription: ...
 
@@ -217,6 +217,15 @@ class NotificationStore(Protocol):
         """Whether a note citing these posts was written from that channel's thread."""
         ...
 
+    def prefs(self, chat_user_id: str) -> NotificationPrefs: ...
+
+    def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None: ...
+
+
+class Outbox(Protocol):
+    """What is to be posted into Mattermost, keyed by (event, target): whoever enqueues an event twice, through a
+    poll and a webhook or after a restart, enqueues it once."""
+
     def enqueue(self, deliveries: Sequence[Delivery]) -> int:
         """Adds the deliveries not already in the outbox (by event and target); how many were new."""
         ...
@@ -234,9 +243,29 @@ class NotificationStore(Protocol):
 
     def drop(self, delivery: Delivery, reason: str) -> None: ...
 
-    def prefs(self, chat_user_id: str) -> NotificationPrefs: ...
 
-    def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None: ...
+class StateStore(Protocol):
+    """Small named values kept across restarts (the feed's cursor)."""
+
+    def load_state(self, name: str) -> str | None: ...
+
+    def save_state(self, name: str, value: str) -> None: ...
+
+
+class WebChat(Protocol):
+    """The parts of the Mattermost client that only the web surfaces use."""
+
+    def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None: ...
+
+    def user(self, user_id: str) -> ChatUser | None: ...
+
+    def server_version(self) -> tuple[int, int] | None: ...
+
+    def is_own_hook(self, url: str) -> bool: ...
+
+    def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None: ...
+
+    def send_direct(self, user_id: str, message: ChatMessage) -> None: ...
 
 
 class UserDirectory(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import BridgeError, NotMapped, OperatorError
+from .errors import BridgeError, NotMapped
 from .i18n import _
 from .models import ChatUser
 from .ports import (
@@ -18,6 +18,7 @@ from .ports import (
     IssueTracker,
     LinkStore,
     NotificationStore,
+    Outbox,
     Sealer,
     TicketDesk,
     UserDirectory,
@@ -26,21 +27,24 @@ from .ports import (
 
 @dataclass
 class Services:
+    """Every port is required: the wiring always sets them, and a use case never asks whether one is there."""
+
     tracker: IssueTracker
     chat: Chat
     users: UserDirectory
     store: IdempotencyStore
+    links: AccountLinks  # self-service linking
+    sealer: Sealer  # personal API keys, encrypted at rest (`available` is False without LINK_ENCRYPTION_KEYS)
+    feed: ChangeFeed  # Redmine's changes back into the chat
+    notifications: NotificationStore
+    outbox: Outbox
+    people: LinkStore  # who is who, by Redmine user id: for mentions and personal DMs
+    desk: TicketDesk  # one ticket's card and its actions
     list_limit: int = 50
     today: Callable[[], dt.date] = field(default=dt.date.today)
-    links: AccountLinks | None = None  # self-service linking; None where the bridge runs without a store
-    sealer: Sealer | None = None
     connect_by_email: bool = True
     connect_by_key: bool = True
     concurrency: int = 4  # Redmine creates in flight at once in a batch
-    feed: ChangeFeed | None = None  # Redmine's changes back into the chat; None where the bridge runs without
-    notifications: NotificationStore | None = None
-    people: LinkStore | None = None  # who is who, by Redmine user id: for mentions and personal DMs
-    desk: TicketDesk | None = None  # one ticket's card and its actions
     default_locale: str = "en"  # for what a whole channel reads
 
     def login_for(self, user: ChatUser) -> str:
@@ -77,14 +81,3 @@ class Services:
         except BridgeError:
             user = None
         return user.locale if user is not None else self.default_locale
-
-    def notifying(self) -> tuple[ChangeFeed, NotificationStore, LinkStore]:
-        """The parts the notification features need; an OperatorError names what is missing."""
-        if self.feed is None or self.notifications is None or self.people is None:
-            raise OperatorError(_("Notifications need the bridge's database; ask the operator to set DATABASE_URL."))
-        return self.feed, self.notifications, self.people
-
-    def ticket_desk(self) -> TicketDesk:
-        if self.desk is None:
-            raise OperatorError(_("Ticket cards are not available in this bridge."))
-        return self.desk

@@ -66,7 +66,7 @@ def test_channel_posts_follow_the_subscription_and_dms_follow_their_reader(
     issue = requests.post(f"{redmine.url}/issues.json", json=body, headers=headers, timeout=15).json()["issue"]["id"]
     before = len(emulator.dm_posts("bob"))
     poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
     [card] = emulator.posts_in(channel)
     assert f"#{issue}" in card["message"] and "Статус: **New**" in card["message"]
     [dm] = emulator.dm_posts("bob")[before:]

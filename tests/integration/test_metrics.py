@@ -135,7 +135,7 @@ def test_the_outbox_and_the_feed_report_their_rounds(bridge: Bridge, emulator: A
     # The server answers a post into a channel it does not know with 403, as into one the bot is not in:
     # api4/post.go checks create_post on the channel before anything else.
     sent, refused = sample("bridge_outbox_delivered_total"), sample("bridge_outbox_drops_total", reason="not_allowed")
-    bridge.notifications.enqueue(
+    bridge.outbox.enqueue(
         [
             Delivery(f"m:{new_id()}", f"dm:{alice['id']}", 1, "a DM for alice"),
             Delivery(f"m:{new_id()}", new_id(), 1, "into a channel that does not exist", "card"),

@@ -68,7 +68,7 @@ def feed_bridge(bridge: Bridge) -> Bridge:
 
 def cycle(bridge: Bridge) -> None:
     poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
 
 
 def channel_named(emulator: Any, name: str, kind: str = "O", members: tuple[str, ...] = ()) -> str:
@@ -188,7 +188,7 @@ def test_a_channel_made_public_gets_no_private_event_queued_before(
     rm.create("alice", "secret", subject)
     poll_once(feed_bridge.services, feed_bridge.store)
     emulator.convert_channel(channel, "O")
-    report = deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    report = deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert report.dropped == 1 and not any(subject in t for t in texts(emulator, channel))
     rm.create("alice", "secret", subject + " again")
     cycle(feed_bridge)
@@ -261,17 +261,20 @@ def test_a_mattermost_outage_delays_delivery_and_loses_nothing(feed_bridge: Brid
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)  # past any backoff
     emulator.refuse_rest = True
     try:
-        report = deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+        report = deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
         assert (report.sent, report.retried) == (0, 1)
         during = rm.create("alice", "demo", f"During {uuid.uuid4().hex[:8]}")
         # the fan-out may ask Mattermost too (unless cached): then the feed pauses, its cursor kept
         with contextlib.suppress(ChatUnavailable):
             poll_once(feed_bridge.services, feed_bridge.store)
-        assert deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC)).sent == 0
+        assert (
+            deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC)).sent
+            == 0
+        )
     finally:
         emulator.refuse_rest = False
     poll_once(feed_bridge.services, feed_bridge.store)
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, later)
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, later)
     posted = texts(emulator, channel)
     assert [sum(f"#{n}" in t for t in posted) for n in (issue, during)] == [1, 1]
 
@@ -403,15 +406,15 @@ def test_a_webhook_and_a_poll_deliver_the_same_change_once(feed_bridge: Bridge, 
     issue = rm.create("alice", "demo", f"Hooked {uuid.uuid4().hex[:8]}")
     body = pushed("issue.created", issue)
     assert client.post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 202
-    wait_for(lambda: feed_bridge.notifications.has_delivery(f"issue:{issue}:0", channel))
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    wait_for(lambda: feed_bridge.outbox.has_delivery(f"issue:{issue}:0", channel))
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert len(emulator.posts_in(channel)) == 1  # delivered before any poll
 
     rm.update("bob", issue, status_id=2, notes="Started")
     journal = rm._call("admin", "GET", f"/issues/{issue}.json?include=journals")["issue"]["journals"][-1]["id"]
     body = pushed("issue.updated", issue, journal)
     assert client.post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 202
-    wait_for(lambda: feed_bridge.notifications.has_delivery(f"issue:{issue}:{journal}", channel))
+    wait_for(lambda: feed_bridge.outbox.has_delivery(f"issue:{issue}:{journal}", channel))
     cycle(feed_bridge)  # the poll sees both changes too
     cycle(feed_bridge)
     posts = emulator.posts_in(channel)
@@ -433,7 +436,7 @@ def test_webhooks_without_a_valid_signature_are_refused(bridge: Bridge) -> None:
     news = json.dumps({"type": "news.created", "data": {"news": {"id": 1}}}).encode()
     answer = client.post("/webhooks/redmine", data=news, headers=signed(news))
     assert (answer.status_code, answer.get_json()) == (202, {"status": "ignored"})
-    assert bridge.notifications.outbox_states() == {}
+    assert bridge.outbox.outbox_states() == {}
 
 
 # Reliability and reminders -----------------------------------------------------------------------------------------
@@ -481,17 +484,17 @@ def test_the_due_reminder_comes_once_a_day_in_the_persons_time_zone(
     before = len(emulator.dm_posts("bob"))
     tokyo_morning = dt.datetime.combine(dt.date.today(), dt.time(23, 30), dt.UTC)  # 08:30 in Tokyo, next day
     remind_due(feed_bridge.services, tokyo_morning - dt.timedelta(hours=1))  # 07:30 there: too early
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert len(emulator.dm_posts("bob")) == before
     nine = tokyo_morning + dt.timedelta(minutes=31)  # 09:01 in Tokyo
     remind_due(feed_bridge.services, nine)
     remind_due(feed_bridge.services, nine + dt.timedelta(hours=3))  # later the same day there: nothing more
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     dms = emulator.dm_posts("bob")[before:]
     assert len(dms) == 1 and f"/issues/{issue})" in dms[0]["message"] and "overdue or due by" in dms[0]["message"]
     carol_before = len(emulator.dm_posts("carol"))
     remind_due(feed_bridge.services, nine)
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert len(emulator.dm_posts("carol")) == carol_before  # nothing due for carol: no DM at all
 
 

@@ -29,7 +29,9 @@ FAST = Backoff(first=0.05, most=0.2)
 
 
 @pytest.fixture
-def running(redmine: RedmineInfo, emulator: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Bridge]:
+def live(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[Bridge, PostListener]]:
     """A bridge with its listener running (LINK_MODE from the test's `link_mode` mark, rewrite otherwise)."""
     mark = request.node.get_closest_marker("link_mode")
     settings = bridge_settings(
@@ -46,8 +48,13 @@ def running(redmine: RedmineInfo, emulator: Any, tmp_path: Path, request: pytest
     bridge.users.sync_map(bridge.chat)
     listener = PostListener(bridge, emulator.websocket_url, backoff=FAST).start()
     wait_for(emulator.connected)
-    yield bridge
+    yield bridge, listener
     listener.stop()
+
+
+@pytest.fixture
+def running(live: tuple[Bridge, PostListener]) -> Bridge:
+    return live[0]
 
 
 @pytest.fixture
@@ -92,16 +99,17 @@ def test_a_ticket_from_a_post_by_permalink_is_prefilled_and_announced_in_its_thr
 
 
 def test_the_ticket_emoji_brings_a_dm_whose_button_opens_the_prefilled_form(
-    web: FlaskClient, running: Bridge, emulator: Any
+    web: FlaskClient, live: tuple[Bridge, PostListener], emulator: Any
 ) -> None:
+    _bridge, listener = live
     channel = next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")
     post = emulator.post_as("carol", channel, "Order more coffee for the office")
     before = len(emulator.dm_posts("bob"))
     emulator.react_as("bob", post["id"], "thumbsup")
     emulator.react_as("bob", post["id"], "ticket")
     dm = wait_for(lambda: emulator.dm_posts("bob")[before:])
-    time.sleep(0.3)
-    assert len(emulator.dm_posts("bob")) == before + 1  # the thumbs-up brought nothing
+    wait_for(listener.settled)  # the thumbs-up came first, so it is handled too
+    assert len(emulator.dm_posts("bob")) == before + 1  # and it brought nothing
     [button] = dm[0]["props"]["attachments"][0]["actions"]
     assert button["name"] == "Create a ticket from this post"
     stolen = {
@@ -129,7 +137,7 @@ def subscribed_thread(bridge: Bridge, emulator: Any, redmine: RedmineInfo, chann
         requests.post(f"{redmine.url}/issues.json", json=body, headers=headers, timeout=15).json()["issue"]["id"]
     )
     poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
     [root] = emulator.posts_in(channel)
     return issue, root["id"]
 
@@ -153,7 +161,7 @@ def test_a_reply_in_a_tickets_thread_becomes_a_private_note_and_never_echoes(
     assert note[0]["user"]["name"] == "Bob Brown" and note[0]["private_notes"] is True
     assert f"/_redirect/pl/{reply['id']}" in note[0]["notes"]
     poll_once(running.services, running.store)
-    deliver_due(running.chat, running.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(running.chat, running.notifications, running.outbox, dt.datetime.now(dt.UTC))
     assert [p["user_id"] for p in emulator.posts_in(channel)].count(emulator.bot["id"]) == 1  # the card only
 
     before = len(journals(redmine, issue))
@@ -172,7 +180,7 @@ def test_a_slow_redmine_cannot_echo_a_reply_back_into_its_thread(
     the reply was recorded as an echo before Redmine was asked, so the feed never posts it back."""
     channel = channel_of(emulator, "O", "alice", "bob")  # public: the note is public, and would be posted
     issue, root = subscribed_thread(running, emulator, redmine, channel)
-    desk = running.services.ticket_desk()
+    desk = running.services.desk
     write = desk.change_ticket
     polled: list[int] = []
 
@@ -180,7 +188,7 @@ def test_a_slow_redmine_cannot_echo_a_reply_back_into_its_thread(
         done = write(*args, **kwargs)
         time.sleep(1.05)  # the journal's second is over: a poll now sees it
         poll_once(running.services, running.store)
-        deliver_due(running.chat, running.notifications, dt.datetime.now(dt.UTC))
+        deliver_due(running.chat, running.notifications, running.outbox, dt.datetime.now(dt.UTC))
         polled.append(issue)
         return done
 
@@ -189,7 +197,7 @@ def test_a_slow_redmine_cannot_echo_a_reply_back_into_its_thread(
     wait_for(lambda: [j for j in journals(redmine, issue) if "Seen on prod too." in (j["notes"] or "")])
     wait_for(lambda: polled)
     poll_once(running.services, running.store)
-    deliver_due(running.chat, running.notifications, dt.datetime.now(dt.UTC))
+    deliver_due(running.chat, running.notifications, running.outbox, dt.datetime.now(dt.UTC))
     assert [p["user_id"] for p in emulator.posts_in(channel)].count(emulator.bot["id"]) == 1  # the card only
 
 

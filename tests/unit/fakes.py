@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from app_integration.core.errors import BridgeError
 from app_integration.core.models import (
@@ -161,6 +162,23 @@ def services(
         chat=chat or FakeChat(),
         users=StaticUserMap(dict(mapping)),
         store=MemoryStore(),
+        links=Unused("links"),  # type: ignore[arg-type]
+        sealer=Unused("sealer"),  # type: ignore[arg-type]
+        feed=Unused("feed"),  # type: ignore[arg-type]
+        notifications=Unused("notifications"),  # type: ignore[arg-type]
+        outbox=Unused("outbox"),  # type: ignore[arg-type]
+        people=Unused("people"),  # type: ignore[arg-type]
+        desk=Unused("desk"),  # type: ignore[arg-type]
         list_limit=50,
         today=lambda: dt.date(2026, 11, 22),
     )
+
+
+class Unused:
+    """A port these unit tests never reach: touching it fails the test, naming the port."""
+
+    def __init__(self, port: str) -> None:
+        self._port = port
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the unit test's services have no {self._port} (asked for {name})")

@@ -166,11 +166,11 @@ def test_a_waiting_row_holds_back_its_own_target_only() -> None:
         Delivery("issue:2:0", b, 2, "created", "card 2"),
     )
     chat.down = True
-    assert deliver_due(chat, outbox, T0).retried == 1  # type: ignore[arg-type]
+    assert deliver_due(chat, outbox, outbox, T0).retried == 1  # type: ignore[arg-type]
     chat.down = False
-    report = deliver_due(chat, outbox, T0)  # type: ignore[arg-type]
+    report = deliver_due(chat, outbox, outbox, T0)  # type: ignore[arg-type]
     assert report.sent == 1 and [p[0] for p in chat.posts] == [b]  # a's card waits, so its reply waits too
-    report = deliver_due(chat, outbox, T0 + dt.timedelta(minutes=1))  # type: ignore[arg-type]
+    report = deliver_due(chat, outbox, outbox, T0 + dt.timedelta(minutes=1))  # type: ignore[arg-type]
     assert report.sent == 2
     root = outbox.roots[(a, 1)]
     assert chat.posts[1:] == [(a, "card 1", ""), (a, "moved", root)]
@@ -181,11 +181,11 @@ def test_only_an_outage_is_retried_and_a_refusal_is_dropped_with_its_reason() ->
     """A 400 (a post Mattermost will never take) is final; a 429 waits at least its Retry-After."""
     chat, outbox = RecordingChat(refuse=ChatRefused("no", "400 api.post.create_post.invalid")), MemoryOutbox()
     outbox.add(Delivery("issue:1:0", "a" * 26, 1, "created", "card 1"))
-    assert deliver_due(chat, outbox, T0).dropped == 1  # type: ignore[arg-type]
+    assert deliver_due(chat, outbox, outbox, T0).dropped == 1  # type: ignore[arg-type]
     assert outbox.state[("issue:1:0", "a" * 26)] == "dropped"
     chat.refuse = ChatUnavailable("busy", retry_after=120.0)
     outbox.add(Delivery("issue:2:0", "b" * 26, 2, "created", "card 2"))
-    assert deliver_due(chat, outbox, T0).retried == 1  # type: ignore[arg-type]
+    assert deliver_due(chat, outbox, outbox, T0).retried == 1  # type: ignore[arg-type]
     waiting = outbox.rows[("issue:2:0", "b" * 26)]
     assert waiting.next_at is not None and waiting.next_at >= T0 + dt.timedelta(seconds=120)
 
@@ -193,11 +193,11 @@ def test_only_an_outage_is_retried_and_a_refusal_is_dropped_with_its_reason() ->
 def test_a_deleted_root_starts_a_new_thread_instead_of_dropping_the_row() -> None:
     chat, outbox = RecordingChat(), MemoryOutbox()
     outbox.add(Delivery("issue:1:0", "a" * 26, 1, "created", "card 1"))
-    deliver_due(chat, outbox, T0)  # type: ignore[arg-type]
+    deliver_due(chat, outbox, outbox, T0)  # type: ignore[arg-type]
     old_root = outbox.roots[("a" * 26, 1)]
     chat.root_gone = True  # the card was deleted: its edit answers 404
     outbox.add(Delivery("issue:1:5", "a" * 26, 1, "moved", "card 1b"))
-    assert deliver_due(chat, outbox, T0).sent == 1  # type: ignore[arg-type]
+    assert deliver_due(chat, outbox, outbox, T0).sent == 1  # type: ignore[arg-type]
     new_root = outbox.roots[("a" * 26, 1)]
     assert new_root != old_root and chat.posts[-2:] == [("a" * 26, "card 1b", ""), ("a" * 26, "moved", new_root)]
 
@@ -209,7 +209,7 @@ def test_a_term_that_lost_the_lead_delivers_nothing() -> None:
 
     chat, outbox = RecordingChat(), MemoryOutbox()
     outbox.add(Delivery("issue:1:0", "a" * 26, 1, "created", "card 1"))
-    assert deliver_due(chat, outbox, T0, fence=LostFence()).sent == 0  # type: ignore[arg-type]
+    assert deliver_due(chat, outbox, outbox, T0, fence=LostFence()).sent == 0  # type: ignore[arg-type]
     assert chat.posts == [] and outbox.state[("issue:1:0", "a" * 26)] == "pending"
 
 
@@ -217,7 +217,7 @@ def test_where_the_root_cannot_be_edited_the_reply_carries_the_state() -> None:
     chat, outbox = RecordingChat(edit_refused=True), MemoryOutbox()
     outbox.add(Delivery("issue:1:0", "a" * 26, 1, "created", "head\nStatus: New"))
     outbox.add(Delivery("issue:1:5", "a" * 26, 1, "moved", "head\nStatus: Done"))
-    deliver_due(chat, outbox, T0)  # type: ignore[arg-type]
+    deliver_due(chat, outbox, outbox, T0)  # type: ignore[arg-type]
     assert chat.posts[-1][1] == "moved\n_Status: Done_"
 
 

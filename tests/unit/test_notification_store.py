@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 
 from app_integration.adapters.notification_store import NotificationTables
+from app_integration.adapters.outbox_store import OutboxTable
 from app_integration.adapters.store import BridgeStore
 from app_integration.core.events import Delivery, NotificationPrefs, Subscription
 
@@ -14,6 +15,12 @@ def tables(database_url: str) -> NotificationTables:
     store = BridgeStore(database_url)
     store.migrate()
     return NotificationTables(store.engine)
+
+
+def outbox(database_url: str) -> OutboxTable:
+    store = BridgeStore(database_url)
+    store.migrate()
+    return OutboxTable(store.engine)
 
 
 def test_subscriptions_are_kept_per_channel_and_edited_only_there(database_url: str) -> None:
@@ -31,7 +38,7 @@ def test_subscriptions_are_kept_per_channel_and_edited_only_there(database_url: 
 
 
 def test_the_outbox_keeps_one_row_per_event_and_target_in_order(database_url: str) -> None:
-    notes = tables(database_url)
+    notes = outbox(database_url)
     rows = [Delivery(f"issue:1:{n}", "c" * 26, 1, f"text {n}", "card") for n in (5, 12, 7)]
     assert notes.enqueue(rows) == 3
     assert notes.enqueue([rows[0], Delivery("issue:1:5", "dm:" + "u" * 26, 1, "dm")]) == 1
@@ -52,7 +59,7 @@ def test_the_outbox_keeps_one_row_per_event_and_target_in_order(database_url: st
 
 def test_one_targets_backlog_does_not_starve_the_others(database_url: str) -> None:
     """100 rows for one channel, in backoff or not, leave room in a batch for everyone else."""
-    notes = tables(database_url)
+    notes = outbox(database_url)
     busy, quiet = "c" * 26, "d" * 26
     notes.enqueue([Delivery(f"issue:1:{n}", busy, 1, f"busy {n}", "card") for n in range(1, 101)])
     notes.enqueue([Delivery("issue:2:1", quiet, 2, "quiet", "card")])

@@ -129,13 +129,21 @@ class PostListener:
         while True:
             message = self.events.get()
             if message.get("event") == "__stop__":
+                self.events.task_done()
                 return
             try:
                 self.handle(message)
             except Exception:
                 log.exception("listener: unexpected error handling an event")
             finally:
-                self.handled += 1
+                with self._lock:
+                    self.handled += 1
+                self.events.task_done()
+
+    def settled(self) -> bool:
+        """Every event received so far is handled (or deferred for a retry): what a test waits for before it
+        checks that something did not happen."""
+        return self.events.unfinished_tasks == 0
 
     def _token_refused(self) -> bool:
         """Whether Mattermost refuses the bot's token over REST; the websocket only ever closes."""

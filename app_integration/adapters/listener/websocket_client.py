@@ -93,6 +93,7 @@ class EventStream:
         self.connects = 0
         self.resumes = 0  # reconnects the server took as a resume (no hello)
         self.gaps = 0  # times events were missed and a backfill was asked for
+        self.listening = 0  # connections that got past their first message (or the challenge) and listen on
         self.dropped = 0
 
     def _connect_url(self) -> str:
@@ -160,6 +161,7 @@ class EventStream:
             first = None
         except WebSocketException:
             return
+        self.listening += 1  # past the first moment: heard something, or sent the challenge
         if first is not None:
             self._take(json.loads(first))
         async for raw in connection:

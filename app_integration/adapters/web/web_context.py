@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from ...core.chat_ids import is_chat_id
 from ...core.commands import Command, CommandRegistry, dispatch
@@ -17,6 +17,7 @@ from ...core.errors import BridgeError, Unauthorized
 from ...core.i18n import adopt
 from ...core.identity import acting_for
 from ...core.models import ChatMessage, ChatUser, CommandContext, Reply
+from ...core.ports import WebChat
 from ...core.services import Services
 from ...core.settings import Settings
 from .. import metrics
@@ -28,22 +29,6 @@ log = logging.getLogger("app_integration.web")
 # as long as ServiceSettings.OutgoingIntegrationRequestsTimeout (30 s by default). A margin stays for the trip.
 OLD_SERVER_DEADLINE = 2.5
 NEW_SERVER_DEADLINE = 25.0
-
-
-class WebChat(Protocol):
-    """The parts of the Mattermost client that only the web surfaces use."""
-
-    def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None: ...
-
-    def user(self, user_id: str) -> ChatUser | None: ...
-
-    def server_version(self) -> tuple[int, int] | None: ...
-
-    def is_own_hook(self, url: str) -> bool: ...
-
-    def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None: ...
-
-    def send_direct(self, user_id: str, message: ChatMessage) -> None: ...
 
 
 @dataclass

@@ -14,21 +14,14 @@ from ..errors import BridgeError, InputError, NotFound
 from ..formatting import plain
 from ..i18n import N_, _
 from ..models import Account, Action, CommandContext, Form, FormField, Reply, UserLink
-from ..ports import AccountLinks
 from ..services import Services
 
 HOW = {"map": N_("the operator's user map"), "email": N_("your matching email"), "key": N_("your personal API key")}
 KEY_FIELD = "api_key"
 
 
-def _links(services: Services) -> AccountLinks:
-    if services.links is None:
-        raise BridgeError(_("Linking is not available on this bridge."))
-    return services.links
-
-
 def connect(services: Services, context: CommandContext) -> Reply:
-    link = _links(services).link_of(context.user)
+    link = services.links.link_of(context.user)
     if link is not None and link.redmine_user_id:
         return Reply(
             text=_("You are already linked: {describe} Use `disconnect` first to change it.", describe=describe(link))
@@ -59,7 +52,7 @@ def connect_email_confirm(services: Services, context: CommandContext) -> Reply:
     account = _email_match(services, context)
     if str(account.id) != context.argument.strip():
         raise BridgeError(_("Your email now matches another Redmine account. Run `connect` again."))
-    link = _links(services).link(context.user, account.id, account.login, "email")
+    link = services.links.link(context.user, account.id, account.login, "email")
     return Reply(text=_("Linked: {link}", link=describe(link)))
 
 
@@ -106,14 +99,14 @@ def submit_key(services: Services, context: CommandContext) -> Reply:
         raise InputError(
             _("Redmine does not accept that key."), {KEY_FIELD: _("Redmine does not accept this key")}
         ) from None
-    if services.sealer is None or not services.sealer.available:
+    if not services.sealer.available:
         raise BridgeError(_("Linking by API key is off on this bridge."))
-    link = _links(services).link(context.user, account.id, account.login, "key", services.sealer.seal(key))
+    link = services.links.link(context.user, account.id, account.login, "key", services.sealer.seal(key))
     return Reply(text=_("Linked: {link}", link=describe(link)))
 
 
 def disconnect(services: Services, context: CommandContext) -> Reply:
-    links = _links(services)
+    links = services.links
     link = links.link_of(context.user)
     if link is None or not link.redmine_user_id:
         return Reply(text=_("You are not linked to Redmine."))
@@ -139,8 +132,7 @@ def whoami(services: Services, context: CommandContext) -> Reply:
 
 def link_status(services: Services, context: CommandContext) -> str:
     """The caller's link, how it was made, and whether Redmine accepts it now."""
-    links = services.links
-    link = links.link_of(context.user) if links is not None else None
+    link = services.links.link_of(context.user)
     login = link.redmine_login if link is not None else services.users.redmine_login(context.user)
     if login is None:
         return _(

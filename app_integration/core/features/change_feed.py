@@ -10,21 +10,15 @@ import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 
 from ..events import FeedCursor, IssueEvent, events_of
+from ..ports import StateStore
 from ..services import Services
 from .event_fanout import FanOutCycle, deliveries_for
 
 log = logging.getLogger(__name__)
 CURSOR = "redmine_feed"
 MAX_PAGES = 10  # 1,000 changed issues per cycle; the rest come next cycle
-
-
-class StateStore(Protocol):
-    def load_state(self, name: str) -> str | None: ...
-
-    def save_state(self, name: str, value: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -60,7 +54,8 @@ def save_cursor(state: StateStore, cursor: FeedCursor) -> None:
 
 def poll_once(services: Services, state: StateStore) -> CycleReport:
     """One cycle. The first one only marks where the feed starts: history is not replayed."""
-    feed, notes, _people = services.notifying()
+    feed = services.feed
+    notes = services.notifications
     cursor = load_cursor(state)
     if cursor is None:
         newest = feed.newest_change() or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -77,7 +72,7 @@ def poll_once(services: Services, state: StateStore) -> CycleReport:
             history = feed.history(issue_id)
             found: list[IssueEvent] = events_of(history, cursor) if history else []
             for event in found:
-                enqueued += notes.enqueue(deliveries_for(cycle, event))
+                enqueued += services.outbox.enqueue(deliveries_for(cycle, event))
             events += len(found)
             cursor = cursor.after(issue_id, updated_on, found)
     finally:
@@ -89,14 +84,13 @@ def poll_once(services: Services, state: StateStore) -> CycleReport:
 
 def enqueue_event(services: Services, event: IssueEvent) -> int:
     """An event that came by another way (a webhook): the same fan-out, the same outbox keys."""
-    _feed, notes, _people = services.notifying()
-    return notes.enqueue(deliveries_for(FanOutCycle(services), event))
+    return services.outbox.enqueue(deliveries_for(FanOutCycle(services), event))
 
 
 def enqueue_pushed(services: Services, issue_id: int, journal_id: int) -> int:
     """A change Redmine pushed (a webhook). Only its ids are taken from the push: the event itself is read
     from Redmine as the polls read it, so both ways give the same key, and the outbox keeps one."""
-    feed, _notes, _people = services.notifying()
+    feed = services.feed
     history = feed.history(issue_id)
     if history is None:
         return 0

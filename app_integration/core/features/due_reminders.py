@@ -27,7 +27,9 @@ def local_now(zone: str, now: dt.datetime) -> dt.datetime:
 
 def remind_due(services: Services, now: dt.datetime) -> int:
     """Enqueues today's reminder for everyone whose time has come; how many were enqueued."""
-    feed, notes, people = services.notifying()
+    feed = services.feed
+    notes = services.notifications
+    people = services.people
     enqueued = 0
     for link in people.all_links():
         prefs = notes.prefs(link.chat_user_id)
@@ -37,7 +39,7 @@ def remind_due(services: Services, now: dt.datetime) -> int:
         if local.time() < prefs.reminder_time:
             continue
         key, target = f"reminder:{local.date().isoformat()}", f"dm:{link.chat_user_id}"
-        if notes.has_delivery(key, target):
+        if services.outbox.has_delivery(key, target):
             continue
         try:
             issues = feed.due_soon(link.redmine_login, local.date() + DUE_WITHIN)
@@ -46,15 +48,15 @@ def remind_due(services: Services, now: dt.datetime) -> int:
         except BridgeError as error:  # this person's account is locked, gone or refused: today is skipped
             log.info("reminders: skipped %s today: %s", link.redmine_login, error.user_message)
             skipped = Delivery(key, target, 0, "")
-            notes.enqueue([skipped])
-            notes.drop(skipped, error.user_message)
+            services.outbox.enqueue([skipped])
+            services.outbox.drop(skipped, error.user_message)
             continue
         with speaking(services.locale_of_user(link.chat_user_id)):
             table, _shown = issue_table(services.tracker.base_url, issues, "author")
             by = f"{local.date() + DUE_WITHIN:%d.%m.%y}"
             text = _("Your open tickets that are overdue or due by {date}:", date=by) + f"\n\n{table}"
         delivery = Delivery(key, target, 0, text if issues else "")
-        enqueued += notes.enqueue([delivery])
+        enqueued += services.outbox.enqueue([delivery])
         if not issues:
-            notes.drop(delivery, "nothing due")  # remembered, so today is not asked again
+            services.outbox.drop(delivery, "nothing due")  # remembered, so today is not asked again
     return enqueued

@@ -57,7 +57,7 @@ class FanOutCycle:
         try:
             if event.private_notes and event.journal_id:
                 if (login, issue_id) not in self.journals:
-                    feed, _notes, _people = self.services.notifying()
+                    feed = self.services.feed
                     self.journals[(login, issue_id)] = feed.visible_journals(login, issue_id)
                 seen = self.journals[(login, issue_id)]
                 visible = seen is not None and event.journal_id in seen
@@ -74,7 +74,7 @@ class FanOutCycle:
         visible = self.visible.setdefault(login, set())
         if issue_id not in asked:
             batch = [i for i in self.issue_ids if i not in asked] if issue_id in self.issue_ids else [issue_id]
-            feed, _notes, _people = self.services.notifying()
+            feed = self.services.feed
             visible.update(feed.visible_issues(login, batch))
             asked.update(batch)
         return visible
@@ -87,7 +87,7 @@ class FanOutCycle:
 
     def username(self, redmine_user_id: int) -> str | None:
         if redmine_user_id not in self.usernames:
-            _feed, _notes, people = self.services.notifying()
+            people = self.services.people
             chat_id = people.chat_user_for(redmine_user_id)
             user = self.services.chat.user(chat_id) if chat_id else None
             self.usernames[redmine_user_id] = user.username if user else None
@@ -100,7 +100,7 @@ class FanOutCycle:
 
     def all_subscriptions(self) -> list[Subscription]:
         if self.subscriptions is None:
-            _feed, notes, _people = self.services.notifying()
+            notes = self.services.notifications
             self.subscriptions = notes.subscriptions()
         return self.subscriptions
 
@@ -111,7 +111,8 @@ def deliveries_for(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
 
 def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
     services = cycle.services
-    feed, notes, _people = services.notifying()
+    feed = services.feed
+    notes = services.notifications
     if event.private_notes and event.kinds == {"note"}:
         return []
     subscriptions = cycle.all_subscriptions()
@@ -146,7 +147,8 @@ def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]
 
 def _personal_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
     services = cycle.services
-    _feed, notes, people = services.notifying()
+    notes = services.notifications
+    people = services.people
     names = Names(cycle.username, event.actor.id)
     deliveries = []
     for redmine_id, kind in _recipients(cycle, event).items():
@@ -186,7 +188,7 @@ def _recipients(cycle: FanOutCycle, event: IssueEvent) -> dict[int, PersonalKind
 
 def _mentioned(cycle: FanOutCycle, notes: str) -> list[int]:
     """Redmine user ids of the linked people a note names as @login."""
-    _feed, _notes, people = cycle.services.notifying()
+    people = cycle.services.people
     found = []
     for login in dict.fromkeys(m.lower() for m in _MENTION.findall(notes)):
         link = people.link_for_login(login)

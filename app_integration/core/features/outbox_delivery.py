@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..errors import ChatRefused, ChatUnavailable, EditTooLate, LeadLost, NotFound, PermissionDenied
 from ..events import Delivery
 from ..models import ChatMessage
-from ..ports import Chat, LeadFence, NotificationStore
+from ..ports import Chat, LeadFence, NotificationStore, Outbox
 
 log = logging.getLogger(__name__)
 FIRST_RETRY, LAST_RETRY = 5.0, 600.0
@@ -43,19 +43,24 @@ class Unfenced:
 
 
 def deliver_due(
-    chat: Chat, notes: NotificationStore, now: dt.datetime, limit: int = 100, fence: LeadFence | None = None
+    chat: Chat,
+    notes: NotificationStore,
+    outbox: Outbox,
+    now: dt.datetime,
+    limit: int = 100,
+    fence: LeadFence | None = None,
 ) -> DeliveryReport:
     """Each target gets its rows in order: a row waiting out a retry holds back the later rows of its
     target, never those of another."""
     sent = retried = 0
     drops: list[str] = []
     failed: set[str] = set()  # a row refused this round holds back the rest of its target
-    for delivery in notes.pending_deliveries(limit, now):
+    for delivery in outbox.pending_deliveries(limit, now):
         if delivery.target in failed:
             continue
         try:
             if not (fence or Unfenced()).admit(f"outbox:{delivery.event_key}:{delivery.target}:{delivery.attempts}"):
-                notes.delivered(delivery)  # this term sent it already; only the mark was lost
+                outbox.delivered(delivery)  # this term sent it already; only the mark was lost
                 continue
             _deliver(chat, notes, delivery)
         except LeadLost:
@@ -64,22 +69,22 @@ def deliver_due(
         except ChatUnavailable as error:
             # Mattermost is down or busy: this row waits, and the round ends (the others would fail alike).
             if delivery.attempts + 1 >= GIVE_UP_AFTER:
-                notes.drop(delivery, "Mattermost could not take it, too many times")
+                outbox.drop(delivery, "Mattermost could not take it, too many times")
                 drops.append("gave_up")
                 break
             delay = max(min(FIRST_RETRY * 2**delivery.attempts, LAST_RETRY), error.retry_after or 0.0)
-            notes.retry_later(delivery, now + dt.timedelta(seconds=delay))
+            outbox.retry_later(delivery, now + dt.timedelta(seconds=delay))
             log.warning("outbox: Mattermost did not take a post for %s; retrying in %.0f s", delivery.target, delay)
             retried += 1
             break
         except (NotFound, PermissionDenied, ChatRefused) as refused:
             reason = getattr(refused, "reason", "") or refused.user_message
             log.warning("outbox: dropped a post for %s: %s", delivery.target, reason)
-            notes.drop(delivery, reason)
+            outbox.drop(delivery, reason)
             failed.add(delivery.target)
             drops.append(_DROP_KINDS.get(type(refused), "refused"))
             continue
-        notes.delivered(delivery)
+        outbox.delivered(delivery)
         sent += 1
     return DeliveryReport(sent, retried, len(drops), tuple(drops))
 

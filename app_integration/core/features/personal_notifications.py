@@ -22,7 +22,7 @@ KIND_LABELS: dict[PersonalKind, str] = {
 
 def notifications(services: Services, context: CommandContext) -> Reply:
     """Shows the toggles; `notifications 08:30` sets the reminder's time, in your own time zone."""
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     services.login_for(context.user)  # only a linked person gets DMs, so only they have toggles
     prefs = notes.prefs(context.user.id)
     wanted = context.argument.strip()
@@ -36,7 +36,7 @@ def notifications(services: Services, context: CommandContext) -> Reply:
 
 
 def toggle_notification(services: Services, context: CommandContext) -> Reply:
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     kind = context.argument.strip()
     if kind not in PERSONAL_KINDS:
         raise InputError(_("That is not a kind of notification."))
@@ -51,7 +51,7 @@ def _state(on: bool) -> str:
 
 
 def _toggles(services: Services, context: CommandContext) -> Reply:
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     prefs = notes.prefs(context.user.id)
     lines = [f"- {_(label)}: **{_state(prefs.wants(k))}**" for k, label in KIND_LABELS.items()]
     text = (

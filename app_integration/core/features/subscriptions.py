@@ -109,7 +109,7 @@ def _assignee_defaults(services: Services, login: str, current: Subscription) ->
         return False, None
     if services.tracker.current_user(login).id == current.assignee_id:
         return True, None
-    _feed, _notes, people = services.notifying()
+    people = services.people
     return False, people.chat_user_for(current.assignee_id)
 
 
@@ -125,7 +125,7 @@ def submit_subscription(services: Services, context: CommandContext) -> Reply:
 
 def _save(services: Services, context: CommandContext) -> Reply:
     existing = _editable(services, context, context.argument) if context.argument else None
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     subscription = _from_values(services, context, context.values)
     if existing is not None:
         subscription = dataclasses.replace(subscription, id=existing.id, owner_id=existing.owner_id)
@@ -139,7 +139,7 @@ def _save(services: Services, context: CommandContext) -> Reply:
 
 
 def _assignee_unshown(services: Services, existing: Subscription) -> bool:
-    _feed, _notes, people = services.notifying()
+    people = services.people
     return existing.assignee_id is not None and people.chat_user_for(existing.assignee_id) is None
 
 
@@ -191,7 +191,7 @@ def _assignee(services: Services, login: str, values: Mapping[str, str | None]) 
 
 
 def subscriptions(services: Services, context: CommandContext) -> Reply:
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     found = notes.subscriptions(context.channel_id)
     if not found:
         return Reply(text=_("This channel has no subscriptions. Add one: `/integration_with_redmine subscribe`."))
@@ -225,14 +225,14 @@ def unsubscribe(services: Services, context: CommandContext) -> Reply:
             _("Say which one: `/integration_with_redmine unsubscribe <number>`; `subscriptions` lists them.")
         )
     subscription = _editable(services, context, context.argument)
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     notes.remove_subscription(subscription.id, context.channel_id)
     return Reply(text=_("Removed: {subscription}", subscription=describe(subscription)))
 
 
 def _editable(services: Services, context: CommandContext, argument: str) -> Subscription:
     """One of this channel's subscriptions (the dispatch let only its managers through)."""
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     number = argument.strip().lstrip("#")
     found = next((s for s in notes.subscriptions(context.channel_id) if str(s.id) == number), None)
     if found is None:

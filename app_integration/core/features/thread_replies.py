@@ -26,12 +26,12 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
     NotMapped for an unmapped writer (the listener tells them, at most once an hour)."""
     if not post.root_id or post.is_direct or not post.message.strip():
         return None
-    _feed, notes, _people = services.notifying()
+    notes = services.notifications
     issue_id = notes.issue_of_thread(post.channel_id, post.root_id)
     if issue_id is None or not any(s.sync_replies for s in notes.subscriptions(post.channel_id)):
         return None
     login = services.login_for(post.user)
-    desk = services.ticket_desk()
+    desk = services.desk
     view = desk.ticket(login, issue_id)
     private = post.channel_type != "O"
     if private and not desk.may_write_private_notes(login, view.issue.project.id):

@@ -45,7 +45,7 @@ def _issue_id(argument: str) -> int:
 
 def _view(services: Services, login: str, issue_id: int) -> TicketView:
     try:
-        return services.ticket_desk().ticket(login, issue_id)
+        return services.desk.ticket(login, issue_id)
     except (NotFound, PermissionDenied):
         raise NotFound(_(NOT_VISIBLE, id=issue_id)) from None
 
@@ -143,7 +143,7 @@ def _once(services: Services, context: CommandContext, act: Callable[[str, Ticke
 
 def _change(services: Services, login: str, view: TicketView, change: TicketChange) -> None:
     try:
-        services.ticket_desk().change_ticket(login, view.issue.id, change)
+        services.desk.change_ticket(login, view.issue.id, change)
     except RedmineRejected as refused:
         raise InputError(_("Redmine refused it: ") + refused.user_message) from None
 
@@ -193,7 +193,7 @@ def unwatch_ticket(services: Services, context: CommandContext) -> Reply:
 def _watch(services: Services, context: CommandContext, watching: bool) -> Reply:
     def act(login: str, view: TicketView) -> str:
         try:
-            services.ticket_desk().set_watching(login, view.issue.id, view.viewer_id, watching)
+            services.desk.set_watching(login, view.issue.id, view.viewer_id, watching)
         except RedmineRejected as refused:
             raise InputError(_("Redmine refused it: ") + refused.user_message) from None
         return _("You watch it now.") if watching else _("You no longer watch it.")
@@ -237,7 +237,7 @@ def comment_form(services: Services, context: CommandContext) -> Reply:
     login = services.login_for(context.user)
     view = _view(services, login, issue_id)
     fields = [FormField("notes", _("Comment"), "textarea", True, max_length=3000, help=_("In Markdown, as in Redmine"))]
-    if services.ticket_desk().may_write_private_notes(login, view.issue.project.id):
+    if services.desk.may_write_private_notes(login, view.issue.project.id):
         fields.append(
             FormField("private", _("Private comment"), "bool", default="false", help=_("Only roles that may"))
         )
@@ -254,7 +254,7 @@ def submit_comment(services: Services, context: CommandContext) -> Reply:
         if not notes:
             raise InputError(_("Write a comment."), {"notes": _("Write a comment")})
         private = (context.values.get("private") or "").lower() == "true"
-        if private and not services.ticket_desk().may_write_private_notes(login, view.issue.project.id):
+        if private and not services.desk.may_write_private_notes(login, view.issue.project.id):
             raise InputError(_("You may not write private comments here."), {"private": _("Not allowed for you here")})
         _submit_change(services, login, view, TicketChange(notes=notes, private_notes=private), "notes")
         return _card_reply(services, context, issue_id, _("Your comment is in Redmine."))
@@ -330,7 +330,7 @@ def _assignee(services: Services, chosen: str | None) -> tuple[int, str]:
 def time_form(services: Services, context: CommandContext) -> Reply:
     issue_id = _issue_id(context.argument)
     _view(services, services.login_for(context.user), issue_id)
-    activities = tuple(services.ticket_desk().activities())
+    activities = tuple(services.desk.activities())
     default = next((a.value for a in activities if a.is_default), activities[0].value if activities else None)
     fields = (
         FormField("hours", _("Hours"), "text", True, hint=_("e.g. 1.5"), help=_("Hours spent, e.g. 1.5 or 1,5")),
@@ -368,7 +368,7 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
             spent_on,
         )
         try:
-            services.ticket_desk().log_time(login, issue_id, entry)
+            services.desk.log_time(login, issue_id, entry)
         except RedmineRejected as refused:
             raise InputError(
                 _("Redmine refused it: ") + refused.user_message, {"hours": refused.user_message}
@@ -381,6 +381,6 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
 def _submit_change(services: Services, login: str, view: TicketView, change: TicketChange, field: str) -> None:
     """A dialog's change; Redmine's reason for refusing it is shown against the dialog's field."""
     try:
-        services.ticket_desk().change_ticket(login, view.issue.id, change)
+        services.desk.change_ticket(login, view.issue.id, change)
     except RedmineRejected as refused:
         raise InputError(_("Redmine refused it: ") + refused.user_message, {field: refused.user_message}) from None
