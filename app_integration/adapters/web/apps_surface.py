@@ -56,7 +56,7 @@ def apps_blueprint(web: WebContext, manifest_template: Path) -> Blueprint:
     def install() -> Any:
         return _boundary(
             web,
-            lambda body: {"type": "ok", "text": "Installed. Try `/integration_with_redmine app_info`."},
+            lambda body: {"type": "ok", "text": _("Installed. Try `/integration_with_redmine app_info`.")},
             acting=False,
         )
 

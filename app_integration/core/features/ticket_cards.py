@@ -212,7 +212,8 @@ def share_ticket(services: Services, context: CommandContext) -> Reply:
         if not services.tracker.project_is_public(issue.project.id):
             return _("Not shared: its project is not public, so not everyone in this channel may see it.")
         text = card_text(services.tracker.base_url, view, with_notes=False)
-        services.chat.post(context.channel_id, ChatMessage(text=f"@{context.user.username} shared:\n{text}"))
+        shared = _("@{user} shared:", user=context.user.username)
+        services.chat.post(context.channel_id, ChatMessage(text=f"{shared}\n{text}"))
         return _("Shared in this channel.")
 
     return _once(services, context, act)
@@ -307,7 +308,7 @@ def submit_assign(services: Services, context: CommandContext) -> Reply:
         issue_id, login = _issue_id(context.argument), services.login_for(context.user)
         view = _view(services, login, issue_id)
         if (context.values.get("mine") or "").lower() == "true":
-            target, name = view.viewer_id, "you"
+            target, name = view.viewer_id, _("you")
         else:
             target, name = _assignee(services, context.values.get("assignee"))
         _submit_change(services, login, view, TicketChange(assigned_to_id=target), "assignee")

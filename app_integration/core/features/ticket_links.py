@@ -30,7 +30,7 @@ CARD_QUIET_SECONDS = 1800
 def compact_card(base_url: str, issue: Issue) -> str:
     """One line: tracker, number, subject, status and assignee."""
     url = issue_url(base_url, issue.id)
-    who = plain(issue.assigned_to.name) if issue.assigned_to else "unassigned"
+    who = plain(issue.assigned_to.name) if issue.assigned_to else _("unassigned")
     head = f"**{plain(issue.tracker.name)} [#{issue.id}]({url})** {plain(issue.subject)}"
     return f"{head} · {plain(issue.status.name)} · {who}"
 
