@@ -79,11 +79,11 @@ _prefs = Table(
 KEEP_DONE = dt.timedelta(days=14)  # longer than any cursor can lag, so a late duplicate still finds its row
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
+def as_utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
 
 
@@ -96,7 +96,7 @@ class NotificationTables:
     # Subscriptions -------------------------------------------------------------
     def add_subscription(self, subscription: Subscription) -> Subscription:
         with self._engine.begin() as connection:
-            result = connection.execute(_subscriptions.insert().values(**_row(subscription), created_at=_now()))
+            result = connection.execute(_subscriptions.insert().values(**_row(subscription), created_at=utc_now()))
             new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         return replace(subscription, id=new_id)
 
@@ -152,7 +152,7 @@ class NotificationTables:
             if fine - set(skipped):
                 connection.execute(delete(_skipped).where(_skipped.c.login.in_(fine - set(skipped))))
             for login in set(skipped) - known:
-                connection.execute(_skipped.insert().values(login=login, reason=skipped[login][:255], since=_now()))
+                connection.execute(_skipped.insert().values(login=login, reason=skipped[login][:255], since=utc_now()))
         return sorted(set(skipped) - known)
 
     def skipped_accounts(self) -> dict[str, str]:
@@ -162,12 +162,12 @@ class NotificationTables:
     # Replies written as notes --------------------------------------------------
     def expect_echo(self, channel_id: str, issue_id: int, post_id: str) -> None:
         with self._engine.begin() as connection:
-            connection.execute(delete(_echoes).where(_echoes.c.created_at < _now() - KEEP_DONE))
+            connection.execute(delete(_echoes).where(_echoes.c.created_at < utc_now() - KEEP_DONE))
         try:
             with self._engine.begin() as connection:
                 connection.execute(
                     _echoes.insert().values(
-                        channel_id=channel_id, issue_id=issue_id, post_id=post_id, created_at=_now()
+                        channel_id=channel_id, issue_id=issue_id, post_id=post_id, created_at=utc_now()
                     )
                 )
         except IntegrityError:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from ..core.events import Delivery
-from .notification_store import KEEP_DONE
+from .notification_store import KEEP_DONE, as_utc, utc_now
 
 _metadata = MetaData()
 _outbox = Table(
@@ -49,14 +49,6 @@ _outbox = Table(
 )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
-
-
 class OutboxTable:
     """Implements the Outbox port on the store's engine."""
 
@@ -69,7 +61,7 @@ class OutboxTable:
     def enqueue(self, deliveries: Sequence[Delivery]) -> int:
         added = 0
         for item in deliveries:
-            now = _now()  # one moment per row, so a batch is delivered in the order it was made
+            now = utc_now()  # one moment per row, so a batch is delivered in the order it was made
             values = {
                 "event_key": item.event_key,
                 "target": item.target,
@@ -106,7 +98,7 @@ class OutboxTable:
         ranked = select(_outbox, place).where(_outbox.c.state == "pending").subquery()
         waiting = select(_outbox.c.target).where(_outbox.c.state == "pending", _outbox.c.next_at > now)
         with self._engine.begin() as connection:
-            old = _now() - KEEP_DONE
+            old = utc_now() - KEEP_DONE
             connection.execute(delete(_outbox).where(_outbox.c.state != "pending", _outbox.c.created_at < old))
             rows = connection.execute(
                 select(ranked)
@@ -122,7 +114,7 @@ class OutboxTable:
                 str(r.text),
                 str(r.card),
                 int(r.attempts),
-                _utc(r.next_at),
+                as_utc(r.next_at),
                 bool(r.sensitive),
             )
             for r in rows
@@ -142,7 +134,7 @@ class OutboxTable:
         query = select(func.count(), func.min(_outbox.c.created_at)).where(_outbox.c.state == "pending")
         with self._engine.connect() as connection:
             count, oldest = connection.execute(query).one()
-        return int(count), _utc(oldest) if oldest is not None else None
+        return int(count), as_utc(oldest) if oldest is not None else None
 
     def outbox_states(self) -> dict[str, int]:
         """How many rows are in each state: for the operator and the tests."""

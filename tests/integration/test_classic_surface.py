@@ -216,7 +216,7 @@ def test_create_tickets_through_the_dialog(client: FlaskClient, emulator: Any, b
     assert by_subject[f"Write the report {tag}"].due_date == dt.date(2027, 12, 31)
     assert by_subject[f"Book the room {tag}"].assigned_to.name == "Carol Clark"  # type: ignore[union-attr]
     dm = emulator.dm_posts("alice")[-1]
-    assert dm["props"]["attachments"][0]["pretext"] == "@alice created 2 tickets for @bob, @carol"
+    assert dm["props"]["attachments"][0]["pretext"] == "@alice created 3 tickets for @bob, @carol"
     table = dm["props"]["attachments"][0]["text"]
     assert table.count("\n") == 4  # the header, its rule and three rows of the nine-column table
     assert all(f"/issues/{i.id})" in table for i in created) and "/projects/" in table and "/users/" in table

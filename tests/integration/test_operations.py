@@ -38,6 +38,7 @@ def test_each_command_logs_who_what_round_trips_and_latency(
     bridge: Bridge, emulator: Any, redmine: RedmineInfo, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="app_integration.web")
+    bridge.users.sync_map(bridge.chat)  # as `serve` does once at start: the map's accounts are known
     client = create_app(bridge.settings, bridge).test_client()
     channel = next(iter(emulator.channels))
     client.post("/slash", data=slash_form(emulator.user("bob"), "tickets_for_me", channel), headers=slash_headers())
