@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .core.configuration import load_configuration
-from .core.settings import Settings, SettingsError, env_file_path
-from .logging_setup import configure_logging
+from app_integration.core.configuration import load_configuration
+from app_integration.core.settings import Settings, SettingsError, env_file_path
+from app_integration.logging_setup import configure_logging
 
 log = logging.getLogger("app_integration")
 
@@ -44,11 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     if command == "demo":
-        from .demo import run_demo
+        from app_integration.demo import run_demo
 
         return run_demo(keep=args.keep)
     if command == "new-key":
-        from .adapters.key_vault import new_key
+        from app_integration.adapters.store.key_vault import new_key
 
         print(new_key())
         return 0
@@ -72,27 +72,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(command: str, settings: Settings, env_file: Path) -> int:
     if command in ("serve", "run"):
-        from .adapters.metrics_dir import prepare_multiprocess
+        from app_integration.adapters.metrics_dir import prepare_multiprocess
 
         # Before anything imports prometheus_client: gunicorn's workers (and, under `run`, the listener) add
         # their samples up in one directory.
         prepare_multiprocess(share_with_children=command == "run")
     if command == "serve":
-        from .adapters.gunicorn_server import serve
+        from app_integration.adapters.runtime.gunicorn_server import serve
 
         return serve(settings, env_file)
     if command == "listen":
-        from .adapters.listener.listener_main import listen
+        from app_integration.adapters.runtime.listener_process import listen
 
         return listen(settings, env_file)
     if command == "check":
-        from .adapters.doctor import run_check
+        from app_integration.adapters.runtime.doctor import run_check
 
         return run_check(settings, env_file)
     if command in ("users", "rotate-keys"):
-        from .adapters.operator_commands import list_users, rotate_keys
+        from app_integration.adapters.runtime.operator_commands import list_users, rotate_keys
 
         return list_users(settings, env_file) if command == "users" else rotate_keys(settings, env_file)
-    from .adapters.supervisor import run_all
+    from app_integration.adapters.runtime.supervisor import run_all
 
     return run_all(settings, env_file)

@@ -23,7 +23,7 @@ from typing import Any
 
 import requests
 
-from .core.i18n import locale_of
+from app_integration.core.i18n import locale_of
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVISION = ROOT / "redmine_server" / "provision_local.sh"
@@ -179,13 +179,12 @@ class _RunningBridge:
     def __enter__(self) -> tuple[str, str]:
         from werkzeug.serving import make_server
 
+        from app_integration.adapters.mattermost.posts.post_listener import PostListener
+        from app_integration.adapters.runtime.web_app import create_app
+        from app_integration.adapters.runtime.wiring import build_bridge
+        from app_integration.adapters.store.key_vault import new_key
+        from app_integration.core.settings import Settings
         from mattermost_server.emulator import wait_for
-
-        from .adapters.key_vault import new_key
-        from .adapters.listener.post_listener import PostListener
-        from .adapters.web.app_factory import create_app
-        from .adapters.wiring import build_bridge
-        from .core.settings import Settings
 
         holder: dict[str, Any] = {}
         self._server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
@@ -222,7 +221,7 @@ class _RunningBridge:
 
     def start_feed(self) -> None:
         """Redmine's changes back into the chat, read every second here (30 s by default)."""
-        from .adapters.notification_runner import NotificationRunner
+        from app_integration.adapters.runtime.notification_runner import NotificationRunner
 
         self._runner = NotificationRunner(self._bridge, poll_seconds=1.0).start()
 

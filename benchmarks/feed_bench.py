@@ -13,13 +13,13 @@ from typing import Any
 
 import requests
 
-from app_integration.adapters.notification_runner import NotificationRunner
 from app_integration.adapters.redmine.call_scope import counting
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.runtime.notification_runner import NotificationRunner
+from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.events import Subscription
-from app_integration.core.features.change_feed import poll_once
-from app_integration.core.features.outbox_delivery import deliver_due
 from app_integration.core.models import ChatUser
+from app_integration.core.redmine_updates.change_feed import poll_once
+from app_integration.core.redmine_updates.outbox_delivery import deliver_due
 
 
 class RedmineClient:

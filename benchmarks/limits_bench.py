@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
-from app_integration.adapters.wiring import Bridge
-from app_integration.core.features.ticket_batch import create_batch
+from app_integration.adapters.runtime.wiring import Bridge
+from app_integration.core.chat_commands.ticket_batch import create_batch
 from app_integration.core.models import ChatUser, CommandContext
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app_integration.adapters import notification_runner
-from app_integration.adapters.listener.post_listener import PostListener
+from app_integration.adapters.mattermost.posts.post_listener import PostListener
+from app_integration.adapters.runtime import notification_runner
 from app_integration.core.events import Delivery, Subscription
 from mattermost_server.emulator import wait_for as _wait
 

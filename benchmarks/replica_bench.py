@@ -135,7 +135,7 @@ def listener_heap(bridge: Any, emulator: Any, total: int) -> Memory:
     import json
     import tracemalloc
 
-    from app_integration.adapters.listener.post_listener import PostListener
+    from app_integration.adapters.mattermost.posts.post_listener import PostListener
 
     listener = PostListener(bridge, emulator.websocket_url)
     listener._bot_id = emulator.bot["id"]

@@ -423,7 +423,7 @@ def section_listener(redmine_url: str, admin_key: str, emulator: Any, tmp: Path,
                 f"| {result.kind} | {result.events} | {result.events_per_second_per_core:,.0f} | "
                 f"{result.cpu_us_per_event:.1f} |"
             )
-    from app_integration.adapters.listener.post_listener import PostListener
+    from app_integration.adapters.mattermost.posts.post_listener import PostListener
 
     bridge = suite.bridge_factory(redmine_url, admin_key, emulator, tmp)()
     listener = PostListener(bridge, emulator.websocket_url).start()

@@ -25,9 +25,9 @@ from typing import Any
 import requests
 from cryptography.fernet import Fernet
 
-from app_integration.adapters.listener.post_listener import PostListener
+from app_integration.adapters.mattermost.posts.post_listener import PostListener
 from app_integration.adapters.redmine.call_scope import counting
-from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.core.commands import dispatch
 from app_integration.core.models import ChatMessage, ChatUser, CommandContext, Reply
 from app_integration.core.settings import Settings

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -218,7 +218,7 @@ def seeded(redmine: RedmineInfo) -> dict[str, int]:
 @pytest.fixture
 def client(bridge: Bridge) -> Iterator[Any]:
     """The web app wired to the real Redmine and the emulator, as a Flask test client."""
-    from app_integration.adapters.web.app_factory import create_app
+    from app_integration.adapters.runtime.web_app import create_app
 
     bridge.users.sync_map(bridge.chat)  # what `serve` does once, before its workers build their apps
     with create_app(bridge.settings, bridge).test_client() as test_client:

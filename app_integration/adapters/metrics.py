@@ -21,7 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as _multiprocess
 
-from .metrics_dir import MULTIPROC_ENV
+from app_integration.adapters.metrics_dir import MULTIPROC_ENV
 
 # The text format every Prometheus version reads; what generate_latest writes for these names.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

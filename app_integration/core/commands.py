@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import PermissionDenied
-from .i18n import N_, _
-from .models import CommandContext, Reply
-from .services import Services
+from app_integration.core.errors import PermissionDenied
+from app_integration.core.i18n import N_, _
+from app_integration.core.models import CommandContext, Reply
+from app_integration.core.services import Services
 
 SLASH_TRIGGER = "integration_with_redmine"
 # The 2024 version's Apps command: `/redmine <cmd>`.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from .settings import Settings, SettingsError, load_settings
-from .user_map import StaticUserMap, user_map_from
+from app_integration.core.settings import Settings, SettingsError, load_settings
+from app_integration.core.user_map import StaticUserMap, user_map_from
 
 
 def load_configuration(env_file: Path, role: str) -> tuple[Settings, StaticUserMap]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .i18n import _
+from app_integration.core.i18n import _
 
 
 class BridgeError(Exception):

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from .models import Issue, Ref
+from app_integration.core.models import Issue, Ref
 
 EventKind = Literal["created", "status", "assignee", "priority", "due_date", "note"]
 EVENT_KINDS: tuple[EventKind, ...] = ("created", "status", "assignee", "priority", "due_date", "note")

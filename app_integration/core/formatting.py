@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from .i18n import _
-from .models import Issue, Ref
+from app_integration.core.i18n import _
+from app_integration.core.models import Issue, Ref
 
 POST_LIMIT = 16_383
 PersonColumn = Literal["author", "assignee"]
@@ -108,3 +108,9 @@ def fit(text: str, more_url: str = "", limit: int = POST_LIMIT) -> str:
     cut = _("… cut to fit Mattermost's limit.")
     tail = f"\n\n{cut} [" + _("See everything") + f"]({more_url})" if more_url else "\n\n… (" + _("cut") + ")"
     return text[: limit - len(tail)] + tail
+
+
+def source_footer(author: str, link: str) -> str:
+    """Where a text taken from a post came from, below the text: a ticket's description and a reply's note
+    both end with it, so a reader in Redmine can find the conversation."""
+    return "\n\n— " + _("@{user} in Mattermost: {link}", user=author, link=link)

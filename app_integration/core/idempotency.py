@@ -12,10 +12,10 @@ import json
 import time
 from collections.abc import Callable
 
-from .errors import OutcomeUnknown
-from .i18n import N_, _
-from .models import Action, CommandContext, Reply
-from .ports import IdempotencyStore
+from app_integration.core.errors import OutcomeUnknown
+from app_integration.core.i18n import N_, _
+from app_integration.core.models import Action, CommandContext, Reply
+from app_integration.core.ports import IdempotencyStore
 
 WAIT_STEPS = 100
 WAIT_STEP_SECONDS = 0.1

@@ -14,10 +14,10 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from .errors import AccountTaken, BridgeError, PersonalKeyRefused
-from .i18n import SOURCE, _, speaking
-from .models import ChatMessage, ChatUser, LinkMethod, UserLink
-from .ports import Chat, IssueTracker, LinkStore, Sealer, UserDirectory
+from app_integration.core.errors import AccountTaken, BridgeError, PersonalKeyRefused
+from app_integration.core.i18n import SOURCE, _, speaking
+from app_integration.core.models import ChatMessage, ChatUser, LinkMethod, UserLink
+from app_integration.core.ports import Chat, IssueTracker, LinkStore, Sealer, UserDirectory
 
 log = logging.getLogger(__name__)
 # The Mattermost user a command or a post acts for, set by each adapter's boundary. A stored API key serves only

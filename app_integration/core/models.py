@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from .i18n import _
+from app_integration.core.i18n import _
 
 Surface = Literal["slash", "apps", "dm"]
 LinkMethod = Literal["map", "email", "key"]

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from .events import Delivery, IssueHistory, NotificationPrefs, Subscription
-from .models import (
+from app_integration.core.events import Delivery, IssueHistory, NotificationPrefs, Subscription
+from app_integration.core.models import (
     Account,
     ChatMessage,
     ChatPost,
@@ -20,7 +20,7 @@ from .models import (
     Project,
     UserLink,
 )
-from .tickets import TicketChange, TicketView, TimeEntryDraft
+from app_integration.core.tickets import TicketChange, TicketView, TimeEntryDraft
 
 
 class IssueTracker(Protocol):

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import BridgeError, NotMapped
-from .i18n import _
-from .models import ChatUser
-from .ports import (
+from app_integration.core.errors import BridgeError, NotMapped
+from app_integration.core.i18n import _
+from app_integration.core.models import ChatUser
+from app_integration.core.ports import (
     AccountLinks,
     ChangeFeed,
     Chat,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 
-from .formatting import link
+from app_integration.core.formatting import link
 
 MAX_REFS = 20
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .models import Choice, Issue, Ref
+from app_integration.core.models import Choice, Issue, Ref
 
 
 @dataclass(frozen=True)

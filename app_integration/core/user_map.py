@@ -22,8 +22,8 @@ from pathlib import Path
 
 from dotenv.parser import parse_stream
 
-from .models import ChatUser
-from .settings import Settings, SettingsError, known_variable_names
+from app_integration.core.models import ChatUser
+from app_integration.core.settings import Settings, SettingsError, known_variable_names
 
 log = logging.getLogger(__name__)
 

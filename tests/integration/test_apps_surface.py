@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.runtime.wiring import Bridge
 from tests.mattermost_payloads import anonymous_apps_headers, apps_call, apps_headers, bindings_call, fixture
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app_integration.adapters.web import classic_surface, web_context
-from app_integration.adapters.web.app_factory import create_app
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.mattermost.commands import classic_surface, web_context
+from app_integration.adapters.runtime.web_app import create_app
+from app_integration.adapters.runtime.wiring import Bridge
 from mattermost_server.emulator import trigger_id, wait_for
 from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
 
@@ -393,7 +393,7 @@ def test_a_refused_result_dm_keeps_the_form_from_creating_twice(
 
 
 def test_redmine_down_is_a_clear_message(emulator: Any, tmp_path: Any, channel: str) -> None:
-    from app_integration.adapters.wiring import build_bridge
+    from app_integration.adapters.runtime.wiring import build_bridge
     from tests.conftest import bridge_settings
 
     settings = bridge_settings(

@@ -10,8 +10,8 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from app_integration.adapters.web.app_factory import create_app
-from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.adapters.runtime.web_app import create_app
+from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from mattermost_server.emulator import trigger_id
 from tests.conftest import RedmineInfo, bridge_settings
 from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
@@ -206,7 +206,7 @@ def test_operators_list_links_and_rotate_keys(
     from cryptography.fernet import Fernet
     from pydantic import SecretStr
 
-    from app_integration.adapters.operator_commands import list_users, rotate_keys
+    from app_integration.adapters.runtime.operator_commands import list_users, rotate_keys
     from tests.conftest import LINK_KEY
 
     click(client, frank, buttons(slash(client, frank, "connect", channel))["Enter my Redmine API key"], channel)
@@ -299,7 +299,7 @@ def test_one_redmine_account_one_person(
         assert "assigned to you" in slash(keyless, frank, "tickets_for_me", channel)["text"]
     import io
 
-    from app_integration.adapters.operator_commands import list_users
+    from app_integration.adapters.runtime.operator_commands import list_users
 
     listing = io.StringIO()
     assert list_users(bridge.settings, None, listing) == 0

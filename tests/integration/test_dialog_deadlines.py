@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from app_integration.adapters.web import classic_surface
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.mattermost.commands import classic_surface
+from app_integration.adapters.runtime.wiring import Bridge
 from mattermost_server.emulator import trigger_id, wait_for
 from tests.mattermost_payloads import slash_form, slash_headers
 
@@ -77,7 +77,7 @@ def test_late_answers_go_to_the_site_urls_hooks_and_no_other_host(
     client: FlaskClient, emulator: Any, channel: str, monkeypatch: pytest.MonkeyPatch, site: str, trusted: bool
 ) -> None:
     """Mattermost builds response_url from its Site URL, which behind a proxy is not MATTERMOST_URL."""
-    from app_integration.adapters.web import web_context
+    from app_integration.adapters.mattermost.commands import web_context
 
     monkeypatch.setattr(web_context, "NEW_SERVER_DEADLINE", 0.0)
     port = emulator.url.rsplit(":", 1)[1]

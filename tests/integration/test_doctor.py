@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app_integration.adapters.doctor import diagnose, run_check
-from app_integration.adapters.wiring import build_bridge
+from app_integration.adapters.runtime.doctor import diagnose, run_check
+from app_integration.adapters.runtime.wiring import build_bridge
 from tests.conftest import RedmineInfo, bridge_settings
 
 GOOD_MAP = "alice=alice,bob=bob,carol=carol"

@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from app_integration.adapters.notification_store import NotificationTables
-from app_integration.adapters.store import BridgeStore
+from app_integration.adapters.store.notification_store import NotificationTables
+from app_integration.adapters.store.state_store import BridgeStore
 from app_integration.core.events import Subscription
 from mattermost_server.emulator import wait_for
 from tests.conftest import SIGNING_KEY, SLASH_TOKEN, USER_MAP, RedmineInfo

@@ -15,8 +15,8 @@ import requests
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from app_integration.adapters.web.request_verification import StateSigner
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.mattermost.commands.request_verification import StateSigner
+from app_integration.adapters.runtime.wiring import Bridge
 from tests.conftest import SIGNING_KEY
 from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
 

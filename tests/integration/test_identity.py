@@ -8,7 +8,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.core.models import ChatUser
 from tests.conftest import RedmineInfo, bridge_settings
 from tests.mattermost_payloads import slash_form, slash_headers

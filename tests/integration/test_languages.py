@@ -11,10 +11,10 @@ from typing import Any
 import requests
 from flask.testing import FlaskClient
 
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.events import Subscription
-from app_integration.core.features.change_feed import poll_once
-from app_integration.core.features.outbox_delivery import deliver_due
+from app_integration.core.redmine_updates.change_feed import poll_once
+from app_integration.core.redmine_updates.outbox_delivery import deliver_due
 from tests.conftest import RedmineInfo
 from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from app_integration.adapters.listener.post_listener import PostListener
-from app_integration.adapters.listener.websocket_client import Backoff
-from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.adapters.mattermost.posts.post_listener import PostListener
+from app_integration.adapters.mattermost.posts.websocket_client import Backoff
+from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from mattermost_server.emulator import wait_for
 from tests.conftest import RedmineInfo, bridge_settings, issues_matching
 from tests.metric_samples import sample
@@ -506,7 +506,7 @@ def test_a_takeover_answers_each_post_once_and_the_old_term_nothing(
 ) -> None:
     """The old leader froze past its lease and woke with events still queued; the new one started a fresh
     connection and backfilled. Every post is answered once: the old term's claims are fenced out."""
-    from app_integration.adapters.leadership import Leadership
+    from app_integration.adapters.store.leadership import Leadership
 
     old_listener, bridge = start(redmine, emulator, tmp_path)
     old_listener.stop()  # frozen: it hears nothing for now

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from app_integration.adapters.listener.listener_main import wait_for_mattermost
-from app_integration.adapters.listener.websocket_client import Backoff
-from app_integration.adapters.wiring import build_bridge
+from app_integration.adapters.mattermost.posts.websocket_client import Backoff
+from app_integration.adapters.runtime.listener_process import wait_for_mattermost
+from app_integration.adapters.runtime.wiring import build_bridge
 from app_integration.core.errors import ChatTokenRefused
 from tests.conftest import bridge_settings
 from tests.unit.test_startup import cli

@@ -116,8 +116,8 @@ def test_an_unconfirmed_create_says_it_may_exist(proxy: LosingProxy, redmine: Re
 def test_a_batch_with_an_unconfirmed_line_never_calls_it_not_created(
     proxy: LosingProxy, redmine: RedmineInfo, emulator: Any, tmp_path: Any
 ) -> None:
-    from app_integration.adapters.wiring import build_bridge
-    from app_integration.core.features.ticket_batch import create_batch
+    from app_integration.adapters.runtime.wiring import build_bridge
+    from app_integration.core.chat_commands.ticket_batch import create_batch
     from app_integration.core.models import CommandContext
     from tests.conftest import bridge_settings
 

@@ -17,12 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from app_integration.adapters import metrics
-from app_integration.adapters.leadership import Leadership
-from app_integration.adapters.listener import listener_main
-from app_integration.adapters.notification_runner import NotificationRunner
-from app_integration.adapters.store import BridgeStore
-from app_integration.adapters.web.app_factory import create_app
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.runtime import listener_process
+from app_integration.adapters.runtime.notification_runner import NotificationRunner
+from app_integration.adapters.runtime.web_app import create_app
+from app_integration.adapters.runtime.wiring import Bridge
+from app_integration.adapters.store.leadership import Leadership
+from app_integration.adapters.store.state_store import BridgeStore
 from app_integration.core.events import Delivery
 from mattermost_server.emulator import new_id
 from tests.conftest import LINK_KEY, SIGNING_KEY, SLASH_TOKEN, USER_MAP, RedmineInfo
@@ -152,7 +152,7 @@ def test_leading_sets_the_leader_gauges(tmp_path: Path) -> None:
     store.migrate()
     lead = Leadership(store.engine, "listener", lease_seconds=10)
     takeovers = sample("bridge_leader_takeovers_total")
-    assert listener_main._wait_for_the_lead(lead, threading.Event())
+    assert listener_process._wait_for_the_lead(lead, threading.Event())
     assert sample("bridge_leader") == 1 and sample("bridge_leader_epoch") == lead.epoch >= 1
     assert sample("bridge_leader_takeovers_total") == takeovers + 1
     lead.release()

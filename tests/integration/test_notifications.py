@@ -17,11 +17,11 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from app_integration.adapters.wiring import Bridge
+from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.errors import ChatUnavailable
 from app_integration.core.events import Subscription
-from app_integration.core.features.change_feed import load_cursor, poll_once
-from app_integration.core.features.outbox_delivery import deliver_due
+from app_integration.core.redmine_updates.change_feed import load_cursor, poll_once
+from app_integration.core.redmine_updates.outbox_delivery import deliver_due
 from mattermost_server.emulator import trigger_id, wait_for
 from tests.conftest import RedmineInfo
 from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
@@ -200,7 +200,7 @@ def test_a_locked_account_mentioned_in_a_note_costs_only_its_own_dm(
 ) -> None:
     """dave is locked in Redmine and in the operator's map, as in any company. A note naming @dave must not stop
     the feed: the channel gets the note and every later change, and `check` names dave."""
-    from app_integration.adapters.doctor import diagnose
+    from app_integration.adapters.runtime.doctor import diagnose
 
     channel = channel_named(emulator, "lk-" + uuid.uuid4().hex[:6])
     subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
@@ -219,7 +219,7 @@ def test_a_locked_account_mentioned_in_a_note_costs_only_its_own_dm(
 def test_a_locked_subscription_owner_pauses_only_that_subscription(
     feed_bridge: Bridge, emulator: Any, rm: Redmine
 ) -> None:
-    from app_integration.core.features.subscriptions import subscriptions
+    from app_integration.core.chat_commands.subscriptions import subscriptions
     from app_integration.core.models import CommandContext
 
     locked = channel_named(emulator, "ld-" + uuid.uuid4().hex[:6], members=("alice", "dave"))
@@ -239,7 +239,7 @@ def test_a_locked_subscription_owner_pauses_only_that_subscription(
 def test_a_restart_between_cycles_neither_repeats_nor_skips(
     feed_bridge: Bridge, emulator: Any, rm: Redmine, redmine: RedmineInfo, tmp_path: Any
 ) -> None:
-    from app_integration.adapters.wiring import build_bridge
+    from app_integration.adapters.runtime.wiring import build_bridge
 
     channel = channel_named(emulator, "r-" + uuid.uuid4().hex[:6])
     subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
@@ -393,7 +393,7 @@ def pushed(kind: str, issue_id: int, journal_id: int = 0) -> bytes:
 def hook_client(bridge: Bridge, secret: str | None = HOOK_SECRET) -> FlaskClient:
     from pydantic import SecretStr
 
-    from app_integration.adapters.web.app_factory import create_app
+    from app_integration.adapters.runtime.web_app import create_app
 
     settings = bridge.settings.model_copy(update={"redmine_webhook_secret": SecretStr(secret) if secret else None})
     return create_app(settings, bridge).test_client()
@@ -474,7 +474,7 @@ def test_a_redmine_outage_pauses_the_feed_and_it_resumes_from_its_cursor(
 def test_the_due_reminder_comes_once_a_day_in_the_persons_time_zone(
     feed_bridge: Bridge, emulator: Any, rm: Redmine
 ) -> None:
-    from app_integration.core.features.due_reminders import remind_due
+    from app_integration.core.redmine_updates.due_reminders import remind_due
 
     bob = emulator.user("bob")
     bob["timezone"] = {"useAutomaticTimezone": "false", "automaticTimezone": "", "manualTimezone": "Asia/Tokyo"}

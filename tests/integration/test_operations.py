@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app_integration.adapters.web.app_factory import create_app
-from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.adapters.runtime.web_app import create_app
+from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from tests.conftest import RedmineInfo, bridge_settings
 from tests.mattermost_payloads import slash_form, slash_headers
 
@@ -69,7 +69,7 @@ def writable_again(bridge: Bridge, listener: Any) -> None:
 
 
 def test_not_ready_when_the_store_cannot_write(bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> None:
-    from app_integration.adapters.web import health
+    from app_integration.adapters.runtime import health
 
     monkeypatch.setattr(health, "READY_CACHE_SECONDS", 0.0)
     client = create_app(bridge.settings, bridge).test_client()
@@ -84,9 +84,9 @@ def test_not_ready_when_the_store_cannot_write(bridge: Bridge, monkeypatch: pyte
 def test_a_post_the_store_could_not_record_is_handled_once_it_can(
     bridge: Bridge, emulator: Any, seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app_integration.adapters.listener import post_listener
-    from app_integration.adapters.listener.post_listener import PostListener
-    from app_integration.adapters.listener.websocket_client import Backoff
+    from app_integration.adapters.mattermost.posts import post_listener
+    from app_integration.adapters.mattermost.posts.post_listener import PostListener
+    from app_integration.adapters.mattermost.posts.websocket_client import Backoff
     from mattermost_server.emulator import wait_for
 
     monkeypatch.setattr(post_listener, "RETRY_SECONDS", 0.5)

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from app_integration.adapters.listener.post_listener import PostListener
-from app_integration.adapters.listener.websocket_client import Backoff
-from app_integration.adapters.wiring import build_bridge
+from app_integration.adapters.mattermost.posts.post_listener import PostListener
+from app_integration.adapters.mattermost.posts.websocket_client import Backoff
+from app_integration.adapters.runtime.wiring import build_bridge
 from mattermost_server.emulator import MattermostEmulator, wait_for
 from tests.conftest import RedmineInfo, bridge_settings
 

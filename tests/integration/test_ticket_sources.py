@@ -14,13 +14,13 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from app_integration.adapters.listener.post_listener import PostListener
-from app_integration.adapters.listener.websocket_client import Backoff
-from app_integration.adapters.web.app_factory import create_app
-from app_integration.adapters.wiring import Bridge, build_bridge
+from app_integration.adapters.mattermost.posts.post_listener import PostListener
+from app_integration.adapters.mattermost.posts.websocket_client import Backoff
+from app_integration.adapters.runtime.web_app import create_app
+from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.core.events import Subscription
-from app_integration.core.features.change_feed import poll_once
-from app_integration.core.features.outbox_delivery import deliver_due
+from app_integration.core.redmine_updates.change_feed import poll_once
+from app_integration.core.redmine_updates.outbox_delivery import deliver_due
 from mattermost_server.emulator import trigger_id, wait_for
 from tests.conftest import RedmineInfo, bridge_settings, issues_matching
 from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers

@@ -18,8 +18,8 @@ from app_integration.core.events import (
     Subscription,
     events_of,
 )
-from app_integration.core.features.outbox_delivery import deliver_due
 from app_integration.core.models import ChatMessage, Ref
+from app_integration.core.redmine_updates.outbox_delivery import deliver_due
 from tests.unit.fakes import make_issue
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.UTC)
@@ -222,6 +222,6 @@ def test_where_the_root_cannot_be_edited_the_reply_carries_the_state() -> None:
 
 
 def test_a_mention_ends_before_trailing_punctuation() -> None:
-    from app_integration.core.features.event_fanout import _MENTION
+    from app_integration.core.redmine_updates.event_fanout import _MENTION
 
     assert _MENTION.findall("@alice. and @bob-x, (@carol) mail@example.org @d.e") == ["alice", "bob-x", "carol", "d.e"]

@@ -63,7 +63,7 @@ def test_the_dockerfile_names_real_entry_points() -> None:
     assert "/healthz" in health
     from flask import Flask
 
-    from app_integration.adapters.web.health import health_blueprint
+    from app_integration.adapters.runtime.health import health_blueprint
 
     app = Flask("t")
     app.register_blueprint(health_blueprint({}))

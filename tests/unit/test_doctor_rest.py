@@ -6,8 +6,8 @@ from pathlib import Path
 
 import responses
 
-from app_integration.adapters.doctor import diagnose
-from app_integration.adapters.wiring import build_bridge
+from app_integration.adapters.runtime.doctor import diagnose
+from app_integration.adapters.runtime.wiring import build_bridge
 from tests.conftest import bridge_settings
 
 

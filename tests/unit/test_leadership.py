@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from app_integration.adapters.leadership import Leadership
-from app_integration.adapters.store import BridgeStore
+from app_integration.adapters.store.leadership import Leadership
+from app_integration.adapters.store.state_store import BridgeStore
 
 
 def test_one_leads_and_another_takes_over_when_it_goes(database_url: str) -> None:
@@ -67,7 +67,7 @@ def test_a_frozen_leader_that_wakes_is_fenced_out(database_url: str) -> None:
     refused, and the new leader's backfill does not redo what the old one had already claimed."""
     from sqlalchemy import text
 
-    from app_integration.adapters.leadership import Claim
+    from app_integration.adapters.store.leadership import Claim
 
     store = BridgeStore(database_url)
     store.migrate()

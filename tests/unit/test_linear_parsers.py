@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from app_integration.core.features.event_fanout import _CITED_POST, _MENTION
 from app_integration.core.formatting import plain
-from app_integration.core.ticket_parser import parse_ticket_lines
+from app_integration.core.input_parsing import parse_ticket_lines
+from app_integration.core.redmine_updates.event_fanout import _CITED_POST, _MENTION
 from app_integration.core.ticket_refs import find_refs, rewrite_refs
 
 LONGEST = 16_383

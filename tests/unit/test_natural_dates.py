@@ -9,8 +9,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app_integration.core.natural_dates import resolve, trailing_date
-from app_integration.core.ticket_parser import parse_ticket_lines
+from app_integration.core.input_parsing import parse_ticket_lines, resolve, trailing_date
 
 DAYS = st.dates(min_value=dt.date(2028, 1, 1), max_value=dt.date(2028, 12, 31))  # 2028 is a leap year
 FRIDAY = ["fri", "friday", "Friday", "пт", "пятница", "пятницу", "в пятницу", "to friday", "до пятницы", "on Fri."]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from app_integration.adapters.notification_store import NotificationTables
-from app_integration.adapters.outbox_store import OutboxTable
-from app_integration.adapters.store import BridgeStore
+from app_integration.adapters.store.notification_store import NotificationTables
+from app_integration.adapters.store.outbox_store import OutboxTable
+from app_integration.adapters.store.state_store import BridgeStore
 from app_integration.core.events import Delivery, NotificationPrefs, Subscription
 
 

@@ -13,9 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from app_integration.adapters.web.app_factory import create_app
-from app_integration.adapters.web.request_verification import StateSigner
-from app_integration.adapters.wiring import build_bridge
+from app_integration.adapters.mattermost.commands.request_verification import StateSigner
+from app_integration.adapters.runtime.web_app import create_app
+from app_integration.adapters.runtime.wiring import build_bridge
 from app_integration.core.settings import SettingsError
 from tests.conftest import JWT_SECRET, SIGNING_KEY, SLASH_TOKEN, bridge_settings
 

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 
-from app_integration.adapters.listener.websocket_client import Backoff
+from app_integration.adapters.mattermost.posts.websocket_client import Backoff
 from app_integration.core.formatting import POST_LIMIT, fit
 from app_integration.logging_setup import JsonFormatter
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app_integration.adapters.store import BridgeStore
+from app_integration.adapters.store.state_store import BridgeStore
 from app_integration.core.configuration import load_configuration
 from app_integration.core.settings import SettingsError
 from app_integration.core.user_map import user_map_from
@@ -102,7 +102,7 @@ def test_a_started_process_prints_no_alembic_lines(tmp_path: Path) -> None:
     BridgeStore(f"sqlite:///{database}").migrate()
     code = (
         "import logging; from app_integration.logging_setup import configure_logging; configure_logging('INFO');"
-        f"from app_integration.adapters.store import BridgeStore; BridgeStore('sqlite:///{database}').migrate()"
+        f"from app_integration.adapters.store.state_store import BridgeStore; BridgeStore('sqlite:///{database}').migrate()"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and "alembic" not in done.stderr.lower(), done.stderr
@@ -113,7 +113,7 @@ def test_the_app_factory_is_pure(tmp_path: Path) -> None:
     unreachable here, on a port nothing listens on); `serve` does both once, before the workers fork."""
     import sqlalchemy
 
-    from app_integration.adapters.web.app_factory import create_app
+    from app_integration.adapters.runtime.web_app import create_app
     from app_integration.core.settings import Settings
 
     store = tmp_path / "bridge.sqlite3"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import inspect, update
 
-from app_integration.adapters import store as store_module
-from app_integration.adapters.store import BridgeStore
+from app_integration.adapters.store import state_store as store_module
+from app_integration.adapters.store.state_store import BridgeStore
 from app_integration.core.models import ChatUser, UserLink
 
 
@@ -157,7 +157,10 @@ def schema(store: BridgeStore) -> dict[str, object]:
 
 def test_processes_migrating_at_once_all_succeed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    code = f"from app_integration.adapters.store import BridgeStore; BridgeStore({url!r}).migrate(); print('ok')"
+    code = (
+        "from app_integration.adapters.store.state_store import BridgeStore; "
+        f"BridgeStore({url!r}).migrate(); print('ok')"
+    )
     processes = [
         subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)
     ]

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from app_integration.core.chat_posts.ticket_links import TicketLinker
 from app_integration.core.errors import NotMapped, PermissionDenied
-from app_integration.core.features.ticket_links import TicketLinker
 from app_integration.core.models import ChatMessage, ChatPost, ChatUser
 from tests.unit.fakes import FakeTracker, make_issue, services
 

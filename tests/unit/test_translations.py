@@ -10,10 +10,10 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from app_integration.core import i18n
+from app_integration.core.chat_commands.help import help_text
+from app_integration.core.chat_commands.registry import build_registry
 from app_integration.core.commands import CommandRegistry
-from app_integration.core.features.help import help_text
 from app_integration.core.i18n import _, locale_of, number, speaking
-from app_integration.core.registry import build_registry
 
 PACKAGE = Path(i18n.__file__).resolve().parents[1]
 PLACEHOLDER = re.compile(r"\{([a-z_]+)[^{}]*\}")
@@ -76,7 +76,7 @@ def test_the_reader_decides_the_language() -> None:
 def test_dialog_titles_and_labels_fit_mattermosts_24_bytes() -> None:
     """model/integration_action.go: a dialog's title and an element's display name hold 24 bytes, and a Russian
     letter takes two. A title with a ticket number is checked with a five-digit one."""
-    source = "\n".join(p.read_text(encoding="utf-8") for p in (PACKAGE / "core" / "features").glob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (PACKAGE / "core").rglob("*.py"))
     labels = set(re.findall(r'title=_\("([^"]+)"', source))
     labels |= set(re.findall(r'FormField\(\s*[\w"]+,\s*_\("([^"]+)"', source))
     labels |= {"Project", "Tickets"}
@@ -90,7 +90,7 @@ def test_dialog_titles_and_labels_fit_mattermosts_24_bytes() -> None:
 
 
 def test_apps_bindings_speak_the_calls_language() -> None:
-    from app_integration.adapters.web.form_rendering import apps_bindings
+    from app_integration.adapters.mattermost.commands.form_rendering import apps_bindings
 
     with speaking("ru"):
         bindings = apps_bindings(build_registry(), "http://bridge.test/static/redmine.png")

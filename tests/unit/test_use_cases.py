@@ -7,12 +7,12 @@ import time
 
 import pytest
 
+from app_integration.core.chat_commands.help import help_text
+from app_integration.core.chat_commands.registry import build_registry
 from app_integration.core.errors import BridgeError, InputError, NotMapped
-from app_integration.core.features.help import help_text
 from app_integration.core.formatting import POST_LIMIT
 from app_integration.core.idempotency import STILL_RUNNING, run_once
 from app_integration.core.models import ChatUser, CommandContext, Issue, IssueDraft, IssuePage, Reply
-from app_integration.core.registry import build_registry
 from tests.unit.fakes import FakeChat, FakeTracker, MemoryStore, make_issue, services
 
 ALICE = ChatUser("id-alice", "alice")

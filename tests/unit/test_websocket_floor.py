@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from app_integration.adapters.listener.websocket_client import EventStream
+from app_integration.adapters.mattermost.posts.websocket_client import EventStream
 from mattermost_server.emulator import MattermostEmulator
 
 

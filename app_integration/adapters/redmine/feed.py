@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 
 from cachetools import TTLCache
 
-from ...core.errors import NotFound, PermissionDenied
-from ...core.events import Change, IssueHistory, Journal
-from ...core.models import Issue, Ref
-from .gateway import RedmineGateway
-from .issue_mapping import issue_from, timestamp
+from app_integration.adapters.redmine.gateway import RedmineGateway
+from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
+from app_integration.core.errors import NotFound, PermissionDenied
+from app_integration.core.events import Change, IssueHistory, Journal
+from app_integration.core.models import Issue, Ref
 
 PAGE = 100
 K = TypeVar("K")

@@ -21,7 +21,10 @@ from cachetools import TTLCache
 from redminelib import Redmine
 from redminelib.exceptions import BaseRedmineError
 
-from ...core.errors import (
+from app_integration.adapters.redmine.call_scope import current_scope
+from app_integration.adapters.redmine.http_engine import UNAVAILABLE, CallEngine
+from app_integration.adapters.redmine.issue_mapping import full_name, issue_from, project_from
+from app_integration.core.errors import (
     BridgeError,
     NotFound,
     NotMapped,
@@ -31,11 +34,8 @@ from ...core.errors import (
     RedmineNoAnswer,
     RedmineUnavailable,
 )
-from ...core.i18n import _
-from ...core.models import Account, Choice, Issue, IssueDraft, IssuePage, Project
-from .call_scope import current_scope
-from .http_engine import UNAVAILABLE, CallEngine
-from .issue_mapping import full_name, issue_from, project_from
+from app_integration.core.i18n import _
+from app_integration.core.models import Account, Choice, Issue, IssueDraft, IssuePage, Project
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

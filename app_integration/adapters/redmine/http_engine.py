@@ -20,7 +20,9 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from ...core.errors import (
+from app_integration.adapters import metrics
+from app_integration.adapters.redmine.call_scope import current_scope
+from app_integration.core.errors import (
     AccountUnavailable,
     BridgeError,
     NotFound,
@@ -31,10 +33,8 @@ from ...core.errors import (
     RedmineRejected,
     RedmineUnavailable,
 )
-from ...core.i18n import N_, _
-from ...core.idempotency import note_write
-from .. import metrics
-from .call_scope import current_scope
+from app_integration.core.i18n import N_, _
+from app_integration.core.idempotency import note_write
 
 UNAVAILABLE = N_("Redmine is unavailable right now. Try again in a minute.")
 BUSY = N_("The bridge is waiting on Redmine for many requests at once. Try again in a minute.")

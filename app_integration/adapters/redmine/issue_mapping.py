@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ...core.models import Issue, Project, Ref
+from app_integration.core.models import Issue, Project, Ref
 
 
 def full_name(raw: dict[str, Any]) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...core.models import Choice, Ref
-from ...core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
-from .feed import RedmineFeed
-from .gateway import RedmineGateway
-from .issue_mapping import issue_from, timestamp
+from app_integration.adapters.redmine.feed import RedmineFeed
+from app_integration.adapters.redmine.gateway import RedmineGateway
+from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
+from app_integration.core.models import Choice, Ref
+from app_integration.core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
 
 
 class RedmineTickets:

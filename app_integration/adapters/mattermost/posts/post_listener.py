@@ -1,0 +1,356 @@
+"""The listener: websocket events in, `#t` links and DM answers out.
+
+The receive loop only enqueues. Worker threads turn each event into a ChatPost and
+hand it to the core, each event inside one error boundary.
+
+Each post is answered once, whoever hears it: the answer is claimed in the store by the
+post's id, through the lead's fence, before anything is done. A new connection (at
+start, after a takeover, or when the server lost what it kept for us) backfills over
+REST from the last post handled, and the claims drop what was answered already. A post
+that could not be claimed because the store could not write is tried again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from app_integration.adapters import metrics
+from app_integration.adapters.mattermost.posts.reaction_offers import ListenerParts, offer_ticket_from_post
+from app_integration.adapters.mattermost.posts.websocket_client import Backoff, EventStream
+from app_integration.adapters.redmine.call_scope import call_scope
+from app_integration.adapters.store.leadership import Claim, Fence
+from app_integration.core.chat_ids import is_chat_id
+from app_integration.core.chat_posts.direct_messages import answer_direct_message
+from app_integration.core.chat_posts.thread_replies import note_from_reply
+from app_integration.core.chat_posts.ticket_links import TicketLinker
+from app_integration.core.errors import BridgeError, ChatTokenRefused, NotMapped
+from app_integration.core.i18n import speaking
+from app_integration.core.identity import acting_for
+from app_integration.core.models import ChatPost
+
+log = logging.getLogger(__name__)
+STATE_KEY = "listener"
+NOTICE_INTERVAL = 3600.0
+QUEUE_SIZE = 10_000
+# A backfill starts this far before the last post handled: posts heard but not yet claimed when a process
+# died are older than it. The claims drop the ones handled already.
+BACKFILL_MARGIN_MS = 120_000
+RETRY_SECONDS = 5.0  # a post the store could not record is tried again this often
+START_SKEW_MS = 5_000  # Mattermost's clock against ours, for the first connection's time
+RETRY_MOST = 1000
+
+
+class PostListener:
+    def __init__(
+        self,
+        bridge: ListenerParts,
+        websocket_url: str,
+        workers: int = 2,
+        backoff: Backoff | None = None,
+        ping_interval: float = 30.0,
+        fence: Fence | None = None,
+    ) -> None:
+        self._bridge = bridge
+        self.fence = fence or Fence(bridge.store.engine, "listener", 0)
+        self.fenced = False  # set once a claim finds that this term no longer leads
+        self._services = bridge.services
+        self._chat = bridge.chat
+        settings = bridge.settings
+        self.linker = TicketLinker(bridge.services, settings.link_mode, settings.link_show_subject)
+        self._on_edit = settings.link_on_edit
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue(QUEUE_SIZE)
+        token = settings.redmine_mattermost_bridge_app_token
+        self.stream = EventStream(
+            websocket_url,
+            token.get_secret_value() if token else "",
+            self.events,
+            on_gap=self._backfill_soon,
+            backoff=backoff,
+            ping_interval=ping_interval,
+            token_refused=self._token_refused,
+        )
+        self._workers = workers
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._backfilling = threading.Lock()
+        self._noticed: dict[str, float] = {}
+        self._channel_types: dict[str, str] = {}
+        self._deferred: deque[dict[str, Any]] = deque(maxlen=RETRY_MOST)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopped = threading.Event()
+        self.handled = 0
+        self.backfilled = 0
+        self._first_connected_ms: int | None = None
+
+    # Lifecycle ---------------------------------------------------------------
+    def start(self) -> PostListener:
+        self._bot_id = self._chat.bot().id
+        ready = threading.Event()
+        self._threads.append(threading.Thread(target=self._run_stream, args=(ready,), daemon=True, name="ws"))
+        self._threads += [
+            threading.Thread(target=self._work, daemon=True, name=f"links-{n}") for n in range(self._workers)
+        ]
+        self._threads.append(threading.Thread(target=self._retry_deferred, daemon=True, name="links-retry"))
+        for thread in self._threads:
+            thread.start()
+        ready.wait(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._loop and self._stop and not self._loop.is_closed():  # closed once a refused token ended it
+            self._loop.call_soon_threadsafe(self._stop.set)
+        for _ in range(self._workers):
+            self.events.put({"event": "__stop__"})
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _run_stream(self, ready: threading.Event) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            ready.set()
+            await self.stream.run(self._stop)
+
+        asyncio.run(main())
+
+    def _work(self) -> None:
+        while True:
+            message = self.events.get()
+            if message.get("event") == "__stop__":
+                self.events.task_done()
+                return
+            try:
+                self.handle(message)
+            except Exception:
+                log.exception("listener: unexpected error handling an event")
+            finally:
+                with self._lock:
+                    self.handled += 1
+                self.events.task_done()
+
+    def settled(self) -> bool:
+        """Every event received so far is handled (or deferred for a retry): what a test waits for before it
+        checks that something did not happen."""
+        return self.events.unfinished_tasks == 0
+
+    def _token_refused(self) -> bool:
+        """Whether Mattermost refuses the bot's token over REST; the websocket only ever closes."""
+        try:
+            self._chat.me()
+        except ChatTokenRefused:
+            return True
+        except BridgeError:
+            return False
+        return False
+
+    @property
+    def refused(self) -> bool:
+        return self.stream.refused
+
+    # State -----------------------------------------------------------------------
+    def _last_post_at(self) -> int:
+        """Where the last post handled was, by any process: its claim keeps its time. (Before the claims kept
+        it, the listener saved it under STATE_KEY: an upgraded store starts from there.) No connection is kept:
+        it is this process's own, and a takeover resuming a dead leader's connection would meet a server that
+        sends it no hello."""
+        raw = self._bridge.store.load_state(STATE_KEY)
+        saved = int(json.loads(raw).get("last_post_at", 0)) if raw else 0
+        return max(saved, self.fence.last_post_at())
+
+    # Events ------------------------------------------------------------------------
+    def handle(self, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        data = message.get("data") or {}
+        if event in ("channel_converted", "channel_updated"):
+            self._forget_channel(str(data.get("channel_id") or message.get("broadcast", {}).get("channel_id", "")))
+            return
+        if event == "reaction_added":
+            self._reacted(data)
+            return
+        if event not in ("posted", "post_edited") or (event == "post_edited" and not self._on_edit):
+            return
+        raw = json.loads(data.get("post") or "{}")
+        if data.get("channel_type"):
+            with self._lock:
+                self._channel_types[raw.get("channel_id", "")] = data["channel_type"]
+        key = f"post:{raw.get('id', '')}" if event == "posted" else f"edit:{raw.get('id', '')}:{raw.get('edit_at', 0)}"
+        created = int(raw.get("create_at", 0)) if event == "posted" else 0
+        if not self._claimed(key, message, created):
+            return
+        post = self._post(raw)
+        if post is not None:
+            self._answer(post, edited=event == "post_edited")
+
+    def _claimed(self, key: str, message: dict[str, Any], post_at: int = 0) -> bool:
+        """Whether this process is to act on it now. A store that cannot write keeps the event for a retry."""
+        try:
+            claim = self.fence.claim(key, post_at=post_at)
+        except DBAPIError as error:
+            log.warning("listener: could not record %s (%s); trying again later", key, type(error).__name__)
+            self._deferred.append(message)
+            return False
+        if claim is Claim.FENCED and not self.fenced:
+            log.warning("listener: another replica leads now; this one answers nothing more")
+            self.fenced = True
+        return claim is Claim.MINE
+
+    def _retry_deferred(self) -> None:
+        """Puts back what the store could not record."""
+        while not self._stopped.wait(RETRY_SECONDS):
+            for _ in range(len(self._deferred)):
+                self.events.put(self._deferred.popleft())
+
+    def _forget_channel(self, channel_id: str) -> None:
+        """A channel made public or private: its type is read again wherever it was kept."""
+        with self._lock:
+            self._channel_types.pop(channel_id, None)
+        self._chat.forget_channel(channel_id)
+
+    def _post(self, raw: dict[str, Any]) -> ChatPost | None:
+        """The post and its author, named by Mattermost for the post's user_id. An event's sender_name is the
+        webhook's override_username for a webhook post, chosen by whoever made the hook, so it never names
+        anyone; webhook posts themselves act for no one."""
+        user_id = str(raw.get("user_id", ""))
+        props = raw.get("props") or {}
+        if user_id == self._bot_id or str(raw.get("type", "")).startswith("system_") or props.get("from_bot"):
+            return None
+        if str(props.get("from_webhook", "")).lower() == "true" or not is_chat_id(user_id):
+            return None
+        author = self._chat.user(user_id)
+        if author is None:
+            return None
+        channel_id = str(raw.get("channel_id", ""))
+        return ChatPost(
+            id=str(raw.get("id", "")),
+            user=author,
+            channel_id=channel_id,
+            channel_type=self._channel_type(channel_id),
+            message=str(raw.get("message", "")),
+            root_id=str(raw.get("root_id", "")),
+        )
+
+    def _channel_type(self, channel_id: str) -> str:
+        """As the event said, else as Mattermost says now; a channel of unknown type is never taken for public
+        (`post_edited` carries no type)."""
+        with self._lock:
+            known = self._channel_types.get(channel_id)
+        if known:
+            return known
+        try:
+            kind = self._chat.channel_kind(channel_id)
+        except BridgeError:
+            kind = None
+        return kind or "P"
+
+    def _answer(self, post: ChatPost, edited: bool = False) -> None:
+        """The listener's one error boundary for a post."""
+        actor = acting_for.set(post.user.id)
+        try:
+            with call_scope(), speaking(post.user.locale):
+                self._act(post, edited)
+        finally:
+            acting_for.reset(actor)
+
+    def _act(self, post: ChatPost, edited: bool) -> None:
+        try:
+            if post.is_direct:
+                if not edited:  # an edited DM is not a new command
+                    self._answer_direct(post)
+            else:
+                self.linker.link(post)
+                if not edited:  # only a new reply becomes a note: an edit would write another
+                    note_from_reply(self._services, post)
+        except NotMapped as error:
+            self._notice_unmapped(post, error.user_message)
+        except BridgeError as error:
+            self._tell(post, error.user_message)
+
+    def _answer_direct(self, post: ChatPost) -> None:
+        command, _argument = self._bridge.registry.split(post.message)
+        started, outcome = time.perf_counter(), "ok"
+        try:
+            answer_direct_message(self._services, self._bridge.registry, self.linker, post)
+        except BridgeError as error:
+            outcome = type(error).__name__
+            raise
+        finally:
+            name = command.name if command is not None else "message"
+            metrics.observe_command(name, "dm", outcome, time.perf_counter() - started)
+
+    def _reacted(self, data: dict[str, Any]) -> None:
+        """The ticket emoji on a post: its reactor gets a DM with a button to make a ticket from the post (a
+        reaction brings no trigger_id to open a dialog with). Who reacted is the reaction's user_id."""
+        reaction = json.loads(data.get("reaction") or "{}")
+        user_id, post_id = str(reaction.get("user_id", "")), str(reaction.get("post_id", ""))
+        wanted = self._bridge.settings.create_from_reaction_emoji
+        if reaction.get("emoji_name") != wanted or user_id == self._bot_id or not is_chat_id(post_id):
+            return
+        if not self._claimed(f"reaction:{post_id}:{user_id}:{wanted}", {"event": "reaction_added", "data": data}):
+            return
+        try:
+            offer_ticket_from_post(self._bridge, user_id, post_id)
+        except BridgeError as error:
+            log.info("listener: no ticket offer for a reaction: %s", error.user_message)
+
+    def _notice_unmapped(self, post: ChatPost, text: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            last = self._noticed.get(post.user.id)
+            if last is not None and now - last < NOTICE_INTERVAL:
+                return
+            self._noticed[post.user.id] = now
+        self._tell(post, text)
+
+    def _tell(self, post: ChatPost, text: str) -> None:
+        try:
+            self._chat.post_ephemeral(post.user.id, post.channel_id, text)
+        except BridgeError:
+            log.warning("listener: could not tell %s: %s", post.user.username, text)
+
+    def _backfill_soon(self) -> None:
+        """Called from the websocket's loop on a new connection: the REST calls run beside it."""
+        threading.Thread(target=self.backfill, daemon=True, name="links-backfill").start()
+
+    def backfill(self) -> None:
+        """The posts since the last one handled, over REST; the claims drop those answered already. Where no
+        post was ever handled, since this process first connected: a connection replaced before its first post
+        (the server had not yet seen the old one go) must not lose what came meanwhile."""
+        with self._backfilling:
+            now_ms = int(time.time() * 1000)
+            first = self._first_connected_ms is None
+            if first:
+                self._first_connected_ms = now_ms
+            try:
+                last = self._last_post_at()
+            except DBAPIError as error:
+                log.warning("listener: no backfill: the store did not answer (%s)", type(error).__name__)
+                return
+            if last:
+                since = max(last - BACKFILL_MARGIN_MS, 0)
+            elif first:
+                return  # nothing was ever handled here: history is not replayed
+            else:
+                since = (self._first_connected_ms or now_ms) - START_SKEW_MS
+            try:
+                for channel_id, kind in self._chat.bot_channels():
+                    with self._lock:
+                        self._channel_types[channel_id] = kind
+                    for raw in self._chat.posts_since(channel_id, since):
+                        if raw.get("create_at", 0) >= since and not raw.get("delete_at"):
+                            self.backfilled += 1
+                            metrics.BACKFILLED.inc()
+                            data = {"post": json.dumps(raw), "channel_type": kind}
+                            self.events.put({"event": "posted", "data": data})
+            except BridgeError as error:
+                log.warning("listener: backfill failed: %s", error.user_message)

@@ -1,0 +1,60 @@
+"""A ticket from any post: whoever reacts with the ticket emoji gets a DM with a button that opens the
+create form, prefilled from the post. The button is signed for that person, like every other button."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from app_integration.adapters.mattermost.commands.form_rendering import signed_buttons
+from app_integration.adapters.mattermost.commands.request_verification import StateSigner
+from app_integration.adapters.mattermost.rest import MattermostChat
+from app_integration.adapters.store.state_store import BridgeStore
+from app_integration.core.commands import CommandRegistry
+from app_integration.core.errors import NotFound
+from app_integration.core.i18n import _, speaking
+from app_integration.core.models import Action
+from app_integration.core.services import Services
+from app_integration.core.settings import Settings
+
+
+class ListenerParts(Protocol):
+    """What the listener takes of the assembled bridge (the runtime's `Bridge` has it all): the posts flow
+    stays below the runtime that starts it."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def services(self) -> Services: ...
+    @property
+    def chat(self) -> MattermostChat: ...
+    @property
+    def store(self) -> BridgeStore: ...
+    @property
+    def registry(self) -> CommandRegistry: ...
+
+
+def offer_ticket_from_post(bridge: ListenerParts, user_id: str, post_id: str) -> None:
+    chat = bridge.chat
+    post = chat.read_post(post_id)
+    if post is None or not chat.may_read_channel(user_id, post.channel_id):
+        raise NotFound("the post is gone, or its reactor may not read its channel")
+    reactor = chat.user(user_id)
+    if reactor is None:
+        raise NotFound("no such user")
+    with speaking(reactor.locale):
+        _offer(bridge, user_id, post_id)
+
+
+def _offer(bridge: ListenerParts, user_id: str, post_id: str) -> None:
+    chat, settings = bridge.chat, bridge.settings
+    link = chat.permalink(post_id)
+    text = _("Make a Redmine ticket from [this post]({link})?", link=link)
+    if settings.request_signing_key is None:  # no way to sign a button: the command does the same
+        text += "\n" + _("Type `/integration_with_redmine create_ticket_by_form {link}`.", link=link)
+        chat.post_props(chat.direct_channel(user_id), text, {})
+        return
+    signer = StateSigner(settings.request_signing_key.get_secret_value(), settings.signed_state_max_age)
+    action = Action(_("Create a ticket from this post"), "create_ticket_by_form", post_id, "primary")
+    channel = chat.direct_channel(user_id)
+    buttons = signed_buttons(signer, settings.root_url, user_id, channel, [action], "")
+    chat.post_props(channel, text, {"attachments": [buttons]})

@@ -1,0 +1,258 @@
+"""Who leads: with several replicas, exactly one runs the listener (and later the poller and the clock).
+
+PostgreSQL: a session advisory lock on a connection held for as long as this process leads.
+When the process dies, its connection goes and the lock with it, so a follower takes over
+at its next try. SQLite (one machine, several processes): a lease row that the leader
+renews; a follower takes it once it has expired. Either way a follower retries every
+`retry` seconds, which bounds the time to take over.
+
+Every new lead raises the lead's epoch (a fencing token) in `lead_terms`. What the leader must do once
+(answer a post, deliver an outbox row) is first claimed through its `Fence`: the claim is written only
+while the claimant's epoch is still the lead's, so a leader that was frozen past its lease and woke up, or
+a new leader backfilling what the old one already handled, cannot act twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+import zlib
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from app_integration.core.errors import LeadLost
+
+log = logging.getLogger(__name__)
+_metadata = MetaData()
+_leases = Table(
+    "leases",
+    _metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(255), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+_terms = Table(
+    "lead_terms",
+    _metadata,
+    Column("name", String(64), primary_key=True),
+    Column("epoch", Integer, nullable=False),
+    Column("holder", String(255), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+)
+_handled = Table(
+    "handled_posts",
+    _metadata,
+    Column("key", String(96), primary_key=True),
+    Column("epoch", Integer, nullable=False),
+    Column("handled_at", DateTime(timezone=True), nullable=False),
+    Column("post_at", BigInteger, nullable=False),
+)
+KEEP_HANDLED = dt.timedelta(days=7)
+PRUNE_SECONDS = 300.0
+_prune_lock = threading.Lock()
+_pruned_at = -PRUNE_SECONDS
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Leadership:
+    def __init__(self, engine: Engine, name: str, lease_seconds: float = 15.0) -> None:
+        self._engine = engine
+        self._name = name
+        self._lease = dt.timedelta(seconds=lease_seconds)
+        self._holder = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._connection: Any = None
+        self._lock = threading.Lock()
+        self._key = zlib.crc32(name.encode())
+        self.epoch = 0  # this process's term; 0 until it first leads
+        self.takeovers = 0
+
+    def fence(self) -> Fence:
+        return Fence(self._engine, self._name, self.epoch)
+
+    def try_acquire(self) -> bool:
+        """True when this process leads now (already, or from this call on)."""
+        with self._lock:
+            if self._engine.dialect.name == "postgresql":
+                return self._advisory()
+            return self._lease_row()
+
+    def still_leading(self) -> bool:
+        """Renews the lease (SQLite) or checks the lock's connection (PostgreSQL); False once lost."""
+        return self.try_acquire()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                # Closing only returns the connection to the pool, where the session (and its lock) would live on.
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self._key})
+                self._connection.commit()
+                self._connection.close()
+                self._connection = None
+            elif self._engine.dialect.name != "postgresql":
+                with self._engine.begin() as connection:
+                    connection.execute(
+                        delete(_leases).where(_leases.c.name == self._name, _leases.c.holder == self._holder)
+                    )
+
+    def _advisory(self) -> bool:
+        key = self._key
+        if self._connection is not None:
+            try:
+                self._connection.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                log.warning("leadership: lost the database connection that held the lead")
+                self._connection = None
+        connection = self._engine.connect()
+        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+        connection.commit()
+        if got:
+            self._connection = connection
+            with self._engine.begin() as terms:
+                self._new_term(terms)
+        else:
+            connection.close()
+        return got
+
+    def _lease_row(self) -> bool:
+        try:
+            return self._take_lease()
+        except IntegrityError:
+            return False  # another process inserted the first lease row at the same moment: it leads
+
+    def _take_lease(self) -> bool:
+        now = _now()
+        values = {"holder": self._holder, "expires_at": now + self._lease}
+        with self._engine.begin() as connection:
+            row = connection.execute(select(_leases).where(_leases.c.name == self._name)).first()
+            if row is None:
+                connection.execute(_leases.insert().values(name=self._name, **values))
+                self._new_term(connection)
+                return True
+            expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
+            if row.holder != self._holder and expires > now:
+                return False
+            connection.execute(update(_leases).where(_leases.c.name == self._name).values(**values))
+            if row.holder != self._holder or not self.epoch:
+                self._new_term(connection)
+            return True
+
+    def _new_term(self, connection: Connection) -> None:
+        """Raises the lead's epoch: whatever an earlier term still tries to claim is refused from now on."""
+        now = _now()
+        raised = connection.execute(
+            update(_terms)
+            .where(_terms.c.name == self._name)
+            .values(epoch=_terms.c.epoch + 1, holder=self._holder, started_at=now)
+            .returning(_terms.c.epoch)
+        ).scalar()
+        if raised is None:
+            connection.execute(_terms.insert().values(name=self._name, epoch=1, holder=self._holder, started_at=now))
+            raised = 1
+        if self.epoch:
+            self.takeovers += 1
+        self.epoch = int(raised)
+        log.info("leadership: %s leads in term %d", self._name, self.epoch)
+
+
+class Claim(Enum):
+    MINE = "mine"  # recorded now: act on it
+    DONE = "done"  # recorded before, by this term or an earlier one: do nothing
+    FENCED = "fenced"  # this term no longer leads: do nothing, and stop
+
+
+class Fence:
+    """Claims for the lead's term `epoch`. Epoch 0 means no lead is kept (a single process, or a test):
+    claims are then only made unique."""
+
+    def __init__(self, engine: Engine, name: str, epoch: int) -> None:
+        self._engine, self._name, self.epoch = engine, name, epoch
+
+    def claim(self, key: str, reclaim_older: bool = False, post_at: int = 0) -> Claim:
+        """Records `key` for this term. With `reclaim_older`, a key an earlier term recorded is taken over (the
+        outbox: a row the dead leader claimed and never marked sent is sent again). Raises the database's error
+        when the store cannot write (a full disk): the caller tries again later."""
+        now = _now()
+        row = select(literal(key), literal(self.epoch), literal(now, DateTime(timezone=True)), literal(post_at))
+        if self.epoch:
+            row = row.where(self._current() == self.epoch)
+        self._prune(now)
+        try:
+            with self._engine.begin() as connection:
+                # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... SELECT that wrote nothing.
+                insert = _handled.insert().from_select(["key", "epoch", "handled_at", "post_at"], row)
+                written = connection.execute(insert.returning(_handled.c.key)).first()
+        except IntegrityError:
+            if not reclaim_older or not self._reclaim(key, now):
+                return Claim.DONE if self.still_current() else Claim.FENCED
+            return Claim.MINE
+        return Claim.MINE if written is not None else Claim.FENCED
+
+    def _prune(self, now: dt.datetime) -> None:
+        """Forgets claims older than KEEP_HANDLED, at most every PRUNE_SECONDS per process: not a write on
+        every post's path."""
+        global _pruned_at
+        with _prune_lock:
+            if time.monotonic() - _pruned_at < PRUNE_SECONDS:
+                return
+            _pruned_at = time.monotonic()
+        with self._engine.begin() as connection:
+            connection.execute(delete(_handled).where(_handled.c.handled_at < now - KEEP_HANDLED))
+
+    def admit(self, key: str) -> bool:
+        """The core's LeadFence: act on `key` now? Raises LeadLost once another term leads."""
+        claim = self.claim(key, reclaim_older=True)
+        if claim is Claim.FENCED:
+            raise LeadLost(f"lead {self._name}: term {self.epoch} is over")
+        return claim is Claim.MINE
+
+    def _current(self) -> Any:
+        # FOR SHARE: a takeover raising the epoch waits until this claim is written, and then wins.
+        return select(_terms.c.epoch).where(_terms.c.name == self._name).with_for_update(read=True).scalar_subquery()
+
+    def _reclaim(self, key: str, now: dt.datetime) -> bool:
+        condition = [_handled.c.key == key, _handled.c.epoch < self.epoch]
+        if self.epoch:
+            condition.append(self._current() == self.epoch)
+        with self._engine.begin() as connection:
+            taken = connection.execute(
+                update(_handled).where(*condition).values(epoch=self.epoch, handled_at=now).returning(_handled.c.key)
+            ).first()
+        return taken is not None
+
+    def last_post_at(self) -> int:
+        """The newest post (its create_at, in ms) that any term handled: where a backfill starts."""
+        with self._engine.connect() as connection:
+            return int(connection.execute(select(func.max(_handled.c.post_at))).scalar() or 0)
+
+    def still_current(self) -> bool:
+        if not self.epoch:
+            return True
+        with self._engine.connect() as connection:
+            current = connection.execute(select(_terms.c.epoch).where(_terms.c.name == self._name)).scalar()
+        return current == self.epoch

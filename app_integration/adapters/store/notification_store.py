@@ -1,0 +1,233 @@
+"""Subscriptions, thread roots, skipped accounts and personal toggles, in the bridge's own database. The
+outbox is beside it, in `outbox_store`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    delete,
+    false,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from app_integration.adapters.store.state_store import upsert
+from app_integration.core.events import EVENT_KINDS, PERSONAL_KINDS, NotificationPrefs, Subscription
+
+_metadata = MetaData()
+_subscriptions = Table(
+    "subscriptions",
+    _metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel_id", String(26), nullable=False, index=True),
+    Column("owner_id", String(26), nullable=False),
+    Column("project_id", Integer, nullable=False),
+    Column("project_name", String(255), nullable=False),
+    Column("events", String(255), nullable=False),
+    Column("with_subprojects", Boolean, nullable=False),
+    Column("tracker_id", Integer, nullable=True),
+    Column("priority_id", Integer, nullable=True),
+    Column("assignee_id", Integer, nullable=True),
+    Column("open_only", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sync_replies", Boolean, nullable=False, server_default=false()),
+    Column("locale", String(8), nullable=False, server_default=""),
+)
+_threads = Table(
+    "issue_threads",
+    _metadata,
+    Column("channel_id", String(26), primary_key=True),
+    Column("issue_id", Integer, primary_key=True),
+    Column("root_post_id", String(26), nullable=False),
+)
+_skipped = Table(
+    "skipped_accounts",
+    _metadata,
+    Column("login", String(255), primary_key=True),
+    Column("reason", String(255), nullable=False),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+_echoes = Table(
+    "thread_echoes",
+    _metadata,
+    Column("channel_id", String(26), primary_key=True),
+    Column("issue_id", Integer, primary_key=True),
+    Column("post_id", String(26), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+_prefs = Table(
+    "notification_prefs",
+    _metadata,
+    Column("chat_user_id", String(26), primary_key=True),
+    Column("off", String(255), nullable=False),
+    Column("reminder_time", String(5), nullable=False),
+)
+KEEP_DONE = dt.timedelta(days=14)  # longer than any cursor can lag, so a late duplicate still finds its row
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
+
+
+class NotificationTables:
+    """Implements the NotificationStore port on the store's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # Subscriptions -------------------------------------------------------------
+    def add_subscription(self, subscription: Subscription) -> Subscription:
+        with self._engine.begin() as connection:
+            result = connection.execute(_subscriptions.insert().values(**_row(subscription), created_at=utc_now()))
+            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+        return replace(subscription, id=new_id)
+
+    def replace_subscription(self, subscription: Subscription) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(_subscriptions)
+                .where(_subscriptions.c.id == subscription.id, _subscriptions.c.channel_id == subscription.channel_id)
+                .values(**_row(subscription))
+            )
+
+    def remove_subscription(self, subscription_id: int, channel_id: str) -> bool:
+        condition = and_(_subscriptions.c.id == subscription_id, _subscriptions.c.channel_id == channel_id)
+        with self._engine.begin() as connection:
+            return bool(connection.execute(delete(_subscriptions).where(condition)).rowcount)
+
+    def subscriptions(self, channel_id: str | None = None) -> list[Subscription]:
+        query = select(_subscriptions).order_by(_subscriptions.c.id)
+        if channel_id is not None:
+            query = query.where(_subscriptions.c.channel_id == channel_id)
+        with self._engine.connect() as connection:
+            return [_subscription(row) for row in connection.execute(query)]
+
+    # Thread roots ----------------------------------------------------------------
+    def thread_root(self, channel_id: str, issue_id: int) -> str | None:
+        found = self._thread_value(_threads.c.root_post_id, channel_id, _threads.c.issue_id == issue_id)
+        return None if found is None else str(found)
+
+    def issue_of_thread(self, channel_id: str, root_post_id: str) -> int | None:
+        found = self._thread_value(_threads.c.issue_id, channel_id, _threads.c.root_post_id == root_post_id)
+        return None if found is None else int(found)
+
+    def _thread_value(self, column: Any, channel_id: str, condition: Any) -> Any:
+        with self._engine.connect() as connection:
+            return connection.execute(select(column).where(_threads.c.channel_id == channel_id, condition)).scalar()
+
+    def save_thread_root(self, channel_id: str, issue_id: int, post_id: str) -> None:
+        self.forget_thread_root(channel_id, issue_id)
+        with self._engine.begin() as connection:
+            connection.execute(_threads.insert().values(channel_id=channel_id, issue_id=issue_id, root_post_id=post_id))
+
+    def forget_thread_root(self, channel_id: str, issue_id: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(_threads).where(_threads.c.channel_id == channel_id, _threads.c.issue_id == issue_id)
+            )
+
+    # Accounts the feed skips ----------------------------------------------------
+    def note_skipped(self, skipped: dict[str, str], fine: set[str]) -> list[str]:
+        """Records the logins a cycle had to skip and clears those that worked; the logins newly skipped."""
+        with self._engine.begin() as connection:
+            known = {str(r.login) for r in connection.execute(select(_skipped.c.login)).all()}
+            if fine - set(skipped):
+                connection.execute(delete(_skipped).where(_skipped.c.login.in_(fine - set(skipped))))
+            for login in set(skipped) - known:
+                connection.execute(_skipped.insert().values(login=login, reason=skipped[login][:255], since=utc_now()))
+        return sorted(set(skipped) - known)
+
+    def skipped_accounts(self) -> dict[str, str]:
+        with self._engine.connect() as connection:
+            return {str(r.login): str(r.reason) for r in connection.execute(select(_skipped)).all()}
+
+    # Replies written as notes --------------------------------------------------
+    def expect_echo(self, channel_id: str, issue_id: int, post_id: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(delete(_echoes).where(_echoes.c.created_at < utc_now() - KEEP_DONE))
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    _echoes.insert().values(
+                        channel_id=channel_id, issue_id=issue_id, post_id=post_id, created_at=utc_now()
+                    )
+                )
+        except IntegrityError:
+            pass  # recorded already: the same reply again
+
+    def is_echo(self, channel_id: str, issue_id: int, post_ids: Sequence[str]) -> bool:
+        if not post_ids:
+            return False
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_echoes.c.post_id).where(
+                    _echoes.c.channel_id == channel_id, _echoes.c.issue_id == issue_id, _echoes.c.post_id.in_(post_ids)
+                )
+            ).first()
+        return row is not None
+
+    # Personal toggles -----------------------------------------------------------
+    def prefs(self, chat_user_id: str) -> NotificationPrefs:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(_prefs).where(_prefs.c.chat_user_id == chat_user_id)).first()
+        if row is None:
+            return NotificationPrefs()
+        off = frozenset(k for k in str(row.off).split(",") if k in PERSONAL_KINDS)
+        return NotificationPrefs(off, dt.time.fromisoformat(str(row.reminder_time)))  # type: ignore[arg-type]
+
+    def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None:
+        values = {"off": ",".join(sorted(prefs.off)), "reminder_time": prefs.reminder_time.strftime("%H:%M")}
+        upsert(self._engine, _prefs, _prefs.c.chat_user_id, chat_user_id, values)
+
+
+def _row(s: Subscription) -> dict[str, Any]:
+    return {
+        "channel_id": s.channel_id,
+        "owner_id": s.owner_id,
+        "project_id": s.project_id,
+        "project_name": s.project_name,
+        "events": ",".join(k for k in EVENT_KINDS if k in s.events),
+        "with_subprojects": s.with_subprojects,
+        "tracker_id": s.tracker_id,
+        "priority_id": s.priority_id,
+        "assignee_id": s.assignee_id,
+        "open_only": s.open_only,
+        "sync_replies": s.sync_replies,
+        "locale": s.locale,
+    }
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        channel_id=str(row.channel_id),
+        owner_id=str(row.owner_id),
+        project_id=int(row.project_id),
+        project_name=str(row.project_name),
+        events=frozenset(k for k in EVENT_KINDS if k in str(row.events).split(",")),
+        with_subprojects=bool(row.with_subprojects),
+        tracker_id=row.tracker_id,
+        priority_id=row.priority_id,
+        assignee_id=row.assignee_id,
+        open_only=bool(row.open_only),
+        sync_replies=bool(row.sync_replies),
+        locale=str(row.locale or ""),
+        id=int(row.id),
+    )

@@ -1,0 +1,77 @@
+"""`notifications`: a person's own toggles for the DMs the bridge sends them, and their reminder time."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from app_integration.core.errors import InputError
+from app_integration.core.events import PERSONAL_KINDS, PersonalKind
+from app_integration.core.i18n import N_, _
+from app_integration.core.models import Action, CommandContext, Reply
+from app_integration.core.services import Services
+
+KIND_LABELS: dict[PersonalKind, str] = {
+    "assigned": N_("Assigned to me"),
+    "status": N_("Status of my tickets"),
+    "notes": N_("Comments on my tickets"),
+    "mentions": N_("Mentions"),
+    "reminder": N_("Daily due reminder"),
+}
+
+
+def notifications(services: Services, context: CommandContext) -> Reply:
+    """Shows the toggles; `notifications 08:30` sets the reminder's time, in your own time zone."""
+    notes = services.notifications
+    services.login_for(context.user)  # only a linked person gets DMs, so only they have toggles
+    prefs = notes.prefs(context.user.id)
+    wanted = context.argument.strip()
+    if wanted:
+        try:
+            prefs = dataclasses.replace(prefs, reminder_time=dt.time.fromisoformat(wanted.zfill(5)))
+        except ValueError:
+            raise InputError(_("{wanted} is not a time of day; write it as 08:30.", wanted=wanted)) from None
+        notes.save_prefs(context.user.id, prefs)
+    return _toggles(services, context)
+
+
+def toggle_notification(services: Services, context: CommandContext) -> Reply:
+    notes = services.notifications
+    kind = context.argument.strip()
+    if kind not in PERSONAL_KINDS:
+        raise InputError(_("That is not a kind of notification."))
+    prefs = notes.prefs(context.user.id)
+    off = prefs.off ^ {kind}
+    notes.save_prefs(context.user.id, dataclasses.replace(prefs, off=frozenset(off)))  # type: ignore[arg-type]
+    return _toggles(services, context)
+
+
+def _state(on: bool) -> str:
+    return _("on") if on else _("off")
+
+
+def _toggles(services: Services, context: CommandContext) -> Reply:
+    notes = services.notifications
+    prefs = notes.prefs(context.user.id)
+    lines = [f"- {_(label)}: **{_state(prefs.wants(k))}**" for k, label in KIND_LABELS.items()]
+    text = (
+        _("Your notifications by DM (never about your own changes). Click one to turn it on or off.")
+        + "\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + _(
+            "The reminder comes at {time} in your time zone; change it with "
+            "`/integration_with_redmine notifications 08:30`.",
+            time=f"{prefs.reminder_time:%H:%M}",
+        )
+    )
+    actions = tuple(
+        Action(
+            f"{_(label)}: {_state(prefs.wants(k))}",
+            "notification_toggle",
+            k,
+            "primary" if prefs.wants(k) else "default",
+        )
+        for k, label in KIND_LABELS.items()
+    )
+    return Reply(text=text, actions=actions)

@@ -1,0 +1,130 @@
+"""The bridge's commands. Help, Apps bindings and dialogs are all generated from here."""
+
+from __future__ import annotations
+
+from app_integration.core.chat_commands.account_links import (
+    connect,
+    connect_cancel,
+    connect_email,
+    connect_email_confirm,
+    connect_key,
+    disconnect,
+    submit_key,
+    whoami,
+)
+from app_integration.core.chat_commands.help import make_app_info
+from app_integration.core.chat_commands.personal_notifications import notifications, toggle_notification
+from app_integration.core.chat_commands.subscriptions import submit_subscription, subscribe, subscriptions, unsubscribe
+from app_integration.core.chat_commands.ticket_batch import open_batch, submit_batch
+from app_integration.core.chat_commands.ticket_cards import (
+    assign_form,
+    assign_to_me,
+    close_ticket,
+    comment_form,
+    reopen_ticket,
+    share_ticket,
+    show_ticket,
+    status_form,
+    submit_assign,
+    submit_comment,
+    submit_status,
+    submit_time,
+    time_form,
+    unwatch_ticket,
+    watch_ticket,
+)
+from app_integration.core.chat_commands.ticket_form import open_form, submit_form
+from app_integration.core.chat_commands.ticket_lists import my_tickets, tickets_for_me
+from app_integration.core.commands import Command, CommandRegistry
+from app_integration.core.i18n import N_
+
+
+def build_registry() -> CommandRegistry:
+    registry: CommandRegistry | None = None
+
+    def current() -> CommandRegistry:
+        assert registry is not None
+        return registry
+
+    registry = CommandRegistry(
+        [
+            Command(
+                "app_info",
+                N_("Show this help and whether you are linked to Redmine"),
+                run=make_app_info(current),
+                aliases=("help",),
+            ),
+            Command(
+                "create_ticket_by_form",
+                N_("Create one ticket through a form; from a post, given its permalink"),
+                run=open_form,
+                submit=submit_form,
+                aliases=("new_task",),
+                usage=N_("[permalink or post id]"),
+            ),
+            Command(
+                "create_tickets",
+                N_("Create many tickets, one per line: `1. Write report @bob 10.05.27`"),
+                run=open_batch,
+                submit=submit_batch,
+                aliases=("new_tasks",),
+                usage=N_("[project + lines]"),
+            ),
+            Command(
+                "tickets_for_me",
+                N_("List the open tickets assigned to you"),
+                run=tickets_for_me,
+                aliases=("tasks_for_me",),
+            ),
+            Command("my_tickets", N_("List the open tickets you created"), run=my_tickets, aliases=("tasks_by_me",)),
+            Command(
+                "ticket",
+                N_("Show a ticket's card, with buttons to comment, change, assign, log time or share it"),
+                run=show_ticket,
+                aliases=("view",),
+                usage=N_("<number>"),
+            ),
+            Command("ticket_comment", "", run=comment_form, submit=submit_comment, hidden=True, policy="signed"),
+            Command("ticket_status", "", run=status_form, submit=submit_status, hidden=True, policy="signed"),
+            Command("ticket_assign", "", run=assign_form, submit=submit_assign, hidden=True, policy="signed"),
+            Command("ticket_time", "", run=time_form, submit=submit_time, hidden=True, policy="signed"),
+            Command("ticket_take", "", run=assign_to_me, hidden=True, policy="signed"),
+            Command("ticket_close", "", run=close_ticket, hidden=True, policy="signed"),
+            Command("ticket_reopen", "", run=reopen_ticket, hidden=True, policy="signed"),
+            Command("ticket_watch", "", run=watch_ticket, hidden=True, policy="signed"),
+            Command("ticket_unwatch", "", run=unwatch_ticket, hidden=True, policy="signed"),
+            Command("ticket_share", "", run=share_ticket, hidden=True, policy="signed"),
+            Command("connect", N_("Link your account to Redmine yourself: by email or API key"), run=connect),
+            Command("whoami", N_("Show your Redmine link, how it was made, and whether it works"), run=whoami),
+            Command("disconnect", N_("Remove your Redmine link and any key stored for it"), run=disconnect),
+            Command(
+                "subscribe",
+                N_("Post a Redmine project's events in this channel, one thread per ticket"),
+                run=subscribe,
+                submit=submit_subscription,
+                policy="manager",
+            ),
+            Command(
+                "subscriptions", N_("List this channel's subscriptions, to edit or remove them"), run=subscriptions
+            ),
+            Command(
+                "unsubscribe",
+                N_("Remove one of this channel's subscriptions"),
+                run=unsubscribe,
+                usage=N_("<number>"),
+                policy="manager",
+            ),
+            Command(
+                "notifications",
+                N_("Choose which Redmine events reach you by DM, and when your due reminder comes"),
+                run=notifications,
+                usage=N_("[08:30]"),
+            ),
+            Command("notification_toggle", "", run=toggle_notification, hidden=True, policy="signed"),
+            Command("connect_email", "", run=connect_email, hidden=True, policy="signed"),
+            Command("connect_email_confirm", "", run=connect_email_confirm, hidden=True, policy="signed"),
+            Command("connect_cancel", "", run=connect_cancel, hidden=True, policy="signed"),
+            Command("connect_key", "", run=connect_key, submit=submit_key, hidden=True, policy="signed"),
+        ]
+    )
+    return registry

@@ -1,0 +1,386 @@
+"""`ticket 10` (`view 10`): a ticket's card for the caller alone, with buttons that act in Redmine as the
+person who clicks them: comment, status, assign, log time, close or reopen, watch, share in channel.
+
+The card is read as the caller, so what Redmine hides from them (the ticket itself, private notes,
+transitions the workflow does not give them) never shows. Each button is signed for that person only
+(the surfaces see to it) and carries a nonce: a double click runs its action once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Callable
+
+from app_integration.core.chat_ids import is_chat_id
+from app_integration.core.errors import InputError, NotFound, PermissionDenied, RedmineRejected
+from app_integration.core.formatting import issue_url, link, plain
+from app_integration.core.i18n import N_, _, number
+from app_integration.core.idempotency import run_once
+from app_integration.core.input_parsing import parse_date, parse_hours
+from app_integration.core.models import Action, ChatMessage, CommandContext, Form, FormField, Reply
+from app_integration.core.services import Services
+from app_integration.core.tickets import TicketChange, TicketView, TimeEntryDraft
+
+DESCRIPTION_LIMIT = 600
+NOTE_LIMIT = 300
+NOTES_SHOWN = 3
+NOT_VISIBLE = N_("Ticket #{id} is not found, or you cannot see it.")
+
+
+def show_ticket(services: Services, context: CommandContext) -> Reply:
+    issue_id = _issue_id(context.argument)
+    return _card_reply(services, context, issue_id)
+
+
+def _issue_id(argument: str) -> int:
+    word = argument.strip().split(":", 1)[0].lstrip("#").removeprefix("t")
+    if not word.isdigit():
+        raise InputError(_("Which ticket? For example: `/integration_with_redmine ticket 10`."))
+    return int(word)
+
+
+def _view(services: Services, login: str, issue_id: int) -> TicketView:
+    try:
+        return services.desk.ticket(login, issue_id)
+    except (NotFound, PermissionDenied):
+        raise NotFound(_(NOT_VISIBLE, id=issue_id)) from None
+
+
+def _card_reply(services: Services, context: CommandContext, issue_id: int, done: str = "") -> Reply:
+    login = services.login_for(context.user)
+    view = _view(services, login, issue_id)
+    text = card_text(services.tracker.base_url, view)
+    return Reply(text=f"{done}\n\n{text}" if done else text, actions=_buttons(view))
+
+
+def card_text(base_url: str, view: TicketView, with_notes: bool = True) -> str:
+    issue = view.issue
+    url = issue_url(base_url, issue.id)
+
+    def day(value: dt.date | None) -> str:
+        return f"{value:%d.%m.%y}" if value else "—"
+
+    def hours(value: float | None) -> str:
+        return _("{hours} h", hours=number(value)) if value is not None else "—"
+
+    lines = [
+        f"**{plain(issue.tracker.name)} {link(f'#{issue.id}', url)}** {link(issue.subject, url)}",
+        _(
+            "Project: {project} · Status: **{status}** · Priority: {priority}",
+            project=plain(issue.project.name),
+            status=plain(issue.status.name),
+            priority=plain(issue.priority.name),
+        ),
+        _(
+            "Assignee: {assignee} · Author: {author}",
+            assignee=plain(issue.assigned_to.name) if issue.assigned_to else "—",
+            author=plain(issue.author.name),
+        ),
+        _(
+            "Start: {start} · Due: {due} · Done: {done} % · Estimated: {estimated} · Spent: {spent}",
+            start=day(issue.start_date),
+            due=day(issue.due_date),
+            done=view.done_ratio,
+            estimated=hours(view.estimated_hours),
+            spent=hours(view.spent_hours),
+        ),
+    ]
+    description = view.description.strip()
+    if description:
+        cut = description if len(description) <= DESCRIPTION_LIMIT else description[: DESCRIPTION_LIMIT - 1] + "…"
+        lines += ["", "\n".join("> " + plain(row) for row in cut.splitlines())]
+    if with_notes and view.notes:
+        lines += ["", _("**Last notes**")]
+        for note in view.notes[-NOTES_SHOWN:]:
+            text = note.text.strip().replace("\n", " ")
+            text = text if len(text) <= NOTE_LIMIT else text[: NOTE_LIMIT - 1] + "…"
+            when = f", {note.created_on:%d.%m.%y}" if note.created_on else ""
+            private = " _(" + _("private") + ")_" if note.private else ""
+            lines.append(f"- {plain(note.author.name)}{when}{private}: {plain(text)}")
+    return "\n".join(lines)
+
+
+def _buttons(view: TicketView) -> tuple[Action, ...]:
+    def button(label: str, command: str, style: str = "default") -> Action:
+        return Action(label, command, f"{view.issue.id}:{secrets.token_hex(6)}", style)
+
+    found = [button(_("Comment"), "ticket_comment", "primary")]
+    if view.other_statuses():
+        found.append(button(_("Status"), "ticket_status"))
+    if view.issue.assigned_to is None or view.issue.assigned_to.id != view.viewer_id:
+        found.append(button(_("Take it"), "ticket_take"))
+    found += [button(_("Assign"), "ticket_assign"), button(_("Log time"), "ticket_time")]
+    if view.closed and view.status_choices(closed=False):
+        found.append(button(_("Reopen"), "ticket_reopen"))
+    elif not view.closed and view.status_choices(closed=True):
+        found.append(button(_("Close"), "ticket_close"))
+    if view.watcher_ids is not None:
+        found.append(
+            button(_("Unwatch") if view.watching else _("Watch"), "ticket_unwatch" if view.watching else "ticket_watch")
+        )
+    found.append(button(_("Share in channel"), "ticket_share"))
+    return tuple(found)
+
+
+# One-click actions ---------------------------------------------------------------------------------------------
+def _once(services: Services, context: CommandContext, act: Callable[[str, TicketView], str]) -> Reply:
+    """Runs a button's action once per rendered button (its nonce), then shows the card as it is now."""
+    issue_id = _issue_id(context.argument)
+    nonce = context.argument.partition(":")[2]
+    keyed = dataclasses.replace(context, idempotency_key=f"card-{issue_id}-{nonce}" if nonce else None)
+
+    def work() -> Reply:
+        login = services.login_for(context.user)
+        done = act(login, _view(services, login, issue_id))
+        return _card_reply(services, context, issue_id, done)
+
+    return run_once(services.store, keyed, work)
+
+
+def _change(services: Services, login: str, view: TicketView, change: TicketChange) -> None:
+    try:
+        services.desk.change_ticket(login, view.issue.id, change)
+    except RedmineRejected as refused:
+        raise InputError(_("Redmine refused it: ") + refused.user_message) from None
+
+
+def close_ticket(services: Services, context: CommandContext) -> Reply:
+    return _move(services, context, closed=True)
+
+
+def reopen_ticket(services: Services, context: CommandContext) -> Reply:
+    return _move(services, context, closed=False)
+
+
+def _move(services: Services, context: CommandContext, closed: bool) -> Reply:
+    def act(login: str, view: TicketView) -> str:
+        if view.closed == closed:
+            return _("It is already closed.") if closed else _("It is already open.")
+        choices = view.status_choices(closed=closed)
+        if not choices:
+            raise PermissionDenied(
+                _("Redmine's workflow does not let you close it.")
+                if closed
+                else _("Redmine's workflow does not let you reopen it.")
+            )
+        _change(services, login, view, TicketChange(status_id=int(choices[0].value)))
+        label = plain(choices[0].label)
+        return _("Closed as **{status}**.", status=label) if closed else _("Reopened as **{status}**.", status=label)
+
+    return _once(services, context, act)
+
+
+def assign_to_me(services: Services, context: CommandContext) -> Reply:
+    def act(login: str, view: TicketView) -> str:
+        _change(services, login, view, TicketChange(assigned_to_id=view.viewer_id))
+        return _("Assigned to you.")
+
+    return _once(services, context, act)
+
+
+def watch_ticket(services: Services, context: CommandContext) -> Reply:
+    return _watch(services, context, True)
+
+
+def unwatch_ticket(services: Services, context: CommandContext) -> Reply:
+    return _watch(services, context, False)
+
+
+def _watch(services: Services, context: CommandContext, watching: bool) -> Reply:
+    def act(login: str, view: TicketView) -> str:
+        try:
+            services.desk.set_watching(login, view.issue.id, view.viewer_id, watching)
+        except RedmineRejected as refused:
+            raise InputError(_("Redmine refused it: ") + refused.user_message) from None
+        return _("You watch it now.") if watching else _("You no longer watch it.")
+
+    return _once(services, context, act)
+
+
+def share_ticket(services: Services, context: CommandContext) -> Reply:
+    """Posts the card for the whole channel, only when every member could see the ticket in Redmine."""
+
+    def act(login: str, view: TicketView) -> str:
+        issue = view.issue
+        # The channel is the one the button was signed for (the dispatch lets only a signed click in here).
+        if issue.is_private:
+            return _("Not shared: the ticket is private, so not everyone in this channel may see it.")
+        if not services.tracker.project_is_public(issue.project.id):
+            return _("Not shared: its project is not public, so not everyone in this channel may see it.")
+        text = card_text(services.tracker.base_url, view, with_notes=False)
+        shared = _("@{user} shared:", user=context.user.username)
+        services.chat.post(context.channel_id, ChatMessage(text=f"{shared}\n{text}"))
+        return _("Shared in this channel.")
+
+    return _once(services, context, act)
+
+
+# Dialog actions ------------------------------------------------------------------------------------------------
+def _form(command: str, title: str, issue_id: int, fields: tuple[FormField, ...], label: str = "") -> Reply:
+    return Reply(
+        form=Form(
+            command=command,
+            title=title,
+            fields=fields,
+            idempotency_key=uuid.uuid4().hex,
+            submit_label=label or _("Save"),
+            argument=str(issue_id),
+        )
+    )
+
+
+def comment_form(services: Services, context: CommandContext) -> Reply:
+    issue_id = _issue_id(context.argument)
+    login = services.login_for(context.user)
+    view = _view(services, login, issue_id)
+    fields = [FormField("notes", _("Comment"), "textarea", True, max_length=3000, help=_("In Markdown, as in Redmine"))]
+    if services.desk.may_write_private_notes(login, view.issue.project.id):
+        fields.append(
+            FormField("private", _("Private comment"), "bool", default="false", help=_("Only roles that may"))
+        )
+    return _form(
+        "ticket_comment", _("Comment on #{issue_id}", issue_id=issue_id), issue_id, tuple(fields), _("Comment")
+    )
+
+
+def submit_comment(services: Services, context: CommandContext) -> Reply:
+    def work() -> Reply:
+        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
+        view = _view(services, login, issue_id)
+        notes = (context.values.get("notes") or "").strip()
+        if not notes:
+            raise InputError(_("Write a comment."), {"notes": _("Write a comment")})
+        private = (context.values.get("private") or "").lower() == "true"
+        if private and not services.desk.may_write_private_notes(login, view.issue.project.id):
+            raise InputError(_("You may not write private comments here."), {"private": _("Not allowed for you here")})
+        _submit_change(services, login, view, TicketChange(notes=notes, private_notes=private), "notes")
+        return _card_reply(services, context, issue_id, _("Your comment is in Redmine."))
+
+    return run_once(services.store, context, work)
+
+
+def status_form(services: Services, context: CommandContext) -> Reply:
+    issue_id = _issue_id(context.argument)
+    view = _view(services, services.login_for(context.user), issue_id)
+    choices = tuple(view.other_statuses())
+    if not choices:
+        raise PermissionDenied(_("Redmine's workflow gives you no other status for this ticket."))
+    fields = (
+        FormField(
+            "status", _("New status"), "select", True, choices, help=_("Only what Redmine's workflow allows you")
+        ),
+        FormField("notes", _("Comment"), "textarea", max_length=3000),
+    )
+    return _form("ticket_status", _("Status of #{issue_id}", issue_id=issue_id), issue_id, fields)
+
+
+def submit_status(services: Services, context: CommandContext) -> Reply:
+    def work() -> Reply:
+        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
+        view = _view(services, login, issue_id)
+        wanted = context.values.get("status") or ""
+        allowed = {c.value: c.label for c in view.other_statuses()}
+        if wanted not in allowed:
+            raise InputError(_("Choose a status from the list."), {"status": _("Not a status you may set now")})
+        change = TicketChange(notes=(context.values.get("notes") or "").strip(), status_id=int(wanted))
+        _submit_change(services, login, view, change, "status")
+        return _card_reply(services, context, issue_id, _("Moved to **{wanted}**.", wanted=plain(allowed[wanted])))
+
+    return run_once(services.store, context, work)
+
+
+def assign_form(services: Services, context: CommandContext) -> Reply:
+    issue_id = _issue_id(context.argument)
+    _view(services, services.login_for(context.user), issue_id)
+    fields = (
+        FormField("mine", _("Assign to me"), "bool", default="false", help=_("Or choose a person below")),
+        FormField("assignee", _("Assignee"), "user", help=_("They must be a member who may be assigned")),
+    )
+    return _form("ticket_assign", _("Assign #{issue_id}", issue_id=issue_id), issue_id, fields, _("Assign"))
+
+
+def submit_assign(services: Services, context: CommandContext) -> Reply:
+    def work() -> Reply:
+        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
+        view = _view(services, login, issue_id)
+        if (context.values.get("mine") or "").lower() == "true":
+            target, name = view.viewer_id, _("you")
+        else:
+            target, name = _assignee(services, context.values.get("assignee"))
+        _submit_change(services, login, view, TicketChange(assigned_to_id=target), "assignee")
+        return _card_reply(services, context, issue_id, _("Assigned to {name}.", name=name))
+
+    return run_once(services.store, context, work)
+
+
+def _assignee(services: Services, chosen: str | None) -> tuple[int, str]:
+    user = services.chat.user(chosen) if chosen and is_chat_id(chosen) else None
+    if user is None:
+        raise InputError(_("Choose someone, or assign it to yourself."), {"assignee": _("Choose a person")})
+    login = services.users.redmine_login(user)
+    account = services.tracker.account(login) if login else None
+    if account is None or not account.active:
+        raise InputError(_("That person has no active Redmine account."), {"assignee": _("No active Redmine account")})
+    return account.id, f"@{user.username}"
+
+
+def time_form(services: Services, context: CommandContext) -> Reply:
+    issue_id = _issue_id(context.argument)
+    _view(services, services.login_for(context.user), issue_id)
+    activities = tuple(services.desk.activities())
+    default = next((a.value for a in activities if a.is_default), activities[0].value if activities else None)
+    fields = (
+        FormField("hours", _("Hours"), "text", True, hint=_("e.g. 1.5"), help=_("Hours spent, e.g. 1.5 or 1,5")),
+        FormField("activity", _("Activity"), "select", bool(activities), activities, default),
+        FormField("comment", _("Comment"), "text", max_length=255),
+        FormField(
+            "spent_on", _("Date"), "text", default=f"{services.today_for(context.user):%d.%m.%y}", hint=_("dd.mm.yy")
+        ),
+    )
+    return _form("ticket_time", _("Log time on #{issue_id}", issue_id=issue_id), issue_id, fields, _("Log"))
+
+
+def submit_time(services: Services, context: CommandContext) -> Reply:
+    def work() -> Reply:
+        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
+        _view(services, login, issue_id)
+        errors: dict[str, str] = {}
+        hours = parse_hours((context.values.get("hours") or "").strip(), errors, "hours")
+        if hours is None and "hours" not in errors:
+            errors["hours"] = _("Hours are required")
+        spent_on = services.today_for(context.user)
+        raw_day = (context.values.get("spent_on") or "").strip()
+        if raw_day:
+            try:
+                spent_on = parse_date(raw_day)
+            except ValueError as error:
+                errors["spent_on"] = str(error)
+        if errors or hours is None:
+            raise InputError(_("Please fix the marked fields:") + " " + "; ".join(errors.values()), errors)
+        activity = context.values.get("activity")
+        entry = TimeEntryDraft(
+            hours,
+            int(activity) if activity and activity.isdigit() else None,
+            (context.values.get("comment") or "").strip(),
+            spent_on,
+        )
+        try:
+            services.desk.log_time(login, issue_id, entry)
+        except RedmineRejected as refused:
+            raise InputError(
+                _("Redmine refused it: ") + refused.user_message, {"hours": refused.user_message}
+            ) from None
+        return _card_reply(services, context, issue_id, _("Logged {hours} h.", hours=number(float(hours))))
+
+    return run_once(services.store, context, work)
+
+
+def _submit_change(services: Services, login: str, view: TicketView, change: TicketChange, field: str) -> None:
+    """A dialog's change; Redmine's reason for refusing it is shown against the dialog's field."""
+    try:
+        services.desk.change_ticket(login, view.issue.id, change)
+    except RedmineRejected as refused:
+        raise InputError(_("Redmine refused it: ") + refused.user_message, {field: refused.user_message}) from None

@@ -1,1 +1,0 @@
-"""The use cases, one file per feature."""

@@ -1,0 +1,118 @@
+"""The layout is the design: counted from the imports, nothing reaches up a layer, no two flows or systems
+lean on each other sideways, there is no import circle, and no file outgrows a reader."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "app_integration"
+MAX_LINES = 400
+
+# Each folder with its layer (lower may not import higher) and what it is. Packages on one layer are
+# siblings: a flow, or a system, that does not import its sibling.
+LAYERS: dict[str, tuple[int, str]] = {
+    "app_integration.core": (0, "the kernel every flow shares: models, ports, settings, errors, parsers"),
+    "app_integration.core.chat_commands": (1, "flow 1: commands people type or click"),
+    "app_integration.core.chat_posts": (1, "flow 2: what the bridge does with posts"),
+    "app_integration.core.redmine_updates": (1, "flow 3: Redmine coming back into the chat"),
+    "app_integration.adapters": (2, "what every adapter shares: metrics, request bodies"),
+    "app_integration.adapters.store": (3, "system: the bridge's own database"),
+    "app_integration.adapters.store.migrations": (3, "system: the bridge's own database, its schema"),
+    "app_integration.adapters.store.migrations.versions": (3, "system: the bridge's own database, its schema"),
+    "app_integration.adapters.redmine": (3, "system: Redmine"),
+    "app_integration.adapters.mattermost": (4, "system: Mattermost, its REST API"),
+    "app_integration.adapters.mattermost.commands": (5, "system: Mattermost, flow 1's surfaces"),
+    "app_integration.adapters.mattermost.posts": (5, "system: Mattermost, flow 2's websocket"),
+    "app_integration.adapters.runtime": (6, "the process runtime: wiring, servers, the leader's clockwork"),
+    "app_integration": (7, "the command line"),
+}
+# The one sideways import that is the design: the ticket emoji's DM (flow 2) carries a signed button, made as
+# flow 1's surfaces make theirs.
+ALLOWED_SIDEWAYS = {
+    ("app_integration.adapters.mattermost.posts", "app_integration.adapters.mattermost.commands"),
+}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def package_of(module: str, known: dict[str, Path]) -> str:
+    path = known[module]
+    return module if path.name == "__init__.py" else module.rpartition(".")[0]
+
+
+def imports_of(module: str, path: Path, known: dict[str, Path]) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("app_integration"):
+            assert node.level == 0, f"{module}: relative import"
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in known else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("app_integration")}
+    return {m for m in found if m in known and m != module}
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {m: imports_of(m, p, known) for m, p in known.items()}
+
+
+def test_every_folder_is_declared_with_its_layer() -> None:
+    known = modules()
+    assert {package_of(m, known) for m in known} == set(LAYERS)
+
+
+def test_no_module_imports_one_above_it_or_a_sibling_beside_it() -> None:
+    known = modules()
+    edges = graph()
+    wrong = []
+    for module, targets in edges.items():
+        here = package_of(module, known)
+        for target in targets:
+            there = package_of(target, known)
+            if LAYERS[there][0] > LAYERS[here][0]:
+                wrong.append(f"{module} -> {target} (up)")
+            elif LAYERS[there][0] == LAYERS[here][0] and there != here and (here, there) not in ALLOWED_SIDEWAYS:
+                wrong.append(f"{module} -> {target} (sideways)")
+    assert len(edges) > 80 and wrong == []
+
+
+def test_there_is_no_import_circle() -> None:
+    edges = graph()
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+    circles: list[list[str]] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(edges[module]):
+            if state.get(target) == 1:
+                circles.append([*path[path.index(target) :], target])
+            elif target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(edges):
+        if module not in state:
+            visit(module, [module])
+    assert circles == []
+
+
+@pytest.mark.parametrize("folder", ["app_integration", "mattermost_server", "benchmarks", "redmine_server", "tests"])
+def test_no_file_is_over_400_lines(folder: str) -> None:
+    files = [p for p in (ROOT / folder).rglob("*") if p.suffix in {".py", ".sh", ".rb"}]
+    long = {
+        str(p.relative_to(ROOT)): n for p in files if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert files and long == {}
