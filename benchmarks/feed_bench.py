@@ -89,7 +89,7 @@ class Latency:
 def change_to_post(factory: Callable[..., Bridge], redmine: RedmineClient, emulator: Any, samples: int) -> Latency:
     """Changes made at random moments while the runner polls every `interval` seconds; each latency runs
     from Redmine's answer to the PUT until the reply is in the emulator's channel."""
-    from mattermost_server.emulator import wait_for
+    from tests.waiting import wait_for
 
     interval = 2.0
     bridge = started(factory(redmine_poll_seconds=interval))

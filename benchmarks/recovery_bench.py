@@ -14,7 +14,7 @@ from typing import Any
 from app_integration.adapters.mattermost.posts.post_listener import PostListener
 from app_integration.adapters.runtime import notification_runner
 from app_integration.core.events import Delivery, Subscription
-from mattermost_server.emulator import wait_for as _wait
+from tests.waiting import wait_for as _wait
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from flask.testing import FlaskClient
 
 from app_integration.adapters.mattermost.commands import classic_surface
 from app_integration.adapters.runtime.wiring import Bridge
-from mattermost_server.emulator import trigger_id, wait_for
+from mattermost_server.emulator import trigger_id
 from tests.mattermost_payloads import slash_form, slash_headers
+from tests.waiting import wait_for
 
 SLOW = 3.3  # seconds Redmine takes to list projects: past a 3 s trigger, well within 30 s
 

@@ -19,8 +19,8 @@ import requests
 from app_integration.adapters.store.notification_store import NotificationTables
 from app_integration.adapters.store.state_store import BridgeStore
 from app_integration.core.events import Subscription
-from mattermost_server.emulator import wait_for
 from tests.conftest import SIGNING_KEY, SLASH_TOKEN, USER_MAP, RedmineInfo
+from tests.waiting import wait_for
 
 
 def start_replica(env_file: Path, log: Path, port: int) -> subprocess.Popen[bytes]:

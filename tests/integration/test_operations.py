@@ -87,7 +87,7 @@ def test_a_post_the_store_could_not_record_is_handled_once_it_can(
     from app_integration.adapters.mattermost.posts import post_listener
     from app_integration.adapters.mattermost.posts.post_listener import PostListener
     from app_integration.adapters.mattermost.posts.websocket_client import Backoff
-    from mattermost_server.emulator import wait_for
+    from tests.waiting import wait_for
 
     monkeypatch.setattr(post_listener, "RETRY_SECONDS", 0.5)
     listener = PostListener(bridge, emulator.websocket_url, backoff=Backoff(0.05, 0.2)).start()

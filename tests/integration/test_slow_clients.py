@@ -18,8 +18,8 @@ import pytest
 import requests
 import yaml
 
-from mattermost_server.emulator import wait_for
 from tests.conftest import IN_CI, ROOT, SIGNING_KEY, SLASH_TOKEN, USER_MAP, RedmineInfo
+from tests.waiting import wait_for
 
 SLOW_CLIENTS = 40
 

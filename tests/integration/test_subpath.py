@@ -12,8 +12,9 @@ import requests
 from app_integration.adapters.mattermost.posts.post_listener import PostListener
 from app_integration.adapters.mattermost.posts.websocket_client import Backoff
 from app_integration.adapters.runtime.wiring import build_bridge
-from mattermost_server.emulator import MattermostEmulator, wait_for
+from mattermost_server.emulator import MattermostEmulator
 from tests.conftest import RedmineInfo, bridge_settings
+from tests.waiting import wait_for
 
 
 @pytest.fixture
