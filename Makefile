@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: venv
-	DEMO_LOCALE=$(DEMO_LOCALE) $(BIN)/python -m app_integration demo $(DEMO_ARGS)
+	DEMO_LOCALE=$(DEMO_LOCALE) $(BIN)/python -m mattermost_server.demo $(DEMO_ARGS)
 
 lint: venv
 	$(BIN)/ruff check $(SRC)
