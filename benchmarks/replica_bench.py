@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from benchmarks import suite
+from benchmarks import listener_bench, suite
 
 
 def rss_kib(pid: int) -> int:
@@ -160,7 +160,7 @@ def listener_memory(bridge: Any, emulator: Any, total: int) -> Memory:
     points = [(0, rss_kib(os.getpid()))]
     batch = total // 10
     for done in range(batch, total + 1, batch):
-        suite.listener_events(bridge, emulator, batch, matching=False)
+        listener_bench.listener_events(bridge, emulator, batch, matching=False)
         if done in (total // 10, total):
             points.append((done, rss_kib(os.getpid())))
     return Memory("listen (this process: listener and emulator)", points)

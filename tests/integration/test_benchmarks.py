@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from benchmarks import suite
+from benchmarks import listener_bench, suite
 from benchmarks.fake_redmine import FakeRedmine
 from tests.conftest import RedmineInfo
 
@@ -57,8 +57,8 @@ def test_the_load_and_listener_benchmarks_run(emulator: Any, tmp_path: Path) -> 
         assert result.sent == 10 and result.ok == 10
         assert fake.requests >= 10  # every request reached Redmine: nothing was answered from nowhere
         bridge = suite.bridge_factory(fake.url, "k", emulator, tmp_path)()
-        quiet = suite.listener_events(bridge, emulator, 200, matching=False)
-        loud = suite.listener_events(bridge, emulator, 3, matching=True)
+        quiet = listener_bench.listener_events(bridge, emulator, 200, matching=False)
+        loud = listener_bench.listener_events(bridge, emulator, 3, matching=True)
     assert quiet.events == 200 and quiet.cpu_us_per_event > 0
     channel = next(c for c in emulator.channels.values() if c["name"] == "town-square")
     patched = [p for p in emulator.posts_in(channel["id"]) if "[#t1](" in p["message"]]

@@ -1,0 +1,75 @@
+"""What the benchmarks run on: the tests' Redmine instances, a free loopback port, the machine's description."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import os
+import platform
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LIBRARIES = (
+    "flask",
+    "gunicorn",
+    "python-redmine",
+    "requests",
+    "mattermostautodriver",
+    "websockets",
+    "SQLAlchemy",
+    "pydantic",
+    "pydantic-settings",
+    "PyJWT",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def machine() -> list[str]:
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "?"
+    )
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in LIBRARIES)
+    return [
+        f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        f"- Python {platform.python_version()}; {versions}",
+        f"- Run on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+    ]
+
+
+@dataclass(frozen=True)
+class RedmineUnderTest:
+    label: str  # how the README and the tables name it
+    url: str
+    admin_key: str
+
+
+def provision(instance: str) -> RedmineUnderTest:
+    """The tests' own instances: the benchmark's many tickets never reach the demo's Redmine."""
+    done = subprocess.run(
+        [str(ROOT / "redmine_server" / "provision_local.sh"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+        env={**os.environ, "REDMINE_LOCAL_INSTANCE": instance},
+    )
+    values = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    label = f"Redmine {values['REDMINE_VERSION'].split('.stable')[0]} on {values.get('REDMINE_SERVER', '?')}"
+    return RedmineUnderTest(label, values["REDMINE_URL"], values["REDMINE_ADMIN_KEY"])
