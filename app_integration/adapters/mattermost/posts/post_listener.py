@@ -45,7 +45,7 @@ QUEUE_SIZE = 10_000
 # died are older than it. The claims drop the ones handled already.
 BACKFILL_MARGIN_MS = 120_000
 RETRY_SECONDS = 5.0  # a post the store could not record is tried again this often
-START_SKEW_MS = 5_000  # Mattermost's clock against ours, for the first connection's time
+START_SKEW_MS = 5_000  # Mattermost's clock against ours, for when this process began listening
 RETRY_MOST = 1000
 
 
@@ -90,11 +90,12 @@ class PostListener:
         self._stopped = threading.Event()
         self.handled = 0
         self.backfilled = 0
-        self._first_connected_ms: int | None = None
+        self._listening_since_ms = int(time.time() * 1000)  # set again by start()
 
     # Lifecycle ---------------------------------------------------------------
     def start(self) -> PostListener:
         self._bot_id = self._chat.bot().id
+        self._listening_since_ms = int(time.time() * 1000)
         ready = threading.Event()
         self._threads.append(threading.Thread(target=self._run_stream, args=(ready,), daemon=True, name="ws"))
         self._threads += [
@@ -324,24 +325,15 @@ class PostListener:
 
     def backfill(self) -> None:
         """The posts since the last one handled, over REST; the claims drop those answered already. Where no
-        post was ever handled, since this process first connected: a connection replaced before its first post
-        (the server had not yet seen the old one go) must not lose what came meanwhile."""
+        post was ever handled, since this process began listening: a first connection can be lost before its
+        hello arrives (an outage, a server restart), and what was posted meanwhile must not be lost with it."""
         with self._backfilling:
-            now_ms = int(time.time() * 1000)
-            first = self._first_connected_ms is None
-            if first:
-                self._first_connected_ms = now_ms
             try:
                 last = self._last_post_at()
             except DBAPIError as error:
                 log.warning("listener: no backfill: the store did not answer (%s)", type(error).__name__)
                 return
-            if last:
-                since = max(last - BACKFILL_MARGIN_MS, 0)
-            elif first:
-                return  # nothing was ever handled here: history is not replayed
-            else:
-                since = (self._first_connected_ms or now_ms) - START_SKEW_MS
+            since = max(last - BACKFILL_MARGIN_MS, 0) if last else self._listening_since_ms - START_SKEW_MS
             try:
                 for channel_id, kind in self._chat.bot_channels():
                     with self._lock:
