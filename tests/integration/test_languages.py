@@ -16,13 +16,8 @@ from app_integration.core.events import Subscription
 from app_integration.core.redmine_updates.change_feed import poll_once
 from app_integration.core.redmine_updates.outbox_delivery import deliver_due
 from tests.conftest import RedmineInfo
-from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
-
-
-def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:
-    response = client.post("/slash", data=slash_form(emulator.user(username), text, channel), headers=slash_headers())
-    assert response.status_code == 200
-    return response.get_json()
+from tests.integration.surface_support import slash
+from tests.mattermost_payloads import dialog_submission
 
 
 def test_a_russian_speaker_gets_help_forms_errors_and_buttons_in_russian(

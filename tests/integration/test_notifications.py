@@ -5,88 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import hmac
-import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
-from flask.testing import FlaskClient
 
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.errors import ChatUnavailable
-from app_integration.core.events import Subscription
 from app_integration.core.redmine_updates.change_feed import load_cursor, poll_once
 from app_integration.core.redmine_updates.outbox_delivery import deliver_due
-from mattermost_server.emulator import trigger_id, wait_for
 from tests.conftest import RedmineInfo
-from tests.mattermost_payloads import dialog_submission, slash_form, slash_headers
-
-
-class Redmine:
-    """Changes made by people over Redmine's REST API, as they would make them in its web UI."""
-
-    def __init__(self, info: RedmineInfo) -> None:
-        self.info = info
-
-    def _call(self, login: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        headers = {"X-Redmine-API-Key": self.info.admin_key, "X-Redmine-Switch-User": login}
-        response = requests.request(method, f"{self.info.url}{path}", json=body, headers=headers, timeout=15)
-        assert response.status_code in (200, 201, 204), response.text
-        return response.json() if response.content.strip() else None
-
-    def create(self, login: str, project: str, subject: str, **fields: Any) -> int:
-        body = {"issue": {"project_id": project, "subject": subject, **fields}}
-        return int(self._call(login, "POST", "/issues.json", body)["issue"]["id"])
-
-    def update(self, login: str, issue_id: int, **fields: Any) -> None:
-        self._call(login, "PUT", f"/issues/{issue_id}.json", {"issue": fields})
-
-    def user_id(self, login: str) -> int:
-        found = self._call("admin", "GET", f"/users.json?name={login}")["users"]
-        return int(next(u["id"] for u in found if u["login"] == login))
-
-
-@pytest.fixture
-def rm(redmine: RedmineInfo) -> Redmine:
-    return Redmine(redmine)
-
-
-@pytest.fixture
-def feed_bridge(bridge: Bridge) -> Bridge:
-    """A bridge whose map is claimed and whose feed has started (its cursor set at Redmine's newest change)."""
-    bridge.users.sync_map(bridge.chat)
-    poll_once(bridge.services, bridge.store)
-    assert load_cursor(bridge.store) is not None
-    time.sleep(1.05)  # Redmine's clock has whole seconds: the changes below come after the cursor's
-    return bridge
-
-
-def cycle(bridge: Bridge) -> None:
-    poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
-
-
-def channel_named(emulator: Any, name: str, kind: str = "O", members: tuple[str, ...] = ()) -> str:
-    people = [emulator.bot, *(emulator.user(m) for m in members or ("alice", "bob", "carol"))]
-    return str(emulator.add_channel(name, people, kind=kind)["id"])
-
-
-def subscribe(bridge: Bridge, emulator: Any, channel: str, owner: str, project_id: int, **extra: Any) -> Subscription:
-    subscription = Subscription(channel, emulator.user(owner)["id"], project_id, "Demo", **extra)
-    return bridge.notifications.add_subscription(subscription)
-
-
-def texts(emulator: Any, channel: str) -> list[str]:
-    return [p["message"] for p in emulator.posts_in(channel)]
-
-
-def demo_id(bridge: Bridge) -> int:
-    return bridge.gateway.project("alice", "demo").id
+from tests.integration.feed_support import Redmine, channel_named, cycle, demo_id, subscribe, texts
 
 
 def test_a_new_ticket_and_its_changes_make_one_thread_whose_card_follows(
@@ -307,139 +237,6 @@ def test_without_edit_rights_the_state_goes_into_the_thread(feed_bridge: Bridge,
 
 
 # The slash and dialog surface ----------------------------------------------------------------------------------------
-def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:
-    response = client.post("/slash", data=slash_form(emulator.user(username), text, channel), headers=slash_headers())
-    assert response.status_code == 200
-    return response.get_json()
-
-
-def subscribe_by_dialog(client: FlaskClient, emulator: Any, username: str, channel: str, **values: Any) -> Any:
-    count = len(emulator.dialogs)
-    assert slash(client, emulator, username, "subscribe", channel) == {}
-    assert len(emulator.dialogs) == count + 1
-    opened = emulator.dialogs[-1]
-    submission = {"projects": "demo", "subprojects": True, "status": "any"}
-    submission.update({f"event_{k}": True for k in ("created", "status", "note")})
-    submission.update(values)
-    return client.post("/dialog", json=dialog_submission(opened, emulator.user(username), channel, submission))
-
-
-def test_only_a_channel_admin_may_subscribe_and_the_dialog_saves_it(
-    client: FlaskClient, bridge: Bridge, emulator: Any
-) -> None:
-    channel = channel_named(emulator, "s-" + uuid.uuid4().hex[:6])
-    refused = slash(client, emulator, "bob", "subscribe", channel)
-    assert "channel admin" in refused["text"]
-    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
-    assert subscribe_by_dialog(client, emulator, "alice", channel).status_code == 200
-    [saved] = bridge.notifications.subscriptions(channel)
-    assert (saved.owner_id, saved.project_name, saved.events) == (
-        emulator.user("alice")["id"],
-        "Demo",
-        frozenset({"created", "status", "note"}),
-    )
-    listed = slash(client, emulator, "alice", "subscriptions", channel)
-    labels = [a["name"] for a in listed["attachments"][0]["actions"]]
-    assert labels == [f"Edit #{saved.id}", f"Remove #{saved.id}"]
-    assert "channel admin" in slash(client, emulator, "bob", f"unsubscribe {saved.id}", channel)["text"]
-    assert "Removed" in slash(client, emulator, "alice", f"unsubscribe {saved.id}", channel)["text"]
-    assert bridge.notifications.subscriptions(channel) == []
-
-
-def test_a_public_channel_cannot_subscribe_a_project_that_is_not_public(
-    client: FlaskClient, bridge: Bridge, emulator: Any
-) -> None:
-    channel = channel_named(emulator, "q-" + uuid.uuid4().hex[:6])
-    emulator.team_admins.add(emulator.user("alice")["id"])  # a team admin may, without being a channel admin
-    answer = subscribe_by_dialog(client, emulator, "alice", channel, projects="secret")
-    assert "private channel" in answer.get_json()["errors"]["projects"]
-    assert bridge.notifications.subscriptions(channel) == []
-
-
-def test_notification_toggles_are_buttons_per_person(client: FlaskClient, bridge: Bridge, emulator: Any) -> None:
-    channel = channel_named(emulator, "n-" + uuid.uuid4().hex[:6])
-    shown = slash(client, emulator, "bob", "notifications", channel)
-    buttons = shown["attachments"][0]["actions"]
-    assert buttons[0]["name"] == "Assigned to me: on"
-    body = {
-        "user_id": emulator.user("bob")["id"],
-        "channel_id": channel,
-        "context": buttons[0]["integration"]["context"],
-    }
-    updated = client.post("/actions", json=body).get_json()["update"]
-    assert "Assigned to me: **off**" in updated["message"]
-    assert not bridge.notifications.prefs(emulator.user("bob")["id"]).wants("assigned")
-    assert bridge.notifications.prefs(emulator.user("alice")["id"]).wants("assigned")
-
-
-# Redmine 7 webhooks ------------------------------------------------------------------------------------------------
-PAYLOADS = Path(__file__).resolve().parents[1] / "redmine7_payloads"
-HOOK_SECRET = "hook-secret-" + "w" * 20
-
-
-def signed(body: bytes, secret: str = HOOK_SECRET) -> dict[str, str]:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Redmine-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
-
-
-def pushed(kind: str, issue_id: int, journal_id: int = 0) -> bytes:
-    payload = json.loads((PAYLOADS / f"{kind}.json").read_text())
-    payload["data"]["issue"]["id"] = issue_id
-    if journal_id:
-        payload["data"]["journal"]["id"] = journal_id
-    return json.dumps(payload).encode()
-
-
-def hook_client(bridge: Bridge, secret: str | None = HOOK_SECRET) -> FlaskClient:
-    from pydantic import SecretStr
-
-    from app_integration.adapters.runtime.web_app import create_app
-
-    settings = bridge.settings.model_copy(update={"redmine_webhook_secret": SecretStr(secret) if secret else None})
-    return create_app(settings, bridge).test_client()
-
-
-def test_a_webhook_and_a_poll_deliver_the_same_change_once(feed_bridge: Bridge, emulator: Any, rm: Redmine) -> None:
-    channel = channel_named(emulator, "w-" + uuid.uuid4().hex[:6])
-    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge))
-    client = hook_client(feed_bridge)
-    issue = rm.create("alice", "demo", f"Hooked {uuid.uuid4().hex[:8]}")
-    body = pushed("issue.created", issue)
-    assert client.post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 202
-    wait_for(lambda: feed_bridge.outbox.has_delivery(f"issue:{issue}:0", channel))
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
-    assert len(emulator.posts_in(channel)) == 1  # delivered before any poll
-
-    rm.update("bob", issue, status_id=2, notes="Started")
-    journal = rm._call("admin", "GET", f"/issues/{issue}.json?include=journals")["issue"]["journals"][-1]["id"]
-    body = pushed("issue.updated", issue, journal)
-    assert client.post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 202
-    wait_for(lambda: feed_bridge.outbox.has_delivery(f"issue:{issue}:{journal}", channel))
-    cycle(feed_bridge)  # the poll sees both changes too
-    cycle(feed_bridge)
-    posts = emulator.posts_in(channel)
-    assert len(posts) == 2 and "moved it to **In Progress**" in posts[1]["message"]
-
-
-def test_webhooks_without_a_valid_signature_are_refused(bridge: Bridge) -> None:
-    body = pushed("issue.created", 1)
-    assert (
-        hook_client(bridge, secret=None).post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 403
-    )
-    client = hook_client(bridge)
-    assert client.post("/webhooks/redmine", data=body, headers={"Content-Type": "application/json"}).status_code == 401
-    assert client.post("/webhooks/redmine", data=body, headers=signed(body, "another secret")).status_code == 401
-    tampered = body.replace(b'"id": 1,', b'"id": 2,', 1)
-    assert client.post("/webhooks/redmine", data=tampered, headers=signed(body)).status_code == 401
-    junk = b"[1, 2"
-    assert client.post("/webhooks/redmine", data=junk, headers=signed(junk)).status_code == 400
-    news = json.dumps({"type": "news.created", "data": {"news": {"id": 1}}}).encode()
-    answer = client.post("/webhooks/redmine", data=news, headers=signed(news))
-    assert (answer.status_code, answer.get_json()) == (202, {"status": "ignored"})
-    assert bridge.outbox.outbox_states() == {}
-
-
-# Reliability and reminders -----------------------------------------------------------------------------------------
 def test_a_redmine_outage_pauses_the_feed_and_it_resumes_from_its_cursor(
     feed_bridge: Bridge, emulator: Any, rm: Redmine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -496,56 +293,6 @@ def test_the_due_reminder_comes_once_a_day_in_the_persons_time_zone(
     remind_due(feed_bridge.services, nine)
     deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert len(emulator.dm_posts("carol")) == carol_before  # nothing due for carol: no DM at all
-
-
-def open_edit_form(client: FlaskClient, emulator: Any, channel: str) -> dict[str, Any]:
-    """alice clicks Edit on the channel's first subscription; the dialog that opens."""
-    listed = slash(client, emulator, "alice", "subscriptions", channel)
-    edit = next(a for a in listed["attachments"][0]["actions"] if a["name"].startswith("Edit"))
-    body = {
-        "user_id": emulator.user("alice")["id"],
-        "channel_id": channel,
-        "context": edit["integration"]["context"],
-        "trigger_id": trigger_id(emulator.user("alice")["id"]),
-    }
-    assert client.post("/actions", json=body).get_json() == {}
-    opened: dict[str, Any] = emulator.dialogs[-1]
-    return opened
-
-
-def test_a_subscription_is_edited_through_its_button(client: FlaskClient, bridge: Bridge, emulator: Any) -> None:
-    channel = channel_named(emulator, "x-" + uuid.uuid4().hex[:6])
-    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
-    subscribe_by_dialog(client, emulator, "alice", channel)
-    opened = open_edit_form(client, emulator, channel)
-    defaults = {e["name"]: e.get("default") for e in opened["dialog"]["elements"]}
-    assert (defaults["projects"], defaults["event_note"], defaults["event_priority"]) == ("demo", "true", "false")
-    submission = {"projects": "demo", "subprojects": False, "status": "open", "event_priority": True}
-    answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
-    assert answer.status_code == 200
-    [saved] = bridge.notifications.subscriptions(channel)
-    assert (saved.events, saved.open_only, saved.with_subprojects) == (frozenset({"priority"}), True, False)
-
-
-@pytest.mark.parametrize("who", ["mine", "bob"])
-def test_saving_an_unchanged_subscription_keeps_its_assignee_filter(
-    client: FlaskClient, bridge: Bridge, emulator: Any, who: str
-) -> None:
-    """The edit form shows the filter ("only mine", or the person), so saving it as shown changes nothing."""
-    bridge.users.sync_map(bridge.chat)
-    channel = channel_named(emulator, "f-" + uuid.uuid4().hex[:6])
-    emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
-    chosen = {"mine": True} if who == "mine" else {"assignee": emulator.user("bob")["id"]}
-    assert subscribe_by_dialog(client, emulator, "alice", channel, **chosen).status_code == 200
-    [before] = bridge.notifications.subscriptions(channel)
-    assert before.assignee_id is not None
-    opened = open_edit_form(client, emulator, channel)
-    as_shown = {e["name"]: e.get("default") for e in opened["dialog"]["elements"]}
-    submission = {k: (v == "true" if v in ("true", "false") else v) for k, v in as_shown.items() if v is not None}
-    answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
-    assert answer.status_code == 200
-    [after] = bridge.notifications.subscriptions(channel)
-    assert after.assignee_id == before.assignee_id and after.events == before.events
 
 
 def test_a_long_poll_does_not_hold_back_delivery(bridge: Bridge, emulator: Any) -> None:

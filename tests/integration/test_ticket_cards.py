@@ -10,30 +10,14 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from mattermost_server.emulator import trigger_id
 from tests.conftest import RedmineInfo
-from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
-
-
-def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:
-    response = client.post("/slash", data=slash_form(emulator.user(username), text, channel), headers=slash_headers())
-    assert response.status_code == 200
-    return response.get_json()
+from tests.integration.surface_support import click, slash
+from tests.mattermost_payloads import dialog_submission, refused_click
 
 
 def buttons(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
     attachments = answer.get("attachments") or answer.get("update", {}).get("props", {}).get("attachments", [])
     return {a["name"]: a for attachment in attachments for a in attachment["actions"]}
-
-
-def click(client: FlaskClient, emulator: Any, username: str, channel: str, button: dict[str, Any]) -> Any:
-    body = {
-        "user_id": emulator.user(username)["id"],
-        "channel_id": channel,
-        "context": button["integration"]["context"],
-        "trigger_id": trigger_id(emulator.user(username)["id"]),
-    }
-    return client.post("/actions", json=body)
 
 
 def redmine_issue(redmine: RedmineInfo, issue_id: int) -> dict[str, Any]:

@@ -21,9 +21,11 @@ from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.core.events import Subscription
 from app_integration.core.redmine_updates.change_feed import poll_once
 from app_integration.core.redmine_updates.outbox_delivery import deliver_due
-from mattermost_server.emulator import trigger_id, wait_for
+from mattermost_server.emulator import trigger_id
 from tests.conftest import RedmineInfo, bridge_settings, issues_matching
-from tests.mattermost_payloads import dialog_submission, refused_click, slash_form, slash_headers
+from tests.integration.surface_support import slash
+from tests.mattermost_payloads import dialog_submission, refused_click
+from tests.waiting import wait_for
 
 FAST = Backoff(first=0.05, most=0.2)
 
@@ -61,12 +63,6 @@ def running(live: tuple[Bridge, PostListener]) -> Bridge:
 def web(running: Bridge) -> Iterator[FlaskClient]:
     with create_app(running.settings, running).test_client() as test_client:
         yield test_client
-
-
-def slash(client: FlaskClient, emulator: Any, username: str, text: str, channel: str) -> Any:
-    response = client.post("/slash", data=slash_form(emulator.user(username), text, channel), headers=slash_headers())
-    assert response.status_code == 200
-    return response.get_json()
 
 
 def channel_of(emulator: Any, kind: str, *members: str) -> str:

@@ -4,6 +4,8 @@ lean on each other sideways, there is no import circle, and no file outgrows a r
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +118,24 @@ def test_no_file_is_over_400_lines(folder: str) -> None:
         str(p.relative_to(ROOT)): n for p in files if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert files and long == {}
+
+
+def test_the_package_imports_nothing_a_wheel_does_not_carry() -> None:
+    """The sandbox (emulator, demo), the tests and the benchmarks stay in the checkout: an installed bridge
+    must never reach for them."""
+    outside = {"mattermost_server", "tests", "benchmarks", "redmine_server", "imgs"}
+    reached = {}
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if hits := {n.split(".")[0] for n in names} & outside:
+                reached[str(path.relative_to(ROOT))] = hits
+    assert reached == {}
+
+
+def test_the_cli_says_where_the_demo_is() -> None:
+    done = subprocess.run([sys.executable, "-m", "app_integration", "demo"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "make demo" in done.stderr and "mattermost_server.demo" in done.stderr
+    assert "Traceback" not in done.stderr
