@@ -37,6 +37,7 @@ class Command:
     aliases: tuple[str, ...] = ()
     usage: str = ""
     hidden: bool = False  # a step behind a button: runnable, but not listed in help, bindings or quick actions
+    label: str = ""  # the command as a button says it (N_): a reader's words, where its name stays English
     policy: Policy = "anyone"
 
     @property

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from app_integration.core.chat_commands.project_access import assignee_problem, project_choices, project_members
 from app_integration.core.errors import BridgeError, InputError, OutcomeUnknown
 from app_integration.core.formatting import cell, fit, issue_link, issue_table, mentions
-from app_integration.core.i18n import _, ngettext
+from app_integration.core.i18n import N_, _, ngettext
 from app_integration.core.idempotency import run_once
 from app_integration.core.input_parsing import MAX_LINES, MAX_SUBJECT, LineError, TicketLine, parse_ticket_lines
 from app_integration.core.models import Account, ChatMessage, CommandContext, Form, FormField, Issue, IssueDraft, Reply
@@ -27,12 +27,13 @@ PROJECT_FIELD = "option"
 # model/integration_action.go), not what is typed into it.
 LINES_MAX_LENGTH = MAX_LINES * (MAX_SUBJECT + 45)
 LINES_FIELD = "message"
-EXAMPLE = "1. Write the report @bob 31.12.27\n2. Book the room @alice 2027-01-15"
+# Shown in the reader's language: a Russian speaker writes Russian subjects.
+EXAMPLE = N_("1. Write the report @bob 31.12.27\n2. Book the room @alice 2027-01-15")
 
 
 def dm_usage() -> str:
     intro = _("Send `create_tickets <project>` and then one ticket per line, for example:")
-    return f"{intro}\n```\ncreate_tickets demo\n{EXAMPLE}\n```"
+    return f"{intro}\n```\ncreate_tickets demo\n{_(EXAMPLE)}\n```"
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
                 _("Tickets"),
                 "textarea",
                 required=True,
-                hint=EXAMPLE,
+                hint=_(EXAMPLE),
                 max_length=LINES_MAX_LENGTH,
                 help=ngettext(
                     "One per line: subject, @assignee, optional due date. Up to {count} line.",

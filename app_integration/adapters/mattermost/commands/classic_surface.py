@@ -166,7 +166,7 @@ def _render(web: WebContext, command: Command, context: CommandContext, reply: R
         return {}
     if command.name == "app_info":
         quick = tuple(
-            Action(c.name.replace("_", " ").capitalize(), c.name)
+            Action(_(c.label), c.name)
             for c in web.registry
             if c.name != "app_info" and not c.usage.startswith("<")  # a button cannot give a required argument
         )
