@@ -27,6 +27,7 @@ import requests
 
 from app_integration.core.i18n import locale_of
 from mattermost_server.demo_transcript import ROOT, TRANSCRIPT, Transcript
+from mattermost_server.emulator.sample_files import png
 
 PROVISION = ROOT / "redmine_server" / "provision_local.sh"
 # The language everyone in the demo uses in Mattermost, and the channel's: `make demo DEMO_LOCALE=ru`.
@@ -91,6 +92,13 @@ def run_demo(keep: bool = False) -> int:
         if started_redmine and not keep:
             subprocess.run([str(PROVISION), "stop"], check=False, capture_output=True, env=DEMO_ENV)
     return 0
+
+
+def _attachments(redmine: str, headers: dict[str, str], issue_id: int) -> list[tuple[str, int]]:
+    issue = requests.get(
+        f"{redmine}/issues/{issue_id}.json", params={"include": "attachments"}, headers=headers, timeout=30
+    ).json()["issue"]
+    return [(a["filename"], int(a["filesize"])) for a in issue["attachments"]]
 
 
 def _actions(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -302,9 +310,12 @@ def _session(
     taken = _click(web, people["alice"], channel, _button(card, "ticket_take"))
     log.says("@alice clicks [Take it]; the card becomes", taken["update"]["message"])
 
-    log.step("9. A ticket from any post: the ticket emoji")
-    idea = emulator.post_as("carol", channel, "The projector in room 3 flickers\nIt started after the update.")
-    log.says("@carol posts in ~town-square", idea["message"])
+    log.step("9. A ticket from any post, its screenshot included: the ticket emoji")
+    shot = emulator.upload_as("carol", channel, "projector.png", png(64, 48, (40, 40, 200)), "image/png")
+    idea = emulator.post_as(
+        "carol", channel, "The projector in room 3 flickers\nIt started after the update.", files=(shot,)
+    )
+    log.says("@carol posts in ~town-square, with a screenshot", idea["message"] + "\n📎 projector.png")
     before = len(emulator.dm_posts("bob"))
     emulator.react_as("bob", idea["id"], "ticket")
     offer = wait_for(lambda: emulator.dm_posts("bob")[before:], timeout=15)[0]
@@ -327,6 +338,22 @@ def _session(
     requests.post(f"{web}/dialog", json=made, timeout=60).raise_for_status()
     announced = wait_for(lambda: [p for p in emulator.posts_in(channel) if p["root_id"] == idea["id"]], timeout=15)
     log.says("...and the bot answers in the post's thread", announced[0]["message"], raw=True)
+    made_id = int(re.findall(r"issues/(\d+)", announced[0]["message"])[0])
+    files = _attachments(redmine, headers, made_id)
+    log.says(f"Redmine: #{made_id}'s attachments", "\n".join(f"{name}: {size} bytes" for name, size in files))
+
+    log.step("10. A whole thread into a ticket that exists")
+    for who, text in (("bob", "Same in room 4 since Monday."), ("carol", "The log says the HDMI link drops.")):
+        emulator.post_as(who, channel, text, root_id=idea["id"])
+    log.says(
+        "@bob and @carol reply in the post's thread", "Same in room 4 since Monday.\nThe log says the HDMI link drops."
+    )
+    added = slash("alice", f"attach {idea['id']} {ids[0]} thread")
+    log.says(f"@alice: /integration_with_redmine attach <the post> {ids[0]} thread", added["text"])
+    journal = requests.get(
+        f"{redmine}/issues/{ids[0]}.json", params={"include": "journals"}, headers=headers, timeout=30
+    ).json()["issue"]["journals"][-1]
+    log.says(f"Redmine: the note on #{ids[0]}", journal["notes"])
 
     log.step("What an operator's Prometheus sees")
     scraped = requests.get(f"{web}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)

@@ -120,3 +120,7 @@ class InputError(BridgeError):
 
 class Unauthorized(Exception):
     """An inbound request failed verification. Never shown in detail to the caller."""
+
+
+class FileRefused(BridgeError):
+    """A file that does not go into Redmine: too large, or refused by Redmine; the message says which."""

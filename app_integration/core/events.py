@@ -40,6 +40,7 @@ class Journal:
     notes: str = ""
     private_notes: bool = False
     details: tuple[Change, ...] = ()
+    files: tuple[Ref, ...] = ()  # attachments it added: id and file name
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class IssueHistory:
     issue: Issue
     closed: bool
     journals: tuple[Journal, ...] = ()
+    files: tuple[Ref, ...] = ()  # attachments it was created with
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class IssueEvent:
     notes: str = ""
     private_notes: bool = False
     at: dt.datetime | None = None  # when Redmine recorded it
+    files: tuple[Ref, ...] = ()  # attachments it brought: their names and links go along
 
     @property
     def key(self) -> str:
@@ -108,7 +111,9 @@ def events_of(history: IssueHistory, cursor: FeedCursor) -> list[IssueEvent]:
     issue = history.issue
     found: list[IssueEvent] = []
     if issue.created_on is not None:
-        created = IssueEvent(issue, history.closed, 0, issue.author, frozenset({"created"}), at=issue.created_on)
+        created = IssueEvent(
+            issue, history.closed, 0, issue.author, frozenset({"created"}), at=issue.created_on, files=history.files
+        )
         if cursor.is_new(created.key, issue.created_on):
             found.append(created)
     for journal in history.journals:
@@ -125,6 +130,7 @@ def events_of(history: IssueHistory, cursor: FeedCursor) -> list[IssueEvent]:
             journal.notes,
             journal.private_notes,
             at=journal.created_on,
+            files=journal.files,
         )
         if kinds and cursor.is_new(event.key, journal.created_on):
             found.append(event)

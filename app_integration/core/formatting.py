@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from app_integration.core.i18n import _
+from app_integration.core.i18n import _, number
 from app_integration.core.models import Issue, Ref
 
 POST_LIMIT = 16_383
@@ -114,3 +114,8 @@ def source_footer(author: str, link: str) -> str:
     """Where a text taken from a post came from, below the text: a ticket's description and a reply's note
     both end with it, so a reader in Redmine can find the conversation."""
     return "\n\n— " + _("@{user} in Mattermost: {link}", user=author, link=link)
+
+
+def megabytes(size: int) -> str:
+    """A size as people read it: 1 MB, 5,5 MB."""
+    return _("{size} MB", size=number(round(size / 1_048_576, 1)))

@@ -73,6 +73,25 @@ class Issue:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file Redmine holds after its upload API, until a create or a note names its token."""
+
+    token: str
+    filename: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class ChatFile:
+    """A file on a Mattermost post, as its FileInfo describes it."""
+
+    id: str
+    name: str
+    size: int
+    mime_type: str
+
+
+@dataclass(frozen=True)
 class IssueDraft:
     project: str
     subject: str
@@ -85,6 +104,8 @@ class IssueDraft:
     due_date: dt.date | None = None
     estimated_hours: Decimal | None = None
     done_ratio: int | None = None
+    is_private: bool = False
+    uploads: tuple[Upload, ...] = ()  # files uploaded to Redmine first, attached by the create
 
 
 @dataclass(frozen=True)
@@ -140,6 +161,8 @@ class ChatPost:
     message: str
     root_id: str = ""
     is_system: bool = False
+    created_at: int = 0  # Mattermost's create_at, ms
+    file_ids: tuple[str, ...] = ()
 
     @property
     def is_direct(self) -> bool:

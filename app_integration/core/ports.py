@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from app_integration.core.events import Delivery, IssueHistory, NotificationPrefs, Subscription
 from app_integration.core.models import (
     Account,
+    ChatFile,
     ChatMessage,
     ChatPost,
     ChatUser,
@@ -18,6 +19,7 @@ from app_integration.core.models import (
     IssuePage,
     LinkMethod,
     Project,
+    Upload,
     UserLink,
 )
 from app_integration.core.tickets import TicketChange, TicketView, TimeEntryDraft
@@ -121,6 +123,16 @@ class Chat(Protocol):
 
     def permalink(self, post_id: str) -> str: ...
 
+    def file_info(self, file_id: str) -> ChatFile | None:
+        """The file's name, size and type, or None when it is gone or the bot may not read it."""
+        ...
+
+    def file_bytes(self, file_id: str) -> bytes: ...
+
+    def thread(self, post_id: str) -> list[ChatPost]:
+        """Every post of the post's thread, oldest first."""
+        ...
+
     def post_message(self, post_id: str) -> str | None:
         """The post's current text, or None when it is gone."""
         ...
@@ -143,7 +155,24 @@ class TicketDesk(Protocol):
 
     def may_write_private_notes(self, login: str, project_id: int) -> bool: ...
 
+    def may_make_private(self, login: str, project_id: int) -> bool:
+        """Whether Redmine would keep a ticket this person creates private (set_issues_private or
+        set_own_issues_private in the project)."""
+        ...
+
     def set_watching(self, login: str, issue_id: int, user_id: int, watching: bool) -> None: ...
+
+
+class Attachments(Protocol):
+    """Files into Redmine: its size limit, and one upload per file as the person."""
+
+    def limit(self) -> int:
+        """attachment_max_size in bytes, as Redmine shows it, else its default."""
+        ...
+
+    def upload(self, login: str, name: str, content_type: str, data: bytes) -> Upload:
+        """FileRefused, naming why, when Redmine will not take it."""
+        ...
 
 
 class ChangeFeed(Protocol):

@@ -12,6 +12,7 @@ from app_integration.core.i18n import _
 from app_integration.core.models import ChatUser
 from app_integration.core.ports import (
     AccountLinks,
+    Attachments,
     ChangeFeed,
     Chat,
     IdempotencyStore,
@@ -40,6 +41,7 @@ class Services:
     outbox: Outbox
     people: LinkStore  # who is who, by Redmine user id: for mentions and personal DMs
     desk: TicketDesk  # one ticket's card and its actions
+    attachments: Attachments  # files into Redmine
     list_limit: int = 50
     today: Callable[[], dt.date] = field(default=dt.date.today)
     connect_by_email: bool = True

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app_integration.core.models import Choice, Issue, Ref
+from app_integration.core.models import Choice, Issue, Ref, Upload
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,7 @@ class TicketChange:
     private_notes: bool = False
     status_id: int | None = None
     assigned_to_id: int | None = None
+    uploads: tuple[Upload, ...] = ()
 
 
 @dataclass(frozen=True)

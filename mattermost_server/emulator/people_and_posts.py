@@ -22,10 +22,14 @@ class PeopleAndPosts:
     team_id: str
     bot: dict[str, Any]
     hub: Hub
+    files: dict[str, tuple[dict[str, Any], bytes]]
+    max_file_size: int
 
-    if TYPE_CHECKING:  # WebsocketSide publishes what happens here
+    if TYPE_CHECKING:  # WebsocketSide publishes what happens here; Permissions answers who may
 
         def _broadcast(self, event: str, data: dict[str, Any], channel_id: str) -> None: ...
+
+        def may(self, user_id: str, permission: str, channel_id: str | None = None) -> bool: ...
 
     def add_user(
         self, username: str, is_bot: bool = False, token: str | None = None, roles: str = "system_user"
@@ -99,11 +103,47 @@ class PeopleAndPosts:
         root_id: str = "",
         props: dict[str, Any] | None = None,
         sender_name: str | None = None,
+        files: tuple[dict[str, Any], ...] = (),
     ) -> dict[str, Any]:
         """A person posts; the bot hears it on the websocket if it is in the channel. For a webhook's post
-        (props from_webhook), the server sets sender_name to its override_username, as the real one does."""
+        (props from_webhook), the server sets sender_name to its override_username, as the real one does.
+        `files` are FileInfos from `upload_as`, attached as the server attaches them (app/file.go
+        attachFilesToPost): each takes the post's id, and the post carries `file_ids` and `metadata.files`."""
         author = self.user(username)
-        return self._create_post(author["id"], channel_id, message, root_id, props or {}, sender_name)
+        return self._create_post(author["id"], channel_id, message, root_id, props or {}, sender_name, files)
+
+    def upload_as(self, username: str, channel_id: str, name: str, data: bytes, mime_type: str = "") -> dict[str, Any]:
+        """A file uploaded into a channel, not yet on a post (api4/file.go uploadFileSimple): its uploader needs
+        upload_file there, and FileSettings.MaxFileSize bounds it (app/file.go: 413 too_large)."""
+        uploader = self.user(username)
+        if not self.may(uploader["id"], "upload_file", channel_id):
+            raise PermissionError(f"{username} may not upload into {channel_id}")
+        if len(data) > self.max_file_size:
+            raise ValueError(f"api.file.upload_file.too_large_detailed.app_error: {len(data)} > {self.max_file_size}")
+        now = now_ms()
+        extension = name.rpartition(".")[2].lower() if "." in name else ""
+        info: dict[str, Any] = {
+            "id": new_id(),
+            "user_id": uploader["id"],
+            "post_id": "",
+            "channel_id": channel_id,
+            "create_at": now,
+            "update_at": now,
+            "delete_at": 0,
+            "name": name,
+            "extension": extension,
+            "size": len(data),
+            "mime_type": mime_type or "application/octet-stream",
+            "width": 0,
+            "height": 0,
+            "has_preview_image": False,
+            "mini_preview": None,
+            "remote_id": "",
+            "archived": False,
+        }
+        with self.lock:
+            self.files[info["id"]] = (info, bytes(data))
+        return dict(info)
 
     def edit_as(self, post_id: str, message: str) -> dict[str, Any]:
         with self.lock:
@@ -173,6 +213,7 @@ class PeopleAndPosts:
         root_id: str,
         props: dict[str, Any],
         sender_name: str | None = None,
+        files: tuple[dict[str, Any], ...] = (),
     ) -> dict[str, Any]:
         created = now_ms()
         post: dict[str, Any] = {
@@ -197,6 +238,14 @@ class PeopleAndPosts:
             "metadata": {},
         }
         with self.lock:
+            if files:
+                for info in files:
+                    self.files[info["id"]][0]["post_id"] = post["id"]
+                post["file_ids"] = [info["id"] for info in files]
+                post["metadata"] = {"files": [dict(self.files[info["id"]][0]) for info in files]}
+            if root_id and root_id in self.posts:  # app/post.go: the root counts its replies
+                self.posts[root_id]["reply_count"] += 1
+                self.posts[root_id]["last_reply_at"] = created
             self.posts[post["id"]] = post
             channel = self.channels[channel_id]
             author = self.users[user_id]

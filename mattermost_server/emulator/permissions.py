@@ -11,12 +11,19 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     "system_user": {"create_direct_channel", "create_group_channel", "view_members", "list_public_teams"},
     "team_user": {"list_team_channels", "join_public_channels", "read_public_channel", "view_team"},
     "team_admin": {"delete_others_posts", "manage_team", "manage_channel_roles"},
-    "channel_user": {"read_channel", "read_channel_content", "create_post", "edit_post", "delete_post"},
+    "channel_user": {"read_channel", "read_channel_content", "create_post", "edit_post", "delete_post", "upload_file"},
     "channel_admin": {"manage_channel_roles", "use_group_mentions"},
 }
 # Channel-scoped permissions: the server checks them with SessionHasPermissionToChannel, so the member's
 # channel and team roles count. Everything else is checked against the system roles alone.
-CHANNEL_SCOPED = {"read_channel", "read_channel_content", "create_post", "edit_post", "edit_others_posts"}
+CHANNEL_SCOPED = {
+    "read_channel",
+    "read_channel_content",
+    "create_post",
+    "edit_post",
+    "edit_others_posts",
+    "upload_file",
+}
 
 
 class Permissions:

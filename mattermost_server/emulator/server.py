@@ -17,6 +17,7 @@ from mattermost_server.emulator.ids import new_id
 from mattermost_server.emulator.people_and_posts import PeopleAndPosts
 from mattermost_server.emulator.permissions import Permissions
 from mattermost_server.emulator.routes import error, routes
+from mattermost_server.emulator.routes_files import file_routes
 from mattermost_server.emulator.spec_validation import SPEC_PATH, SpecValidator
 from mattermost_server.emulator.websocket_hub import Hub
 from mattermost_server.emulator.websocket_side import NO_PINGS, WebsocketSide
@@ -59,6 +60,8 @@ class MattermostEmulator(PeopleAndPosts, WebsocketSide, Permissions):
         self.tokens: dict[str, str] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.posts: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, tuple[dict[str, Any], bytes]] = {}  # id: (FileInfo, its bytes)
+        self.max_file_size = 104_857_600  # FileSettings.MaxFileSize's default (model/config.go), bytes
         self.requests: list[Recorded] = []
         self.spec_errors: list[str] = []
         self.dialogs: list[dict[str, Any]] = []
@@ -165,6 +168,7 @@ class MattermostEmulator(PeopleAndPosts, WebsocketSide, Permissions):
             return response
 
         routes(app, emulator)
+        file_routes(app, emulator)
         return app
 
     def caller(self) -> dict[str, Any]:

@@ -34,6 +34,12 @@ class Redmine:
     def update(self, login: str, issue_id: int, **fields: Any) -> None:
         self._call(login, "PUT", f"/issues/{issue_id}.json", {"issue": fields})
 
+    def find(self, subject: str) -> int:
+        """The one issue with this subject, as the admin sees it."""
+        found = self._call("admin", "GET", f"/issues.json?status_id=*&subject={subject}")["issues"]
+        assert len(found) == 1, found
+        return int(found[0]["id"])
+
     def user_id(self, login: str) -> int:
         found = self._call("admin", "GET", f"/users.json?name={login}")["users"]
         return int(next(u["id"] for u in found if u["login"] == login))

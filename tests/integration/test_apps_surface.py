@@ -35,8 +35,9 @@ def test_bindings_come_from_the_registry(client: FlaskClient, emulator: Any, cha
     # The apps plugin calls /bindings without expand: no acting user in the body, none in the JWT.
     response = client.post("/bindings", json=body, headers=anonymous_apps_headers())
     assert response.status_code == 200
-    [command] = response.get_json()["data"]
-    assert command["location"] == "/command"
+    command, post_menu = response.get_json()["data"]
+    assert command["location"] == "/command" and post_menu["location"] == "/post_menu"
+    assert [b["submit"]["path"] for b in post_menu["bindings"]] == ["/post_create_ticket", "/post_attach"]
     groups = {b["label"]: b for b in command["bindings"]}
     assert {"integration_with_redmine", "redmine", "tickets_for_me", "my_tickets", "create_tickets"} <= set(groups)
     for trigger in ("integration_with_redmine", "redmine"):  # the 2024 version's `/redmine <cmd>` too
@@ -217,3 +218,22 @@ def test_the_original_create_issues_path_still_works(client: FlaskClient, emulat
 def test_install_and_ping(client: FlaskClient, emulator: Any, channel: str) -> None:
     assert call(client, emulator, "alice", "/install", channel)["type"] == "ok"
     assert call(client, emulator, "alice", "/ping", channel) == {"type": "ok"}
+
+
+def test_the_post_menu_opens_the_forms_for_the_post_it_was_opened_on(
+    client: FlaskClient, emulator: Any, channel: str
+) -> None:
+    """Where the Apps framework runs, *Create a ticket* and *Add to a ticket* sit on every post's menu."""
+    post = emulator.post_as("carol", channel, "The printer jams again\nOn every second page.")
+    bob = emulator.user("bob")
+    for path, title in (("/post_create_ticket", "Ticket from a post"), ("/post_attach", "Add to a ticket")):
+        call = apps_call("apps_call_command.json", bob, channel, path=path)
+        call["context"]["post"] = {"id": post["id"]}
+        answer = client.post(path, json=call, headers=apps_headers(bob["id"])).get_json()
+        assert answer["type"] == "form" and answer["form"]["title"] == title, answer
+    hidden = emulator.add_channel("hidden-room", [emulator.bot, emulator.user("alice")], "P")
+    secret = emulator.post_as("alice", hidden["id"], "not for bob")
+    call = apps_call("apps_call_command.json", bob, channel, path="/post_attach")
+    call["context"]["post"] = {"id": secret["id"]}
+    answer = client.post("/post_attach", json=call, headers=apps_headers(bob["id"])).get_json()
+    assert answer["type"] == "error" and "cannot read its channel" in answer["text"]

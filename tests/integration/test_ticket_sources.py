@@ -106,8 +106,8 @@ def test_the_ticket_emoji_brings_a_dm_whose_button_opens_the_prefilled_form(
     dm = wait_for(lambda: emulator.dm_posts("bob")[before:])
     wait_for(listener.settled)  # the thumbs-up came first, so it is handled too
     assert len(emulator.dm_posts("bob")) == before + 1  # and it brought nothing
-    [button] = dm[0]["props"]["attachments"][0]["actions"]
-    assert button["name"] == "Create a ticket from this post"
+    button, add = dm[0]["props"]["attachments"][0]["actions"]
+    assert button["name"] == "Create a ticket from this post" and add["name"] == "Add to a ticket"
     stolen = {
         "user_id": emulator.user("alice")["id"],
         "channel_id": dm[0]["channel_id"],  # the click comes from the DM the button is in

@@ -169,6 +169,7 @@ def services(
         outbox=Unused("outbox"),  # type: ignore[arg-type]
         people=Unused("people"),  # type: ignore[arg-type]
         desk=Unused("desk"),  # type: ignore[arg-type]
+        attachments=Unused("attachments"),  # type: ignore[arg-type]
         list_limit=50,
         today=lambda: dt.date(2026, 11, 22),
     )

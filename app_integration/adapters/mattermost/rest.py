@@ -25,6 +25,7 @@ from app_integration.adapters.mattermost.rest_driver import (
     origin_and_path,
     translated_errors,
 )
+from app_integration.adapters.mattermost.rest_files import FilesAndThreads
 from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.errors import (
     BridgeError,
@@ -57,7 +58,7 @@ def attachments(message: ChatMessage) -> list[dict[str, str]]:
     return [{k: v for k, v in item.items() if v}]
 
 
-class MattermostChat:
+class MattermostChat(FilesAndThreads):
     """Implements the core's Chat port, plus what the web and listener adapters need."""
 
     def __init__(self, base_url: str, token: str, timeout: float = 10.0) -> None:
@@ -224,18 +225,7 @@ class MattermostChat:
             raw = self._call(lambda d: d.posts.get_post(checked_id(post_id)))
         except (NotFound, PermissionDenied):
             return None
-        author = self.user(str(raw.get("user_id", "")))
-        kind = self.channel_kind(str(raw.get("channel_id", "")))
-        if raw.get("delete_at") or author is None or kind is None:
-            return None
-        return ChatPost(
-            id=str(raw["id"]),
-            user=author,
-            channel_id=str(raw["channel_id"]),
-            channel_type=kind,
-            message=str(raw.get("message", "")),
-            root_id=str(raw.get("root_id") or ""),
-        )
+        return self.post_from(raw)
 
     def may_read_channel(self, user_id: str, channel_id: str) -> bool:
         try:

@@ -70,12 +70,20 @@ class RedmineFeed:
 
     def history(self, issue_id: int) -> IssueHistory | None:
         try:
-            raw = self._gateway.as_user(None, lambda r: r.issue.get(issue_id, include=["journals"]).raw())
+            raw = self._gateway.as_user(
+                None, lambda r: r.issue.get(issue_id, include=["journals", "attachments"]).raw()
+            )
         except NotFound:
             return None
         issue = issue_from(raw)
         journals = tuple(self._journal(j) for j in raw.get("journals", []))
-        return IssueHistory(issue, issue.status.id in self.closed_ids(), journals)
+        later = {f.id for j in journals for f in j.files}
+        files = tuple(
+            Ref(int(a["id"]), str(a.get("filename", "")))
+            for a in raw.get("attachments", [])
+            if int(a["id"]) not in later
+        )
+        return IssueHistory(issue, issue.status.id in self.closed_ids(), journals, files)
 
     def visible_journals(self, login: str, issue_id: int) -> frozenset[int] | None:
         try:
@@ -126,6 +134,11 @@ class RedmineFeed:
             notes=str(raw.get("notes") or ""),
             private_notes=bool(raw.get("private_notes", False)),
             details=details,
+            files=tuple(
+                Ref(int(d["name"]), str(d["new_value"]))
+                for d in raw.get("details", [])
+                if d.get("property") == "attachment" and d.get("new_value") and str(d.get("name", "")).isdigit()
+            ),
         )
 
     def _change(self, raw: dict[str, Any]) -> Change:

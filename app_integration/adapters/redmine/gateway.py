@@ -23,7 +23,7 @@ from redminelib.exceptions import BaseRedmineError
 
 from app_integration.adapters.redmine.call_scope import current_scope
 from app_integration.adapters.redmine.http_engine import UNAVAILABLE, CallEngine
-from app_integration.adapters.redmine.issue_mapping import full_name, issue_from, project_from
+from app_integration.adapters.redmine.issue_mapping import full_name, issue_from, project_from, uploads_field
 from app_integration.core.errors import (
     BridgeError,
     NotFound,
@@ -282,6 +282,8 @@ class RedmineGateway:
             "due_date": draft.due_date.isoformat() if draft.due_date else None,
             "estimated_hours": float(draft.estimated_hours) if draft.estimated_hours is not None else None,
             "done_ratio": draft.done_ratio,
+            "is_private": True if draft.is_private else None,
+            "uploads": uploads_field(draft.uploads) or None,
         }
         fields.update({k: v for k, v in optional.items() if v is not None})
         for attempt in range(1, CREATE_ATTEMPTS + 1):

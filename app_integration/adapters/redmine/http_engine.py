@@ -202,6 +202,16 @@ class CallEngine(BaseEngine):  # type: ignore[misc]
             metrics.REDMINE_SECONDS.labels(kind).observe(time.perf_counter() - started)
             metrics.REDMINE_CALLS.labels(kind, outcome).inc()
 
+    def page(self, url: str) -> str:
+        """An HTML page, for what Redmine shows only there; through the same bound and error table."""
+        kwargs = self.construct_request_kwargs("get", None, None, None)
+        kwargs["headers"] = {**self._call_params.get("headers", {}), **kwargs["headers"]}
+        response = self._send("get", url, kwargs)
+        error = error_for(response.status_code, _Answer(response, None))
+        if error is not None:
+            raise error
+        return response.text
+
     def process_response(self, response: requests.Response) -> Any:
         status = response.status_code
         personal = self._call_params.get("personal")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from app_integration.core.models import Issue, Project, Ref
+from app_integration.core.models import Issue, Project, Ref, Upload
 
 
 def full_name(raw: dict[str, Any]) -> str:
@@ -44,3 +45,8 @@ def issue_from(raw: dict[str, Any]) -> Issue:
         is_private=bool(raw.get("is_private", False)),
         created_on=timestamp(raw.get("created_on")),
     )
+
+
+def uploads_field(uploads: Iterable[Upload]) -> list[dict[str, str]]:
+    """Redmine's `uploads` for a create or an update: the tokens its upload API gave."""
+    return [{"token": u.token, "filename": u.filename, "content_type": u.content_type} for u in uploads]

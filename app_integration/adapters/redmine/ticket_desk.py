@@ -10,7 +10,7 @@ from typing import Any
 
 from app_integration.adapters.redmine.feed import RedmineFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
-from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
+from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp, uploads_field
 from app_integration.core.models import Choice, Ref
 from app_integration.core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
 
@@ -50,6 +50,8 @@ class RedmineTickets:
             fields["status_id"] = change.status_id
         if change.assigned_to_id is not None:
             fields["assigned_to_id"] = change.assigned_to_id
+        if change.uploads:
+            fields["uploads"] = uploads_field(change.uploads)
         self._gateway.as_user(login, lambda r: r.issue.update(issue_id, **fields))
 
     def log_time(self, login: str, issue_id: int, entry: TimeEntryDraft) -> None:
@@ -74,11 +76,20 @@ class RedmineTickets:
         )
 
     def may_write_private_notes(self, login: str, project_id: int) -> bool:
-        """Whether Redmine would keep a note private for this person: an administrator, or a role in the
-        project with `set_notes_private`. Redmine silently makes the note public otherwise."""
+        """Whether Redmine would keep a note private for this person: a role in the project with
+        `set_notes_private`. Redmine silently makes the note public otherwise."""
+        return "set_notes_private" in self._permissions(login, project_id)
+
+    def may_make_private(self, login: str, project_id: int) -> bool:
+        """A new ticket is the person's own: set_issues_private or set_own_issues_private keep it private."""
+        return bool({"set_issues_private", "set_own_issues_private"} & self._permissions(login, project_id))
+
+    def _permissions(self, login: str, project_id: int) -> frozenset[str]:
+        """What the person's roles in the project allow (fail closed: a non-member, or a login Redmine does not
+        know, may nothing here)."""
         account = self._gateway.account(login)
         if account is None:
-            return False
+            return frozenset()
         memberships = self._gateway.as_user(
             None, lambda r: [m.raw() for m in r.project_membership.filter(project_id=project_id, limit=100)]
         )
@@ -88,7 +99,7 @@ class RedmineTickets:
             if (m.get("user") or {}).get("id") == account.id
             for role in m.get("roles", [])
         }
-        return any("set_notes_private" in self._role_permissions(role_id) for role_id in role_ids)
+        return frozenset().union(*(self._role_permissions(role_id) for role_id in role_ids))
 
     def _role_permissions(self, role_id: int) -> frozenset[str]:
         choices = self._gateway.cached_list(

@@ -10,6 +10,7 @@ from app_integration.adapters.redmine.feed import RedmineFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.http_engine import bound_calls
 from app_integration.adapters.redmine.ticket_desk import RedmineTickets
+from app_integration.adapters.redmine.uploads import RedmineAttachments
 from app_integration.adapters.store.key_vault import KeyVault
 from app_integration.adapters.store.notification_store import NotificationTables
 from app_integration.adapters.store.outbox_store import OutboxTable
@@ -72,6 +73,7 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         concurrency=settings.redmine_concurrency,
         feed=feed,
         desk=RedmineTickets(gateway, feed),
+        attachments=RedmineAttachments(gateway),
         notifications=notifications,
         outbox=outbox,
         people=store,

@@ -12,6 +12,7 @@ from app_integration.core.chat_commands.account_links import (
     submit_key,
     whoami,
 )
+from app_integration.core.chat_commands.attach_to_ticket import attach, attach_form, submit_attach
 from app_integration.core.chat_commands.help import make_app_info
 from app_integration.core.chat_commands.personal_notifications import notifications, toggle_notification
 from app_integration.core.chat_commands.subscriptions import submit_subscription, subscribe, subscriptions, unsubscribe
@@ -105,6 +106,15 @@ def build_registry() -> CommandRegistry:
             Command("ticket_watch", "", run=watch_ticket, hidden=True, policy="signed"),
             Command("ticket_unwatch", "", run=unwatch_ticket, hidden=True, policy="signed"),
             Command("ticket_share", "", run=share_ticket, hidden=True, policy="signed"),
+            Command(
+                "attach",
+                N_("Add a post, or its whole thread, to a ticket as your note, with its files"),
+                label=N_("Add a post to a ticket"),
+                run=attach,
+                submit=submit_attach,
+                usage=N_("<permalink> <ticket> [thread]"),
+            ),
+            Command("attach_form", "", run=attach_form, hidden=True),  # opens a form for a post the person may read
             Command(
                 "connect",
                 N_("Link your account to Redmine yourself: by email or API key"),

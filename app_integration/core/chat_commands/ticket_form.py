@@ -5,13 +5,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import re
 import uuid
 from collections.abc import Mapping
 
+from app_integration.core.chat_commands.post_material import (
+    Carried,
+    Material,
+    carry_files,
+    gather,
+    note_text,
+    source_post,
+)
 from app_integration.core.chat_commands.project_access import assignee_problem, project_choices, project_members
 from app_integration.core.chat_ids import is_chat_id
-from app_integration.core.errors import BridgeError, InputError, NotFound
+from app_integration.core.errors import BridgeError, InputError
 from app_integration.core.formatting import issue_link, issue_table, plain, source_footer
 from app_integration.core.i18n import _
 from app_integration.core.idempotency import run_once
@@ -31,19 +38,6 @@ from app_integration.core.services import Services
 
 log = logging.getLogger(__name__)
 DONE_CHOICES = tuple(Choice(str(n), f"{n} %") for n in range(0, 101, 10))
-
-
-POST_REF = re.compile(r"(?:/pl/|^)([a-z0-9]{26})/?$")
-
-
-def source_post(services: Services, context: CommandContext, reference: str) -> ChatPost:
-    """The post a ticket is made from, by permalink or id, when the caller may read its channel (asked of
-    Mattermost for the caller's verified id; the request's word for it counts for nothing)."""
-    found = POST_REF.search(reference.strip())
-    post = services.chat.read_post(found.group(1)) if found else None
-    if post is None or not services.chat.may_read_channel(context.user.id, post.channel_id):
-        raise NotFound(_("That post is not found, or you cannot read its channel."))
-    return post
 
 
 def open_form(services: Services, context: CommandContext) -> Reply:
@@ -128,8 +122,30 @@ def open_form(services: Services, context: CommandContext) -> Reply:
         ),
     )
     if post is not None:
-        form = dataclasses.replace(form, argument=post.id, title=_("Ticket from a post"))
+        form = dataclasses.replace(
+            form, argument=post.id, title=_("Ticket from a post"), fields=form.fields + _post_fields(services, post)
+        )
     return Reply(form=form)
+
+
+def _post_fields(services: Services, post: ChatPost) -> tuple[FormField, ...]:
+    """The whole thread, on request; and from a channel that is not public, the person's word that the text
+    may be seen in the project, for projects where Redmine would not keep the ticket private."""
+    fields = (
+        FormField("whole_thread", _("The whole thread"), "bool", help=_("Every post of the thread, with its files")),
+    )
+    if services.chat.channel_kind(post.channel_id) == "O":
+        return fields
+    confirm = FormField(
+        "visible_ok",
+        _("Visible in the project"),
+        "bool",
+        help=_(
+            "The post is from a channel that is not public. The ticket is made private where Redmine lets you; "
+            "elsewhere, tick this to agree that its text and files will be visible to the whole project."
+        ),
+    )
+    return (*fields, confirm)
 
 
 def _subject_of(post: ChatPost) -> str:
@@ -165,12 +181,16 @@ def _create(services: Services, context: CommandContext) -> Reply:
         if isinstance(found, str):
             raise InputError(found, {"mattermost_user": found})
         draft = dataclasses.replace(draft, assigned_to_id=found.id)
+    carried = Carried()
+    if context.argument:
+        draft, carried = _with_post(services, context, login, draft)
     issue = services.tracker.create_issue(login, draft)
     base_url = services.tracker.base_url
     pretext = _("@{user} created a ticket by form", user=context.user.username)
     table, _shown = issue_table(base_url, [issue], "assignee")
+    body = "\n\n".join(filter(None, [table, carried.report()]))  # the DM keeps what did not come along
     try:
-        services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=table))
+        services.chat.send_direct(context.user.id, ChatMessage(text=pretext, pretext=pretext, body=body))
     except BridgeError:
         log.info("could not DM %s the new ticket #%d; the reply says it", context.user.username, issue.id)
     text = _("Created {link} {subject}.", link=issue_link(base_url, issue.id), subject=plain(issue.subject))
@@ -180,7 +200,32 @@ def _create(services: Services, context: CommandContext) -> Reply:
         text += " " + _(
             "Redmine's workflow started it as **{status}**, not the status you chose.", status=plain(issue.status.name)
         )
-    return Reply(text=text, sent_as_dm=True)
+    return Reply(text="\n".join(filter(None, [text, carried.report()])), sent_as_dm=True)
+
+
+def _with_post(
+    services: Services, context: CommandContext, login: str, draft: IssueDraft
+) -> tuple[IssueDraft, Carried]:
+    """The post's files (and its thread's) come along; from a channel that is not public the ticket is private
+    where Redmine keeps it so, and elsewhere made only with the person's word that the project may see it."""
+    whole = str(context.values.get("whole_thread") or "").lower() == "true"
+    material = gather(services, context, context.argument, whole)
+    if not material.public:
+        project = services.tracker.project(login, draft.project)
+        if services.desk.may_make_private(login, project.id):
+            draft = dataclasses.replace(draft, is_private=True)
+        elif str(context.values.get("visible_ok") or "").lower() != "true":
+            message = _(
+                "Redmine does not let you make tickets private in {project}: tick “Visible in the project” to make "
+                "it anyway, visible to everyone there.",
+                project=plain(project.name),
+            )
+            raise InputError(message, {"visible_ok": message})
+    if whole and len(material.posts) > 1:
+        thread = Material(material.post, material.posts[1:], material.public, material.link)
+        draft = dataclasses.replace(draft, description=f"{draft.description}\n\n{note_text(services, thread)}")
+    carried = carry_files(services, login, material, private=False)
+    return dataclasses.replace(draft, uploads=carried.uploads), carried
 
 
 def _announce(services: Services, context: CommandContext, issue: Issue) -> None:

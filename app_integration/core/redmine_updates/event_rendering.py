@@ -53,6 +53,14 @@ def card(base_url: str, issue: Issue, names: Names) -> str:
 
 
 def event_text(base_url: str, event: IssueEvent, names: Names, with_note: bool = True) -> str:
+    text = _event_text(base_url, event, names, with_note)
+    if not event.files:
+        return text
+    files = ", ".join(link(f"📎 {f.name}", f"{base_url}/attachments/{f.id}") for f in event.files)
+    return f"{text}\n{_('Files: {files}', files=files)}" if text else _("Files: {files}", files=files)
+
+
+def _event_text(base_url: str, event: IssueEvent, names: Names, with_note: bool) -> str:
     actor = names.person(event.actor, ping=False)
     issue = event.issue
     if "created" in event.kinds:

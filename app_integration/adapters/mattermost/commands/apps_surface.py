@@ -15,7 +15,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from app_integration.adapters.mattermost.commands.form_rendering import apps_bindings, apps_form, submitted_value
+from app_integration.adapters.mattermost.commands.form_rendering import (
+    POST_MENU,
+    apps_bindings,
+    apps_form,
+    submitted_value,
+)
 from app_integration.adapters.mattermost.commands.request_verification import EXPIRED_DIALOG, Expired, check_app_jwt
 from app_integration.adapters.mattermost.commands.web_context import WebContext
 from app_integration.adapters.request_parsing import MalformedRequest, json_object, member, text
@@ -113,10 +118,16 @@ def _secret(web: WebContext) -> str | None:
 
 def _call(web: WebContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
     name, submitting = (path[: -len("_submit")], True) if path.endswith("_submit") else (path, False)
-    command = web.registry.find(LEGACY_PATHS.get(name, name))
+    command = web.registry.find(POST_MENU.get(name) or LEGACY_PATHS.get(name, name))
     if command is None or (submitting and command.submit is None):
         return {"type": "error", "text": _("Unknown call `/{path}`.", path=path)}
     context = _context(web, body)
+    if name in POST_MENU and not submitting:
+        # The post the menu was opened on; the command itself asks Mattermost whether this person may read it.
+        post_id = text(member(member(body, "context"), "post"), "id")
+        if not is_chat_id(post_id):
+            raise MalformedRequest("the post menu's call names no post")
+        context = dataclasses.replace(context, argument=post_id)
     if submitting:
         # The form's state is the bridge's own, signed when the form was made: only then is a step "signed".
         state = body.get("state")

@@ -138,7 +138,24 @@ def apps_bindings(registry: CommandRegistry, icon_url: str) -> list[dict[str, An
         for trigger in (SLASH_TRIGGER, LEGACY_TRIGGER)
     ]
     top_level = [binding(command.name, command) for command in registry]
-    return [{"location": "/command", "bindings": groups + top_level}]
+    return [{"location": "/command", "bindings": groups + top_level}, post_menu(icon_url)]
+
+
+# The post menu's items, and the command each opens for the post it was chosen on.
+POST_MENU = {"post_create_ticket": "create_ticket_by_form", "post_attach": "attach_form"}
+
+
+def post_menu(icon_url: str) -> dict[str, Any]:
+    """*Create a ticket* and *Add to a ticket* on every post's menu, where the Apps framework runs."""
+    labels = {"post_create_ticket": _("Create a ticket"), "post_attach": _("Add to a ticket")}
+    expand = {**APPS_EXPAND, "post": "summary"}
+    return {
+        "location": "/post_menu",
+        "bindings": [
+            {"location": path, "label": label, "icon": icon_url, "submit": {"path": f"/{path}", "expand": expand}}
+            for path, label in labels.items()
+        ],
+    }
 
 
 def submitted_value(value: Any) -> str | None:

@@ -51,10 +51,14 @@ def _offer(bridge: ListenerParts, user_id: str, post_id: str) -> None:
     text = _("Make a Redmine ticket from [this post]({link})?", link=link)
     if settings.request_signing_key is None:  # no way to sign a button: the command does the same
         text += "\n" + _("Type `/integration_with_redmine create_ticket_by_form {link}`.", link=link)
+        text += "\n" + _("Or add it to a ticket: `/integration_with_redmine attach {link} <ticket>`.", link=link)
         chat.post_props(chat.direct_channel(user_id), text, {})
         return
     signer = StateSigner(settings.request_signing_key.get_secret_value(), settings.signed_state_max_age)
-    action = Action(_("Create a ticket from this post"), "create_ticket_by_form", post_id, "primary")
+    actions = [
+        Action(_("Create a ticket from this post"), "create_ticket_by_form", post_id, "primary"),
+        Action(_("Add to a ticket"), "attach_form", post_id),
+    ]
     channel = chat.direct_channel(user_id)
-    buttons = signed_buttons(signer, settings.root_url, user_id, channel, [action], "")
+    buttons = signed_buttons(signer, settings.root_url, user_id, channel, actions, "")
     chat.post_props(channel, text, {"attachments": [buttons]})
