@@ -34,11 +34,15 @@ class Redmine:
     def update(self, login: str, issue_id: int, **fields: Any) -> None:
         self._call(login, "PUT", f"/issues/{issue_id}.json", {"issue": fields})
 
-    def find(self, subject: str) -> int:
-        """The one issue with this subject, as the admin sees it."""
+    def search(self, subject: str) -> list[int]:
+        """The issues with exactly this subject, as the admin sees them."""
         found = self._call("admin", "GET", f"/issues.json?status_id=*&subject={subject}")["issues"]
-        assert len(found) == 1, found
-        return int(found[0]["id"])
+        return [int(issue["id"]) for issue in found]
+
+    def find(self, subject: str) -> int:
+        """The one issue with this subject."""
+        [found] = self.search(subject)
+        return found
 
     def user_id(self, login: str) -> int:
         found = self._call("admin", "GET", f"/users.json?name={login}")["users"]

@@ -30,6 +30,11 @@ def test_round_trip_counts_meet_their_goals(redmine: RedmineInfo, emulator: Any,
     assert (one.warm, four.warm) == (2, 5)  # N creates + 1 membership lookup
     assert four.cold == 4 + 1 + 3  # + the caller and 2 assignees looked up once each
     assert four.warm <= 4 + 2 < four.naive  # type: ignore[operator]
+    # A post with N files: N uploads + 1 create + the form's membership check, warm; cold also reads Redmine's
+    # size limit (2) and the caller's projects' lists.
+    for n in (1, 4):
+        files = counts[f"ticket from a post with N={n} files"]
+        assert files.warm == n + 2 and n + 2 < files.cold <= n + 2 + 2 + 2
 
 
 def test_the_limits_benchmark_creates_every_line_directly_and_bridged(

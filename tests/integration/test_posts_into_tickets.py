@@ -15,7 +15,7 @@ from app_integration.adapters.mattermost.posts.reaction_offers import offer_tick
 from app_integration.adapters.runtime.wiring import Bridge
 from mattermost_server.emulator.sample_files import png
 from tests.conftest import RedmineInfo
-from tests.integration.feed_support import Redmine
+from tests.integration.feed_support import Redmine, channel_named, cycle, demo_id, subscribe, texts
 from tests.integration.surface_support import click, slash
 from tests.mattermost_payloads import dialog_submission
 
@@ -152,3 +152,46 @@ def test_the_attach_dialog_adds_the_note_once_however_often_it_is_sent(
     for _ in range(3):
         assert client.post("/dialog", json=sent).status_code == 200
     assert len(journals_of(redmine, issue)) == 1
+
+
+@pytest.mark.parametrize("person", ["alice", "bob"])
+def test_a_private_channels_post_makes_a_private_ticket_where_the_person_may_else_asks_their_word(
+    client: FlaskClient, emulator: Any, redmine: RedmineInfo, person: str
+) -> None:
+    """Manager holds set_issues_private, Developer does not (Redmine's default roles): alice's ticket is made
+    private; bob must tick "Visible in the project" first, and then the ticket is public with its file."""
+    tag = uuid.uuid4().hex[:8]
+    room = private_channel(emulator, f"plans-{tag}")
+    post = post_with_files(emulator, room, "carol", f"Budget draft {tag}", {"budget.txt": TEXT_FILE})
+    assert slash(client, emulator, person, f"create_ticket_by_form {post['id']}", room) == {}
+    opened = emulator.dialogs[-1]
+    assert {"whole_thread", "visible_ok"} <= {e["name"] for e in opened["dialog"]["elements"]}
+    values = {"projects": "demo", "trackers": "1", "subject": f"Budget {tag}", "status": "1", "priority": "2"}
+    user = emulator.user(person)
+    answer = client.post("/dialog", json=dialog_submission(opened, user, room, values)).get_json() or {}
+    if person == "bob":
+        assert "visible_ok" in answer["errors"] and not Redmine(redmine).search(f"Budget {tag}")
+        values["visible_ok"] = True
+        answer = client.post("/dialog", json=dialog_submission(opened, user, room, values)).get_json() or {}
+    assert not answer.get("errors"), answer
+    issue = Redmine(redmine).find(f"Budget {tag}")
+    shown = requests.get(
+        f"{redmine.url}/issues/{issue}.json", headers={"X-Redmine-API-Key": redmine.admin_key}, timeout=15
+    ).json()["issue"]
+    assert shown["is_private"] is (person == "alice")
+    assert attachments_of(redmine, issue) == {"budget.txt": TEXT_FILE}
+
+
+def test_redmines_files_come_back_with_the_note_into_the_channels_thread(
+    client: FlaskClient, feed_bridge: Bridge, emulator: Any, channel: str, redmine: RedmineInfo
+) -> None:
+    rm = Redmine(redmine)
+    news = channel_named(emulator, f"news-{uuid.uuid4().hex[:6]}")
+    subscribe(feed_bridge, emulator, news, "alice", demo_id(feed_bridge))
+    issue = rm.create("alice", "demo", f"Files back {uuid.uuid4().hex[:8]}")
+    cycle(feed_bridge)
+    post = post_with_files(emulator, channel, "alice", "the screenshot", {"back.png": png(4, 4)})
+    assert "1 file" in slash(client, emulator, "bob", f"attach {post['id']} {issue}", channel)["text"]
+    cycle(feed_bridge)
+    said = "\n".join(texts(emulator, news))
+    assert "back.png" in said and "/attachments/" in said and "the screenshot" in said

@@ -1,5 +1,5 @@
 """The emulator refuses what the real server refuses: dialog validation from model/integration_action.go,
-and permissions per role from model/role.go and api4/post.go."""
+permissions per role from model/role.go and api4/post.go, and files from api4/file.go."""
 
 from __future__ import annotations
 
@@ -38,3 +38,36 @@ def check_roles(emulator: MattermostEmulator) -> None:
     assert emulator.may(bot, "edit_others_posts", channel["id"])
     emulator.bot["roles"] = "system_user system_admin"
     assert emulator.may(bot, "create_post_ephemeral") and emulator.may(bot, "create_post", "elsewhere")
+
+
+def test_files_and_threads_are_served_as_api4_file_go_and_post_go_serve_them() -> None:
+    """getFile and getFileInfo: the uploader, or read_channel on the channel of the file's post, else 403; a
+    missing file 404. getPostThread needs read_channel_content. Uploads need upload_file and stay within
+    FileSettings.MaxFileSize."""
+    import httpx
+    import pytest
+
+    with MattermostEmulator(validate=False) as emulator:
+        alice, outsider = emulator.add_user("alice", token="t-alice"), emulator.add_user("eve", token="t-eve")
+        room = emulator.add_channel("room", [emulator.bot, alice], kind="P")
+        info = emulator.upload_as("alice", room["id"], "plan.txt", b"the plan")
+        root = emulator.post_as("alice", room["id"], "see the plan", files=(info,))
+        emulator.post_as("alice", room["id"], "and a reply", root_id=root["id"])
+
+        def get(path: str, token: str) -> httpx.Response:
+            return httpx.get(f"{emulator.url}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+        assert get(f"/api/v4/files/{info['id']}", "t-alice").content == b"the plan"
+        assert get(f"/api/v4/files/{info['id']}", emulator.bot_token).status_code == 200
+        assert get(f"/api/v4/files/{info['id']}", "t-eve").status_code == 403
+        assert get(f"/api/v4/files/{info['id']}/info", "t-eve").status_code == 403
+        assert get(f"/api/v4/files/{info['id']}/info", "t-alice").json()["post_id"] == root["id"]
+        assert get("/api/v4/files/" + "x" * 26, "t-alice").status_code == 404
+        thread = get(f"/api/v4/posts/{root['id']}/thread", emulator.bot_token).json()
+        assert len(thread["order"]) == 2 and thread["order"][-1] == root["id"]
+        assert get(f"/api/v4/posts/{root['id']}/thread", "t-eve").status_code == 403
+        with pytest.raises(PermissionError):
+            emulator.upload_as(outsider["username"], room["id"], "x.txt", b"x")
+        emulator.max_file_size = 4
+        with pytest.raises(ValueError, match="too_large"):
+            emulator.upload_as("alice", room["id"], "big.txt", b"12345")
