@@ -27,6 +27,9 @@ class FilesAndThreads:
     def channel_kind(self, channel_id: str, fresh: bool = False) -> str | None:
         raise NotImplementedError
 
+    def bot(self) -> ChatUser:
+        raise NotImplementedError
+
     def file_info(self, file_id: str) -> ChatFile | None:
         """The file's name, size and type, or None when it is gone or the bot may not read it."""
         try:
@@ -46,12 +49,14 @@ class FilesAndThreads:
         return bytes(response.content)
 
     def thread(self, post_id: str) -> list[ChatPost]:
-        """Every post of the post's thread, the root first; posts the bot cannot attribute are left out."""
+        """Every post people wrote in the post's thread, the root first. The bot's own (its announcements, its
+        links) are not the conversation, and a post it cannot attribute is left out."""
         raw = self._call(lambda d: d.posts.get_post_thread(checked_id(post_id)))
         by_id = raw.get("posts") or {}
         # `order` is newest first and settles posts made in the same millisecond, which create_at cannot.
         ordered = [by_id[i] for i in reversed(raw.get("order") or []) if i in by_id]
-        posts = [self.post_from(p) for p in ordered if not p.get("delete_at")]
+        bot = self.bot().id
+        posts = [self.post_from(p) for p in ordered if not p.get("delete_at") and p.get("user_id") != bot]
         return [p for p in posts if p is not None]
 
     def post_from(self, raw: dict[str, Any]) -> ChatPost | None:
