@@ -90,13 +90,14 @@ class RedmineTickets:
         account = self._gateway.account(login)
         if account is None:
             return frozenset()
+        # The person's own memberships (group ones included), not the project's list: no page to fall off.
         memberships = self._gateway.as_user(
-            None, lambda r: [m.raw() for m in r.project_membership.filter(project_id=project_id, limit=100)]
+            None, lambda r: r.user.get(account.id, include=["memberships"]).raw().get("memberships", [])
         )
         role_ids = {
             int(role["id"])
             for m in memberships
-            if (m.get("user") or {}).get("id") == account.id
+            if (m.get("project") or {}).get("id") == project_id
             for role in m.get("roles", [])
         }
         return frozenset().union(*(self._role_permissions(role_id) for role_id in role_ids))

@@ -181,9 +181,9 @@ def _create(services: Services, context: CommandContext) -> Reply:
         if isinstance(found, str):
             raise InputError(found, {"mattermost_user": found})
         draft = dataclasses.replace(draft, assigned_to_id=found.id)
-    carried = Carried()
+    carried, post = Carried(), None
     if context.argument:
-        draft, carried = _with_post(services, context, login, draft)
+        draft, carried, post = _with_post(services, context, login, draft)
     issue = services.tracker.create_issue(login, draft)
     base_url = services.tracker.base_url
     pretext = _("@{user} created a ticket by form", user=context.user.username)
@@ -194,8 +194,8 @@ def _create(services: Services, context: CommandContext) -> Reply:
     except BridgeError:
         log.info("could not DM %s the new ticket #%d; the reply says it", context.user.username, issue.id)
     text = _("Created {link} {subject}.", link=issue_link(base_url, issue.id), subject=plain(issue.subject))
-    if context.argument:
-        _announce(services, context, issue)
+    if post is not None:
+        _announce(services, context, post, issue)
     if draft.status_id is not None and issue.status.id != draft.status_id:
         text += " " + _(
             "Redmine's workflow started it as **{status}**, not the status you chose.", status=plain(issue.status.name)
@@ -205,7 +205,7 @@ def _create(services: Services, context: CommandContext) -> Reply:
 
 def _with_post(
     services: Services, context: CommandContext, login: str, draft: IssueDraft
-) -> tuple[IssueDraft, Carried]:
+) -> tuple[IssueDraft, Carried, ChatPost]:
     """The post's files (and its thread's) come along; from a channel that is not public the ticket is private
     where Redmine keeps it so, and elsewhere made only with the person's word that the project may see it."""
     whole = str(context.values.get("whole_thread") or "").lower() == "true"
@@ -225,12 +225,12 @@ def _with_post(
         thread = Material(material.post, material.posts[1:], material.public, material.link)
         draft = dataclasses.replace(draft, description=f"{draft.description}\n\n{note_text(services, thread)}")
     carried = carry_files(services, login, material, private=False)
-    return dataclasses.replace(draft, uploads=carried.uploads), carried
+    return dataclasses.replace(draft, uploads=carried.uploads), carried, material.post
 
 
-def _announce(services: Services, context: CommandContext, issue: Issue) -> None:
-    """A ticket made from a post is announced in that post's thread, once the caller may still read it."""
-    post = source_post(services, context, context.argument)
+def _announce(services: Services, context: CommandContext, post: ChatPost, issue: Issue) -> None:
+    """A ticket made from a post is announced in that post's thread (read, and checked readable for the
+    caller, just before the create)."""
     link = issue_link(services.tracker.base_url, issue.id)
     message = ChatMessage(text=_("@{user} made a ticket from this post: {link}", user=context.user.username, link=link))
     try:
