@@ -166,8 +166,8 @@ class TicketDesk(Protocol):
 class Attachments(Protocol):
     """Files into Redmine: its size limit, and one upload per file as the person."""
 
-    def limit(self) -> int:
-        """attachment_max_size in bytes, as Redmine shows it, else its default."""
+    def limit(self) -> int | None:
+        """attachment_max_size in bytes, as Redmine shows it; None where it does not, and Redmine decides."""
         ...
 
     def upload(self, login: str, name: str, content_type: str, data: bytes) -> Upload:

@@ -3,9 +3,10 @@ note then names; and Redmine's size limit, `attachment_max_size`, read where Red
 
 Redmine's REST API does not show its settings. Its issue page does, on the file field of the edit form
 (`data-max-file-size`, in bytes, from app/views/attachments/_form.html.erb), and that page answers the admin's
-API key (IssuesController accepts API auth for `show` in any format). Where it cannot be read, the setting's
-default holds (5120 KB, config/settings.yml), and a refusal for size (422, whose message ends with the limit in
-bytes, app/models/attachment.rb) corrects it."""
+API key (IssuesController accepts API auth for `show` in any format). Where it cannot be read, the limit is
+unknown and Redmine decides each upload; its refusal for size (422, whose message ends with the limit in bytes,
+app/models/attachment.rb) then makes it known. The setting's default (5120 KB, config/settings.yml) is only
+what the bridge says when Redmine's message names no number."""
 
 from __future__ import annotations
 
@@ -30,10 +31,10 @@ class RedmineAttachments:
     def __init__(self, gateway: RedmineGateway) -> None:
         self._gateway = gateway
         self._lock = threading.Lock()
-        self._limit: tuple[int, float] | None = None
+        self._limit: tuple[int | None, float] | None = None
 
-    def limit(self) -> int:
-        """Redmine's attachment_max_size in bytes, read at most once an hour."""
+    def limit(self) -> int | None:
+        """Redmine's attachment_max_size in bytes, read at most once an hour; None where Redmine did not show it."""
         with self._lock:
             if self._limit is not None and time.monotonic() - self._limit[1] < LIMIT_TTL:
                 return self._limit[0]
@@ -42,18 +43,18 @@ class RedmineAttachments:
             self._limit = (limit, time.monotonic())
         return limit
 
-    def _read_limit(self) -> int:
+    def _read_limit(self) -> int | None:
         try:
             newest = self._gateway.as_user(
                 None, lambda r: [i.id for i in r.issue.filter(status_id="*", sort="id:desc", limit=1)]
             )
             if not newest:
-                return DEFAULT_LIMIT
+                return None
             page = self._gateway.as_user(None, lambda r: r.engine.page(f"{r.url}/issues/{newest[0]}"))
         except BridgeError:
-            return DEFAULT_LIMIT
+            return None
         found = _SHOWN_LIMIT.search(page)
-        return int(found.group(1)) if found else DEFAULT_LIMIT
+        return int(found.group(1)) if found else None
 
     def upload(self, login: str, name: str, content_type: str, data: bytes) -> Upload:
         try:
@@ -70,4 +71,6 @@ class RedmineAttachments:
                 with self._lock:
                     self._limit = (limit, time.monotonic())
                 return FileRefused(_("larger than Redmine's limit of {size}", size=megabytes(limit)))
+            if "exceeds the maximum allowed file size" in error:  # a message without its number: the default
+                return FileRefused(_("larger than Redmine's limit of {size}", size=megabytes(DEFAULT_LIMIT)))
         return FileRefused(_("Redmine refused it: {reason}", reason="; ".join(refused.errors)))

@@ -96,8 +96,9 @@ def _when(post: ChatPost) -> str:
 
 
 def carry_files(services: Services, login: str, material: Material, private: bool) -> Carried:
-    """The files as Redmine uploads, one upload each: a file over Redmine's limit is not even downloaded, and
-    one Redmine refuses is named. In a private note none comes along (see the module's note)."""
+    """The files as Redmine uploads, one upload each: a file over Redmine's limit is not even downloaded (where
+    Redmine showed its limit; else Redmine decides), and one Redmine refuses is named. In a private note none
+    comes along (see the module's note)."""
     if not material.file_ids:
         return Carried()
     if private:
@@ -111,7 +112,7 @@ def carry_files(services: Services, login: str, material: Material, private: boo
         info = services.chat.file_info(file_id)
         if info is None:
             left.append((file_id, _("Mattermost no longer has it")))
-        elif info.size > limit:
+        elif limit is not None and info.size > limit:
             left.append((info.name, _("larger than Redmine's limit of {size}", size=megabytes(limit))))
         else:
             try:
