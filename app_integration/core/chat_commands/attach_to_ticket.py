@@ -18,7 +18,8 @@ from app_integration.core.chat_commands.post_material import (
     private_or_refuse,
     source_post,
 )
-from app_integration.core.errors import BridgeError, InputError
+from app_integration.core.chat_commands.ticket_cards import NOT_VISIBLE
+from app_integration.core.errors import BridgeError, InputError, NotFound
 from app_integration.core.formatting import issue_link, plain
 from app_integration.core.i18n import N_, _, ngettext
 from app_integration.core.idempotency import run_once
@@ -107,8 +108,12 @@ def submit_attach(services: Services, context: CommandContext) -> Reply:
 def add_to_ticket(services: Services, context: CommandContext, reference: str, issue_id: int, whole: bool) -> Reply:
     login = services.login_for(context.user)
     material = gather(services, context, reference, whole)
-    view = services.desk.ticket(login, issue_id)  # NotFound unless they may see it
-    project = view.issue.project
+    # One light list query as the person: a ticket they cannot see is not there (the card's full read,
+    # with journals and watchers, is more than a note needs).
+    found = services.tracker.issues_by_ids(login, [issue_id])
+    if not found:
+        raise NotFound(_(NOT_VISIBLE, id=issue_id))
+    project = found[0].project
     private = private_or_refuse(services, login, project.id, project.name, material)
     carried = carry_files(services, login, material, private)
     change = TicketChange(notes=note_text(services, material), private_notes=private, uploads=carried.uploads)

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from app_integration.core.errors import BridgeError, FileRefused, NotFound, PermissionDenied
+from app_integration.core.errors import BridgeError, NotFound, PermissionDenied
 from app_integration.core.formatting import link, megabytes, plain
 from app_integration.core.i18n import _, ngettext
 from app_integration.core.models import ChatPost, CommandContext, Upload
@@ -62,7 +62,7 @@ def gather(services: Services, context: CommandContext, reference: str, whole_th
     post = source_post(services, context, reference)
     posts = [post]
     if whole_thread:
-        posts = sorted(services.chat.thread(post.id), key=lambda p: p.created_at) or [post]
+        posts = services.chat.thread(post.id) or [post]  # oldest first, as the port gives them
     public = services.chat.channel_kind(post.channel_id, fresh=True) == "O"
     return Material(post, tuple(posts), public, services.chat.permalink(post.id))
 
@@ -76,15 +76,15 @@ def note_text(services: Services, material: Material) -> str:
             "@{user} in Mattermost, {time}: {link}", user=only.user.username, time=_when(only), link=material.link
         )
         return f"{only.message.strip()}\n\n— {byline}"
-    root = material.posts[0]
-    parts = [_("A thread from Mattermost: {link}", link=services.chat.permalink(root.id))]
+    root_link = services.chat.permalink(material.posts[0].id)
+    parts = [_("A thread from Mattermost: {link}", link=root_link)]
     used = len(parts[0])
     for shown, post in enumerate(material.posts):
         block = f"**@{post.user.username}**, {_when(post)}:\n{post.message.strip()}"
         if used + len(block) > MAX_NOTE:
             rest = len(material.posts) - shown
             more = ngettext("…and {count} more post in Mattermost", "…and {count} more posts in Mattermost", rest)
-            parts.append(link(more, services.chat.permalink(root.id)))
+            parts.append(link(more, root_link))
             break
         parts.append(block)
         used += len(block) + 2
@@ -118,10 +118,8 @@ def carry_files(services: Services, login: str, material: Material, private: boo
             try:
                 data = services.chat.file_bytes(file_id)
                 uploads.append(services.attachments.upload(login, info.name, info.mime_type, data))
-            except FileRefused as refused:
+            except BridgeError as refused:  # FileRefused, or Mattermost or Redmine failing on this one file
                 left.append((info.name, refused.user_message))
-            except BridgeError as error:
-                left.append((info.name, error.user_message))
     return Carried(tuple(uploads), tuple(left))
 
 
