@@ -7,7 +7,7 @@ import sys
 
 from benchmarks import suite
 from benchmarks.sandbox import ROOT, machine, provision
-from benchmarks.sections_load import section_limits, section_listener, section_load, section_real
+from benchmarks.sections_load import section_files, section_limits, section_listener, section_load, section_real
 from benchmarks.sections_recovery import section_feed, section_recovery, section_replicas, section_round_trips
 
 OUTPUT = ROOT / "docs" / "benchmarks.md"
@@ -48,6 +48,7 @@ def main() -> int:
         lines += section_feed(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_replicas(emulator, tmp, quick)
         lines += section_recovery(redmine_url, admin_key, emulator, tmp, quick)
+        lines += section_files(quick)
     finally:
         emulator.stop()
     OUTPUT.parent.mkdir(exist_ok=True)

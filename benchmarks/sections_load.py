@@ -179,3 +179,28 @@ def section_real(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Pat
         for redmine, share in shares
     ]
     return [*rows, ""]
+
+
+def section_files(quick: bool) -> list[str]:
+    from benchmarks.attach_memory_bench import attach_memory
+
+    count, size_mb = (2, 10) if quick else (5, 50)
+    found = attach_memory(count, size_mb)
+    return [
+        "## 9. Files into Redmine: the bridge's memory",
+        "",
+        f"{count} attaches of {size_mb} MB at once, each file from Mattermost's `GET /api/v4/files/{{id}}` into",
+        "Redmine's `POST /uploads.json` (both ends a loopback server that makes up and checks the bytes chunk by",
+        "chunk), in a child process of its own: the growth of its peak RSS. Streamed is what the bridge does;",
+        "read whole is how it was done before (each file in memory, then uploaded).",
+        "",
+        "| Path | Peak RSS before (MB) | Peak RSS after (MB) | Growth (MB) |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {name} | {found[key][0]:.1f} | {found[key][1]:.1f} | {found[key][1] - found[key][0]:.1f} |"
+            for name, key in (("streamed, spooled to disk past 256 KB", "streamed"), ("read whole", "read whole"))
+        ),
+        "",
+        f"Every upload's bytes arrived intact: {'yes' if found['uploads intact'][0] else 'no'}.",
+        "",
+    ]

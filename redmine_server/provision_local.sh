@@ -11,6 +11,10 @@
 # the tests' tickets never show in the demo: REDMINE_LOCAL_INSTANCE=bridge-demo (port 3301, the
 # default) or bridge-tests (port 3302), both SQLite under WEBrick, the small case.
 #
+# REDMINE_LOCAL_INSTANCE=bridge-company (port 3305) is seeded with seed_company.rb: the bare seed plus the
+# shape of a real company's Redmine (custom fields, per-tracker fields, workflow field permissions, a group,
+# versions, outsiders who may not view issues). Also SQLite under WEBrick.
+#
 # REDMINE_LOCAL_INSTANCE=bridge-prod (port 3304) is shaped like production: Debian's redmine-pgsql
 # on the project's PostgreSQL cluster (tests/postgres/provision_local.sh), served by Debian's Puma
 # in cluster mode. SQLite under WEBrick writes one ticket at a time; this one writes as many as
@@ -27,6 +31,7 @@ case "${INSTANCE}" in
   bridge-demo) DEFAULT_PORT=3301 ;;
   bridge-tests) DEFAULT_PORT=3302 ;;
   bridge-prod) DEFAULT_PORT=3304; ENGINE=pgsql ;;
+  bridge-company) DEFAULT_PORT=3305 ;;
   *) DEFAULT_PORT=3303 ;;
 esac
 ENGINE="${REDMINE_LOCAL_ENGINE:-${ENGINE}}"
@@ -44,6 +49,8 @@ DATABASE="${INSTANCE_DIR}/db/redmine.sqlite3"
 # A migrated, seeded database, kept to start a fresh instance in seconds rather than a minute.
 TEMPLATE="${INSTANCE_DIR}/db/template.sqlite3"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+SEED_FILE="${HERE}/seed.rb"
+[ "${INSTANCE}" = bridge-company ] && SEED_FILE="${HERE}/seed_company.rb"
 URL="http://127.0.0.1:${PORT}"
 # Debian's default bundler (2.3.27) treats Debian's gems as missing; 2.3.15 does not.
 export BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" RAILS_ENV=production
@@ -175,7 +182,7 @@ seed() {
   # A running Redmine may hold SQLite's write lock for a moment; the seed is safe to repeat, so it is.
   for attempt in 1 2 3; do
     (cd "${REDMINE_DIR}" && as_root env BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" \
-       bundle exec rails runner -e production "${HERE}/seed.rb" 2>"${STATE_DIR}/seed.log") \
+       bundle exec rails runner -e production "${SEED_FILE}" 2>"${STATE_DIR}/seed.log") \
        | grep '^SEED_JSON=' > "${STATE_DIR}/seed.out" || true
     if [ -s "${STATE_DIR}/seed.out" ]; then return; fi
     cp "${STATE_DIR}/seed.log" "${STATE_DIR}/seed.${attempt}.log"

@@ -97,6 +97,31 @@ def production_redmine() -> Iterator[RedmineInfo]:
     yield from _provision("bridge-prod")
 
 
+@pytest.fixture(scope="session")
+def company_redmine() -> Iterator[RedmineInfo]:
+    """Redmine 5.0.4 seeded like a real company's (redmine_server/seed_company.rb): custom fields, per-tracker
+    fields, workflow field permissions, a group, versions, and projects whose outsiders may not view issues."""
+    yield from _provision("bridge-company")
+
+
+@pytest.fixture
+def company_bridge(company_redmine: RedmineInfo, emulator: Any, tmp_path: Path) -> Bridge:
+    settings = bridge_settings(
+        company_redmine.url, company_redmine.admin_key, emulator.url, emulator.bot_token, tmp_path
+    )
+    return build_bridge(settings, None)
+
+
+@pytest.fixture
+def company_client(company_bridge: Bridge) -> Iterator[Any]:
+    """The web app wired to the company's Redmine and the emulator."""
+    from app_integration.adapters.runtime.web_app import create_app
+
+    company_bridge.users.sync_map(company_bridge.chat)
+    with create_app(company_bridge.settings, company_bridge).test_client() as test_client:
+        yield test_client
+
+
 def both_redmines(request: pytest.FixtureRequest) -> RedmineInfo:
     """For a module's own `redmine` fixture, parametrized over ("webrick-sqlite", "puma-postgresql"): the tests
     whose truth depends on concurrency run on both servers."""
@@ -188,7 +213,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if {"redmine", "production_redmine"} & set(getattr(item, "fixturenames", ())):
+        if {"redmine", "production_redmine", "company_redmine"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
             _uses_redmine.add(item.nodeid)
 

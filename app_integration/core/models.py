@@ -37,6 +37,21 @@ class Project:
     name: str
 
 
+IssuesVisibility = Literal["all", "default", "own", ""]
+
+
+@dataclass(frozen=True)
+class OutsiderView:
+    """What Redmine lets people outside a project see of its issues: the widest issues visibility among the
+    roles it gives them there that may view issues ("all", "default": every issue but private ones, "own",
+    or "" when none may)."""
+
+    project_public: bool
+    non_members: IssuesVisibility  # logged-in people who are not members
+    anonymous: IssuesVisibility  # people who are not logged in
+    anonymous_allowed: bool  # Redmine answers people who are not logged in at all
+
+
 @dataclass(frozen=True)
 class Account:
     """A Redmine user as the admin sees it."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from contextlib import AbstractContextManager
+from typing import Any, BinaryIO, Protocol
 
 from app_integration.core.events import Delivery, IssueHistory, NotificationPrefs, Subscription
 from app_integration.core.models import (
@@ -18,6 +19,7 @@ from app_integration.core.models import (
     IssueDraft,
     IssuePage,
     LinkMethod,
+    OutsiderView,
     Project,
     Upload,
     UserLink,
@@ -74,6 +76,13 @@ class IssueTracker(Protocol):
     def issues_by_ids(self, login: str, ids: Iterable[int]) -> list[Issue]: ...
 
 
+class Outsiders(Protocol):
+    """What Redmine lets people outside a project see of it, read from the roles it gives them (the admin's view;
+    kept briefly, so a change of roles or a project made private takes effect soon)."""
+
+    def view(self, project_id: int) -> OutsiderView: ...
+
+
 class Chat(Protocol):
     """Mattermost, acting as the bot."""
 
@@ -127,7 +136,10 @@ class Chat(Protocol):
         """The file's name, size and type, or None when it is gone or the bot may not read it."""
         ...
 
-    def file_bytes(self, file_id: str) -> bytes: ...
+    def file_stream(self, file_id: str, limit: int | None) -> AbstractContextManager[BinaryIO]:
+        """The file's bytes, to read once: spooled to disk past a small size, never whole in memory. FileRefused
+        past `limit` bytes."""
+        ...
 
     def thread(self, post_id: str) -> list[ChatPost]:
         """Every post of the post's thread, oldest first."""
@@ -147,6 +159,10 @@ class TicketDesk(Protocol):
 
     def change_ticket(self, login: str, issue_id: int, change: TicketChange) -> None:
         """RedmineRejected with Redmine's reasons when it refuses."""
+        ...
+
+    def withdraw_ticket(self, login: str, issue_id: int) -> None:
+        """Deletes a ticket the bridge has just made for this person that holds nothing of theirs yet."""
         ...
 
     def log_time(self, login: str, issue_id: int, entry: TimeEntryDraft) -> None: ...
@@ -170,7 +186,7 @@ class Attachments(Protocol):
         """attachment_max_size in bytes, as Redmine shows it; None where it does not, and Redmine decides."""
         ...
 
-    def upload(self, login: str, name: str, content_type: str, data: bytes) -> Upload:
+    def upload(self, login: str, name: str, content_type: str, data: BinaryIO) -> Upload:
         """FileRefused, naming why, when Redmine will not take it."""
         ...
 

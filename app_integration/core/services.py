@@ -20,6 +20,7 @@ from app_integration.core.ports import (
     LinkStore,
     NotificationStore,
     Outbox,
+    Outsiders,
     Sealer,
     TicketDesk,
     UserDirectory,
@@ -42,6 +43,7 @@ class Services:
     people: LinkStore  # who is who, by Redmine user id: for mentions and personal DMs
     desk: TicketDesk  # one ticket's card and its actions
     attachments: Attachments  # files into Redmine
+    outsiders: Outsiders  # what people outside a project may see of it (core/privacy.py decides with it)
     list_limit: int = 50
     today: Callable[[], dt.date] = field(default=dt.date.today)
     connect_by_email: bool = True

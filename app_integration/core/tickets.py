@@ -55,6 +55,8 @@ class TicketView:
 class TicketChange:
     notes: str = ""
     private_notes: bool = False
+    subject: str | None = None
+    description: str | None = None
     status_id: int | None = None
     assigned_to_id: int | None = None
     uploads: tuple[Upload, ...] = ()

@@ -16,6 +16,7 @@ from app_integration.core.models import (
     Issue,
     IssueDraft,
     IssuePage,
+    OutsiderView,
     Project,
     Ref,
 )
@@ -170,9 +171,20 @@ def services(
         people=Unused("people"),  # type: ignore[arg-type]
         desk=Unused("desk"),  # type: ignore[arg-type]
         attachments=Unused("attachments"),  # type: ignore[arg-type]
+        outsiders=FakeOutsiders(),
         list_limit=50,
         today=lambda: dt.date(2026, 11, 22),
     )
+
+
+@dataclass
+class FakeOutsiders:
+    """Redmine's defaults for outsiders (Non member and Anonymous may view issues), but for the projects given."""
+
+    views: dict[int, OutsiderView] = field(default_factory=dict)
+
+    def view(self, project_id: int) -> OutsiderView:
+        return self.views.get(project_id, OutsiderView(True, "default", "default", anonymous_allowed=True))
 
 
 class Unused:

@@ -3,6 +3,8 @@ field), unknown where it does not, and learned from Redmine's own refusal (app/m
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import responses
 
@@ -36,7 +38,7 @@ def test_an_unshown_limit_is_unknown_until_a_refusal_names_it(files: RedmineAtta
     assert files.limit() is None  # Redmine decides each upload
     responses.post(f"{URL}/uploads.json", status=422, json={"errors": [TOO_BIG]})
     with pytest.raises(FileRefused) as refused:
-        files.upload("alice", "big.bin", "application/octet-stream", b"x" * 10)
+        files.upload("alice", "big.bin", "application/octet-stream", io.BytesIO(b"x" * 10))
     assert "2 MB" in refused.value.user_message
     assert files.limit() == 2 * 1024 * 1024
     sent = responses.calls[-1].request
@@ -48,7 +50,7 @@ def test_an_unshown_limit_is_unknown_until_a_refusal_names_it(files: RedmineAtta
 @responses.activate
 def test_an_upload_gives_its_token_and_another_refusal_is_named(files: RedmineAttachments) -> None:
     responses.post(f"{URL}/uploads.json", status=201, json={"upload": {"id": 7, "token": "7.abc"}})
-    upload = files.upload("alice", "a.txt", "text/plain", b"hello")
+    upload = files.upload("alice", "a.txt", "text/plain", io.BytesIO(b"hello"))
     sent = responses.calls[0].request.body
     if hasattr(sent, "read"):  # older responses keep the stream python-redmine sent, unread
         sent.seek(0)
@@ -56,4 +58,4 @@ def test_an_upload_gives_its_token_and_another_refusal_is_named(files: RedmineAt
     assert (upload.token, upload.filename) == ("7.abc", "a.txt") and sent == b"hello"
     responses.post(f"{URL}/uploads.json", status=422, json={"errors": ["Extension .exe is not allowed"]})
     with pytest.raises(FileRefused, match=r"\.exe is not allowed"):
-        files.upload("alice", "a.exe", "application/octet-stream", b"MZ")
+        files.upload("alice", "a.exe", "application/octet-stream", io.BytesIO(b"MZ"))

@@ -9,8 +9,8 @@ import pytest
 
 from app_integration.core.chat_posts.ticket_links import TicketLinker
 from app_integration.core.errors import NotMapped, PermissionDenied
-from app_integration.core.models import ChatMessage, ChatPost, ChatUser
-from tests.unit.fakes import FakeTracker, make_issue, services
+from app_integration.core.models import ChatMessage, ChatPost, ChatUser, OutsiderView
+from tests.unit.fakes import FakeOutsiders, FakeTracker, make_issue, services
 
 ALICE = ChatUser("id-alice", "alice")
 
@@ -105,6 +105,16 @@ def test_subjects_only_for_issues_that_are_not_private() -> None:
     svc.chat = chat
     TicketLinker(svc, "rewrite", True).link(post("#t1 #t2"))
     assert "[#t1 Public](" in chat.patches[0][1] and "Secret plan" not in chat.patches[0][1]
+
+
+def test_no_subject_where_redmines_outsiders_may_not_view_the_projects_issues() -> None:
+    """A public project whose Non member role may not view issues is not "everyone": the subject stays out."""
+    chat = RecordingChat(current="#t1")
+    svc = services(VisibleTracker())
+    svc.chat = chat
+    svc.outsiders = FakeOutsiders({1: OutsiderView(True, "", "default", anonymous_allowed=True)})
+    TicketLinker(svc, "rewrite", True).link(post("#t1"))
+    assert chat.patches[0][1] == "[#t1](http://redmine.test/issues/1)"
 
 
 def test_off_and_no_refs_do_nothing() -> None:

@@ -3,16 +3,42 @@ read them is asked separately, for their verified id: the bot's own access prove
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, BinaryIO, TypeVar, cast
 
+import httpx
 from mattermostautodriver import TypedDriver
 
 from app_integration.adapters.mattermost.rest_driver import checked_id
-from app_integration.core.errors import NotFound, PermissionDenied
+from app_integration.core.errors import FileRefused, NotFound, PermissionDenied
+from app_integration.core.formatting import megabytes
+from app_integration.core.i18n import _
 from app_integration.core.models import ChatFile, ChatPost, ChatUser
 
 T = TypeVar("T")
+SPOOL_IN_MEMORY = 256 * 1024  # bytes of a file kept in memory; the rest goes to a temporary file
+CHUNK = 64 * 1024
+# A large file takes long; httpx's read timeout is per chunk, so a stalled server is still noticed.
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+def _download(driver: TypedDriver, file_id: str, sink: IO[bytes], limit: int | None) -> None:
+    """GET /api/v4/files/{id} (api4/file.go getFile), chunk by chunk; below the driver's own request, which reads
+    a whole body into memory. An error's body is read whole (it is small) and judged by the driver's own table."""
+    client = driver.client
+    url = f"{client.url}/api/v4/files/{file_id}"
+    with client.client.stream("GET", url, headers=client.auth_header(), timeout=DOWNLOAD_TIMEOUT) as response:
+        if response.status_code >= 400:
+            response.read()
+            client._check_response(response)
+        written = 0
+        for chunk in response.iter_bytes(CHUNK):
+            written += len(chunk)
+            if limit is not None and written > limit:
+                raise FileRefused(_("larger than Redmine's limit of {size}", size=megabytes(limit)))
+            sink.write(chunk)
 
 
 class FilesAndThreads:
@@ -43,10 +69,15 @@ class FilesAndThreads:
             str(raw.get("mime_type") or "application/octet-stream"),
         )
 
-    def file_bytes(self, file_id: str) -> bytes:
-        """The file itself. Asked of the client below its JSON parsing: a .json file is bytes like any other."""
-        response = self._call(lambda d: d.client.make_request("get", f"/api/v4/files/{checked_id(file_id)}"))
-        return bytes(response.content)
+    @contextmanager
+    def file_stream(self, file_id: str, limit: int | None) -> Iterator[BinaryIO]:
+        """The file, streamed from Mattermost into a spool: in memory up to SPOOL_IN_MEMORY bytes, on disk past
+        that, so five 50 MB files at once cost the bridge no more memory than five small ones. More than `limit`
+        bytes (Redmine's limit, where known) stops the download with FileRefused."""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+            self._call(lambda d: _download(d, checked_id(file_id), spool, limit))
+            spool.seek(0)
+            yield cast(BinaryIO, spool)
 
     def thread(self, post_id: str) -> list[ChatPost]:
         """Every post people wrote in the post's thread, the root first. The bot's own (its announcements, its

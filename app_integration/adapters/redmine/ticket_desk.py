@@ -6,13 +6,17 @@ is one more. Redmine's own validation answers a refused change (422), and its re
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from app_integration.adapters.redmine.feed import RedmineFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp, uploads_field
+from app_integration.core.errors import PermissionDenied
 from app_integration.core.models import Choice, Ref
 from app_integration.core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
+
+log = logging.getLogger(__name__)
 
 
 class RedmineTickets:
@@ -46,6 +50,10 @@ class RedmineTickets:
         fields: dict[str, Any] = {}
         if change.notes:
             fields.update(notes=change.notes, private_notes=change.private_notes)
+        if change.subject is not None:
+            fields["subject"] = change.subject
+        if change.description is not None:
+            fields["description"] = change.description
         if change.status_id is not None:
             fields["status_id"] = change.status_id
         if change.assigned_to_id is not None:
@@ -53,6 +61,16 @@ class RedmineTickets:
         if change.uploads:
             fields["uploads"] = uploads_field(change.uploads)
         self._gateway.as_user(login, lambda r: r.issue.update(issue_id, **fields))
+
+    def withdraw_ticket(self, login: str, issue_id: int) -> None:
+        """Deletes a ticket the bridge has just made for this person and that holds nothing of theirs yet: as the
+        person where Redmine lets them delete tickets, else with the admin key (the bridge undoing its own step,
+        not acting for anyone)."""
+        try:
+            self._gateway.as_user(login, lambda r: r.issue.delete(issue_id))
+        except PermissionDenied:
+            log.info("redmine: withdrawing #%d with the admin key (%s may not delete tickets)", issue_id, login)
+            self._gateway.as_user(None, lambda r: r.issue.delete(issue_id))
 
     def log_time(self, login: str, issue_id: int, entry: TimeEntryDraft) -> None:
         fields: dict[str, Any] = {

@@ -10,10 +10,10 @@ what the bridge says when Redmine's message names no number."""
 
 from __future__ import annotations
 
-import io
 import re
 import threading
 import time
+from typing import BinaryIO
 
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.core.errors import BridgeError, FileRefused, RedmineRejected
@@ -56,9 +56,11 @@ class RedmineAttachments:
         found = _SHOWN_LIMIT.search(page)
         return int(found.group(1)) if found else None
 
-    def upload(self, login: str, name: str, content_type: str, data: bytes) -> Upload:
+    def upload(self, login: str, name: str, content_type: str, data: BinaryIO) -> Upload:
+        """One file, streamed from `data` into `POST /uploads.json` as the person (python-redmine sends a file
+        object as the request's body, and requests reads it chunk by chunk)."""
         try:
-            answer = self._gateway.as_user(login, lambda r: r.upload(io.BytesIO(data), filename=name))
+            answer = self._gateway.as_user(login, lambda r: r.upload(data, filename=name))
         except RedmineRejected as refused:
             raise self._refusal(refused) from None
         return Upload(str(answer["token"]), name, content_type)

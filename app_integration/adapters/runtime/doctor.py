@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app_integration.adapters.runtime.wiring import Bridge, build_bridge
+from app_integration.adapters.store.leadership import returning_problem
 from app_integration.core.errors import AccountUnavailable, BridgeError, OperatorError, PermissionDenied
 from app_integration.core.settings import Settings
 
@@ -37,8 +38,20 @@ def run_check(settings: Settings, env_file: Path | None, out: TextIO = sys.stdou
 
 
 def diagnose(bridge: Bridge) -> list[Finding]:
-    findings = _mattermost(bridge) + _redmine(bridge)
+    findings = _database(bridge) + _mattermost(bridge) + _redmine(bridge)
     return findings + _user_map(bridge, {f.check for f in findings if not f.ok}) + _feed(bridge) + _apps(bridge)
+
+
+def _database(bridge: Bridge) -> list[Finding]:
+    """The store: SQLite must be 3.35 or later (RETURNING), whatever else works."""
+    engine = bridge.store.engine
+    problem = returning_problem(engine)
+    if problem is not None:
+        return [Finding("Database", False, problem.split(":")[0], problem.split(": ", 1)[1])]
+    if engine.dialect.name == "sqlite":
+        version = ".".join(map(str, engine.dialect.dbapi.sqlite_version_info))  # type: ignore[union-attr]
+        return [Finding("Database", True, f"SQLite {version} at {engine.url.database}")]
+    return [Finding("Database", True, engine.dialect.name)]
 
 
 def _feed(bridge: Bridge) -> list[Finding]:

@@ -9,6 +9,7 @@ from app_integration.adapters.mattermost.rest import MattermostChat
 from app_integration.adapters.redmine.feed import RedmineFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.http_engine import bound_calls
+from app_integration.adapters.redmine.outsiders import RedmineOutsiders
 from app_integration.adapters.redmine.ticket_desk import RedmineTickets
 from app_integration.adapters.redmine.uploads import RedmineAttachments
 from app_integration.adapters.store.key_vault import KeyVault
@@ -74,6 +75,9 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         feed=feed,
         desk=RedmineTickets(gateway, feed),
         attachments=RedmineAttachments(gateway),
+        outsiders=RedmineOutsiders(
+            gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout), settings.redmine_cache_ttl
+        ),
         notifications=notifications,
         outbox=outbox,
         people=store,

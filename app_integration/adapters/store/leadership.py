@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from app_integration.core.errors import LeadLost
+from app_integration.core.errors import LeadLost, OperatorError
 
 log = logging.getLogger(__name__)
 _metadata = MetaData()
@@ -79,8 +79,30 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# The claims and fences below read what they wrote with RETURNING, which SQLAlchemy uses on SQLite only from 3.35.
+SQLITE_FLOOR = (3, 35, 0)
+
+
+def returning_problem(engine: Engine) -> str | None:
+    """Why this database cannot hold the lead and its claims, or None. Some long-term-support distributions ship
+    SQLite 3.34, where SQLAlchemy turns RETURNING off and the first claim fails with an error naming nothing."""
+    if engine.dialect.name != "sqlite":
+        return None
+    version = tuple(engine.dialect.dbapi.sqlite_version_info)  # type: ignore[union-attr]
+    if version >= SQLITE_FLOOR and engine.dialect.insert_returning and engine.dialect.update_returning:
+        return None
+    shown = ".".join(map(str, version))
+    return (
+        f"SQLite {shown} is older than 3.35, which the bridge needs (its claims use RETURNING): run it on a Python "
+        "built with SQLite 3.35 or later, or point DATABASE_URL at PostgreSQL."
+    )
+
+
 class Leadership:
     def __init__(self, engine: Engine, name: str, lease_seconds: float = 15.0) -> None:
+        problem = returning_problem(engine)
+        if problem is not None:
+            raise OperatorError(problem)
         self._engine = engine
         self._name = name
         self._lease = dt.timedelta(seconds=lease_seconds)

@@ -2,10 +2,7 @@
 whether its channel is public. It is read only where the person may read the channel (asked of Mattermost for
 their verified id), and files leave Mattermost only within Redmine's size limit.
 
-Never leak: what comes from a channel that is not public goes into Redmine only as privately as it was in
-Mattermost. A note is made private where Redmine would keep it private for the person, and written not at all
-otherwise; its files stay in Mattermost, because Redmine shows a ticket's attachments to everyone who sees
-the ticket, private notes or not."""
+What comes from a channel that is not public goes into Redmine no less privately: core/privacy.py, rule 3."""
 
 from __future__ import annotations
 
@@ -116,8 +113,8 @@ def carry_files(services: Services, login: str, material: Material, private: boo
             left.append((info.name, _("larger than Redmine's limit of {size}", size=megabytes(limit))))
         else:
             try:
-                data = services.chat.file_bytes(file_id)
-                uploads.append(services.attachments.upload(login, info.name, info.mime_type, data))
+                with services.chat.file_stream(file_id, limit) as stream:  # streamed: never whole in memory
+                    uploads.append(services.attachments.upload(login, info.name, info.mime_type, stream))
             except BridgeError as refused:  # FileRefused, or Mattermost or Redmine failing on this one file
                 left.append((info.name, refused.user_message))
     return Carried(tuple(uploads), tuple(left))

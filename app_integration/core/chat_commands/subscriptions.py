@@ -1,24 +1,27 @@
 """`subscribe`, `subscriptions`, `unsubscribe`: which Redmine events a channel hears of.
 
 Only a member of the channel who is its admin, a team admin or a system admin may change them, and
-only for a project they can see in Redmine. The subscription remembers them as its owner: events are
-rendered as the owner sees the issue. A project that is not public is never posted to a public channel.
+only for a project they can see in Redmine. Whoever saves a subscription owns it (core/privacy.py, rule 2):
+its checks and deliveries run as them, and when someone edits another's subscription the channel is told
+who changed what. A public channel subscribes only to a project whose tickets Redmine shows to everyone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import Mapping
 
 from app_integration.core.chat_commands.project_access import project_choices
 from app_integration.core.chat_ids import is_chat_id
-from app_integration.core.errors import InputError, NotFound, PermissionDenied
+from app_integration.core.errors import BridgeError, InputError, NotFound, PermissionDenied
 from app_integration.core.events import EVENT_KINDS, EventKind, Subscription
 from app_integration.core.formatting import plain
-from app_integration.core.i18n import N_, _
+from app_integration.core.i18n import N_, _, speaking
 from app_integration.core.idempotency import run_once
-from app_integration.core.models import Action, Choice, CommandContext, Form, FormField, Reply
+from app_integration.core.models import Action, ChatMessage, Choice, CommandContext, Form, FormField, Reply
+from app_integration.core.privacy import channel_may_hear_project
 from app_integration.core.services import Services
 
 EVENT_LABELS: dict[EventKind, str] = {
@@ -97,9 +100,31 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
         idempotency_key=uuid.uuid4().hex,
         submit_label=_("Save"),
         argument=str(existing.id) if existing else "",
-        introduction=_("Events are posted as one thread per ticket, as you see the tickets in Redmine."),
+        introduction=_introduction(services, context, existing),
     )
     return Reply(form=form)
+
+
+def _introduction(services: Services, context: CommandContext, existing: Subscription | None) -> str:
+    said = _("Events are posted as one thread per ticket, as you see the tickets in Redmine.")
+    if existing is None or existing.owner_id == context.user.id:
+        return said
+    return (
+        said
+        + " "
+        + _(
+            "Saving makes it yours: the channel will hear what you may see, instead of what @{owner} may see.",
+            owner=_username(services, existing.owner_id),
+        )
+    )
+
+
+def _username(services: Services, chat_user_id: str) -> str:
+    try:
+        user = services.chat.user(chat_user_id)
+    except BridgeError:
+        user = None
+    return user.username if user is not None else chat_user_id
 
 
 def _assignee_defaults(services: Services, login: str, current: Subscription) -> tuple[bool, str | None]:
@@ -128,11 +153,13 @@ def _save(services: Services, context: CommandContext) -> Reply:
     notes = services.notifications
     subscription = _from_values(services, context, context.values)
     if existing is not None:
-        subscription = dataclasses.replace(subscription, id=existing.id, owner_id=existing.owner_id)
+        # Whoever saves it owns it from now on: every check above ran as them, and so will its deliveries.
+        subscription = dataclasses.replace(subscription, id=existing.id)
         if subscription.assignee_id is None and existing.assignee_id and _assignee_unshown(services, existing):
             # The filter names someone the form could not show (no linked Mattermost account): keep it.
             subscription = dataclasses.replace(subscription, assignee_id=existing.assignee_id)
         notes.replace_subscription(subscription)
+        _tell_channel(services, context, subscription, changed=True)
         return Reply(text=_("Updated: {subscription}", subscription=describe(subscription)))
     saved = notes.add_subscription(subscription)
     return Reply(text=_("This channel is subscribed: {saved}", saved=describe(saved)))
@@ -150,8 +177,9 @@ def _from_values(services: Services, context: CommandContext, values: Mapping[st
         project = services.tracker.project(login, identifier)
     except (NotFound, PermissionDenied):
         raise InputError(_("Choose a project you can see."), {"projects": _("Choose a project you can see")}) from None
-    if services.chat.channel_kind(context.channel_id) == "O" and not services.tracker.project_is_public(project.id):
-        problem = _("This project is not public: its tickets go only to a private channel")
+    kind = services.chat.channel_kind(context.channel_id)
+    if kind == "O" and not channel_may_hear_project(services, project.id, kind):
+        problem = _("Redmine does not let everyone see this project's tickets: they go only to a private channel")
         raise InputError(problem + ".", {"projects": problem})
     events = frozenset(k for k in EVENT_KINDS if _on(values.get(f"event_{k}")))
     if not events:
@@ -196,7 +224,7 @@ def subscriptions(services: Services, context: CommandContext) -> Reply:
     if not found:
         return Reply(text=_("This channel has no subscriptions. Add one: `/integration_with_redmine subscribe`."))
     skipped = notes.skipped_accounts()
-    lines = [f"- {describe(s)}{_paused(services, s, skipped)}" for s in found]
+    lines = [f"- {describe(s)} — {_owned(services, s)}{_paused(services, s, skipped)}" for s in found]
     actions = tuple(
         action
         for s in found
@@ -206,6 +234,10 @@ def subscriptions(services: Services, context: CommandContext) -> Reply:
         )
     )
     return Reply(text=_("This channel's subscriptions:") + "\n" + "\n".join(lines), actions=actions)
+
+
+def _owned(services: Services, subscription: Subscription) -> str:
+    return _("as @{owner} sees it", owner=_username(services, subscription.owner_id))
 
 
 def _paused(services: Services, subscription: Subscription, skipped: dict[str, str]) -> str:
@@ -227,7 +259,28 @@ def unsubscribe(services: Services, context: CommandContext) -> Reply:
     subscription = _editable(services, context, context.argument)
     notes = services.notifications
     notes.remove_subscription(subscription.id, context.channel_id)
+    _tell_channel(services, context, subscription, changed=False)
     return Reply(text=_("Removed: {subscription}", subscription=describe(subscription)))
+
+
+def _tell_channel(services: Services, context: CommandContext, subscription: Subscription, changed: bool) -> None:
+    """The channel hears who changed or removed one of its subscriptions, in the subscription's language."""
+    with speaking(subscription.locale or services.default_locale):
+        if changed:
+            text = _(
+                "@{user} changed this channel's subscription {summary}; it now follows what @{user} may see in "
+                "Redmine.",
+                user=context.user.username,
+                summary=describe(subscription),
+            )
+        else:
+            text = _(
+                "@{user} removed this channel's subscription {summary}.",
+                user=context.user.username,
+                summary=describe(subscription),
+            )
+    with contextlib.suppress(BridgeError):  # the bot may not post here; whoever changed it has the reply
+        services.chat.post(context.channel_id, ChatMessage(text=text))
 
 
 def _editable(services: Services, context: CommandContext, argument: str) -> Subscription:

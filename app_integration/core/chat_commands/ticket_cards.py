@@ -21,6 +21,7 @@ from app_integration.core.i18n import N_, _, number
 from app_integration.core.idempotency import run_once
 from app_integration.core.input_parsing import parse_date, parse_hours
 from app_integration.core.models import Action, ChatMessage, CommandContext, Form, FormField, Reply
+from app_integration.core.privacy import everyone_may_see
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketChange, TicketView, TimeEntryDraft
 
@@ -208,8 +209,11 @@ def share_ticket(services: Services, context: CommandContext) -> Reply:
         # The channel is the one the button was signed for (the dispatch lets only a signed click in here).
         if issue.is_private:
             return _("Not shared: the ticket is private, so not everyone in this channel may see it.")
-        if not services.tracker.project_is_public(issue.project.id):
-            return _("Not shared: its project is not public, so not everyone in this channel may see it.")
+        if not everyone_may_see(services, issue, services.chat.channel_kind(context.channel_id, fresh=True)):
+            return _(
+                "Not shared: Redmine does not let everyone in this channel see the tickets of {project}.",
+                project=plain(issue.project.name),
+            )
         text = card_text(services.tracker.base_url, view, with_notes=False)
         shared = _("@{user} shared:", user=context.user.username)
         services.chat.post(context.channel_id, ChatMessage(text=f"{shared}\n{text}"))

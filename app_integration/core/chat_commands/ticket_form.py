@@ -35,6 +35,7 @@ from app_integration.core.models import (
     Reply,
 )
 from app_integration.core.services import Services
+from app_integration.core.tickets import TicketChange
 
 log = logging.getLogger(__name__)
 DONE_CHOICES = tuple(Choice(str(n), f"{n} %") for n in range(0, 101, 10))
@@ -183,8 +184,9 @@ def _create(services: Services, context: CommandContext) -> Reply:
         draft = dataclasses.replace(draft, assigned_to_id=found.id)
     carried, post = Carried(), None
     if context.argument:
-        draft, carried, post = _with_post(services, context, login, draft)
-    issue = services.tracker.create_issue(login, draft)
+        issue, carried, post = _from_post(services, context, login, draft)
+    else:
+        issue = services.tracker.create_issue(login, draft)
     base_url = services.tracker.base_url
     pretext = _("@{user} created a ticket by form", user=context.user.username)
     table, _shown = issue_table(base_url, [issue], "assignee")
@@ -203,29 +205,65 @@ def _create(services: Services, context: CommandContext) -> Reply:
     return Reply(text="\n".join(filter(None, [text, carried.report()])), sent_as_dm=True)
 
 
-def _with_post(
+def _from_post(
     services: Services, context: CommandContext, login: str, draft: IssueDraft
-) -> tuple[IssueDraft, Carried, ChatPost]:
-    """The post's files (and its thread's) come along; from a channel that is not public the ticket is private
-    where Redmine keeps it so, and elsewhere made only with the person's word that the project may see it."""
+) -> tuple[Issue, Carried, ChatPost]:
+    """The ticket from a post, with its files (and its thread's). From a channel that is not public, nothing of
+    the post reaches Redmine until Redmine's answer shows the ticket private, unless the person agreed that the
+    whole project may see it (core/privacy.py, rule 3)."""
     whole = str(context.values.get("whole_thread") or "").lower() == "true"
     material = gather(services, context, context.argument, whole)
-    if not material.public:
-        project = services.tracker.project(login, draft.project)
-        if services.desk.may_make_private(login, project.id):
-            draft = dataclasses.replace(draft, is_private=True)
-        elif str(context.values.get("visible_ok") or "").lower() != "true":
-            message = _(
-                "Redmine does not let you make tickets private in {project}: tick “Visible in the project” to make "
-                "it anyway, visible to everyone there.",
-                project=plain(project.name),
-            )
-            raise InputError(message, {"visible_ok": message})
     if whole and len(material.posts) > 1:
         thread = Material(material.post, material.posts[1:], material.public, material.link)
         draft = dataclasses.replace(draft, description=f"{draft.description}\n\n{note_text(services, thread)}")
+    agreed = str(context.values.get("visible_ok") or "").lower() == "true"
+    if material.public or agreed:
+        if not material.public:  # private where Redmine keeps it so; visible to the project, as agreed, if not
+            project = services.tracker.project(login, draft.project)
+            draft = dataclasses.replace(draft, is_private=services.desk.may_make_private(login, project.id))
+        carried = carry_files(services, login, material, private=False)
+        issue = services.tracker.create_issue(login, dataclasses.replace(draft, uploads=carried.uploads))
+        return issue, carried, material.post
+    project = services.tracker.project(login, draft.project)
+    if not services.desk.may_make_private(login, project.id):
+        message = _(
+            "Redmine does not let you make tickets private in {project}: tick “Visible in the project” to make "
+            "it anyway, visible to everyone there.",
+            project=plain(project.name),
+        )
+        raise InputError(message, {"visible_ok": message})
+    return _private_first(services, login, draft, material, project.name)
+
+
+def _private_first(
+    services: Services, login: str, draft: IssueDraft, material: Material, project_name: str
+) -> tuple[Issue, Carried, ChatPost]:
+    """Made private with a neutral subject and nothing else first; the post's text and files are added only
+    once Redmine's answer shows it private. Redmine drops `is_private` without a word where the workflow makes
+    Private read-only for the person's role (in that tracker and status): that ticket is withdrawn."""
+    neutral = dataclasses.replace(draft, subject=_("A ticket from Mattermost"), description="", is_private=True)
+    issue = services.tracker.create_issue(login, neutral)
+    if not issue.is_private:
+        left = ""
+        try:
+            services.desk.withdraw_ticket(login, issue.id)
+        except BridgeError:
+            log.warning("could not withdraw #%d, made public by Redmine with a neutral subject", issue.id)
+            left = " " + _(
+                "A ticket {link} with a neutral subject and nothing of the post was left behind.",
+                link=issue_link(services.tracker.base_url, issue.id),
+            )
+        message = _(
+            "Redmine did not keep the ticket private in {project} (its workflow does not let you set Private "
+            "there), so nothing of the post was sent. Tick “Visible in the project” to make it visible to everyone "
+            "there.",
+            project=plain(project_name),
+        )
+        raise InputError(message + left, {"visible_ok": message})
     carried = carry_files(services, login, material, private=False)
-    return dataclasses.replace(draft, uploads=carried.uploads), carried, material.post
+    change = TicketChange(subject=draft.subject, description=draft.description, uploads=carried.uploads)
+    services.desk.change_ticket(login, issue.id, change)
+    return dataclasses.replace(issue, subject=draft.subject), carried, material.post
 
 
 def _announce(services: Services, context: CommandContext, post: ChatPost, issue: Issue) -> None:

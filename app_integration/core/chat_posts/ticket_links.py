@@ -18,6 +18,7 @@ from app_integration.core.errors import BridgeError, EditTooLate, NotMapped, Per
 from app_integration.core.formatting import POST_LIMIT, issue_url, plain
 from app_integration.core.i18n import _
 from app_integration.core.models import ChatMessage, ChatPost, Issue
+from app_integration.core.privacy import everyone_may_see
 from app_integration.core.services import Services
 from app_integration.core.settings import LinkMode
 from app_integration.core.ticket_refs import find_refs, markdown_link, rewrite_refs
@@ -120,14 +121,14 @@ class TicketLinker:
 
     def _render(self, issue: Issue, post: ChatPost) -> str:
         label = f"#t{issue.id}"
-        if self._show_subject and (post.is_direct or self._everyone_may_see(issue)):
+        if self._show_subject and self._everyone_may_see(issue, post):
             label += f" {issue.subject}"
         return markdown_link(label, issue_url(self._services.tracker.base_url, issue.id))
 
-    def _everyone_may_see(self, issue: Issue) -> bool:
-        """A subject goes into a channel only when any reader could see it in Redmine: the issue is not private
-        and its project is public. A DM is the author's own."""
-        return not issue.is_private and self._services.tracker.project_is_public(issue.project.id)
+    def _everyone_may_see(self, issue: Issue, post: ChatPost) -> bool:
+        """A subject or a card goes into a channel only when every reader could open the ticket in Redmine
+        (core/privacy.py). A DM with the bot is its author's own."""
+        return post.is_direct or everyone_may_see(self._services, issue, post.channel_type)
 
     def _cards(self, post: ChatPost, visible: dict[int, Issue]) -> str:
         """LINK_MODE=card: a thread reply with a compact card per ticket that everyone in the channel may see
@@ -137,7 +138,7 @@ class TicketLinker:
         for issue_id, issue in visible.items():
             key = (post.channel_id, issue_id)
             fresh = key not in self._recent_cards and carded < CARDS_PER_POST
-            if fresh and (post.is_direct or self._everyone_may_see(issue)):
+            if fresh and self._everyone_may_see(issue, post):
                 self._recent_cards[key] = True
                 carded += 1
                 lines.append(compact_card(base_url, issue))

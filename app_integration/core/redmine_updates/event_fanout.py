@@ -2,7 +2,7 @@
 
 Nothing is posted that its reader could not see in Redmine:
 - a channel gets an event only when the subscription's owner may see the issue (and the journal);
-- an issue that is private, or in a project that is not public, never goes to a public channel;
+- a public channel gets only what every reader could open in Redmine (core/privacy.py);
 - a private note never goes to a channel, and by DM only to those whom Redmine shows it;
 - a DM goes only to someone who may see the issue, asked as that person.
 """
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from app_integration.core.errors import AccountUnavailable, NotMapped, PersonalKeyRefused
 from app_integration.core.events import Delivery, IssueEvent, PersonalKind, Subscription
 from app_integration.core.i18n import N_, _, speaking
+from app_integration.core.privacy import everyone_may_see
 from app_integration.core.redmine_updates.event_rendering import Names, card, event_text, personal_text
 from app_integration.core.services import Services
 
@@ -130,8 +131,8 @@ def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]
         login = cycle.login_of(subscription.owner_id)
         if login is None or not cycle.sees(login, event):
             continue
-        if sensitive is None:
-            sensitive = event.issue.is_private or not services.tracker.project_is_public(event.issue.project.id)
+        if sensitive is None:  # not for every reader of a public channel (core/privacy.py); asked once an event
+            sensitive = not everyone_may_see(services, event.issue, "O")
         kind = cycle.channel_kind(channel)
         if kind is None or (sensitive and kind == "O"):
             continue

@@ -132,7 +132,9 @@ def _call(web: WebContext, path: str, body: dict[str, Any]) -> dict[str, Any]:
         # The form's state is the bridge's own, signed when the form was made: only then is a step "signed".
         state = body.get("state")
         token = text(state, "sig") if isinstance(state, dict) else None
-        signed = web.signer.verify("apps-form", token, context.user.id)
+        # Bound to its person and its channel, like every other signed state: a form opened in one channel
+        # cannot be submitted into another (a channel's privacy decides what a command may put there).
+        signed = web.signer.verify("apps-form", token, context.user.id, channel_id=context.channel_id)
         if signed.get("cmd") != command.name:
             raise Unauthorized("form state names another command")
         context = dataclasses.replace(
@@ -175,6 +177,12 @@ def _argument(raw_command: str) -> str:
 def _render(web: WebContext, command: Command, reply: Reply, context: CommandContext) -> dict[str, Any]:
     if reply.form is not None:
         form = reply.form
-        payload = {"cmd": form.command, "key": form.idempotency_key, "uid": context.user.id, "arg": form.argument}
+        payload = {
+            "cmd": form.command,
+            "key": form.idempotency_key,
+            "uid": context.user.id,
+            "cid": context.channel_id,
+            "arg": form.argument,
+        }
         return {"type": "form", "form": apps_form(form, web.icon_url, web.signer.sign("apps-form", payload))}
     return {"type": "ok", "text": reply.text_without_buttons(command.name)}
