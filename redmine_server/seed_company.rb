@@ -5,8 +5,9 @@
 #             some for one tracker only, one with several values, one only Managers see); Support without a due
 #             date or an estimate; versions and categories; the group "Support team" as a member; Developers
 #             may not set Private in the status New (a workflow field permission), though their role lets them
-#             make their own tickets private, and must name a Reviewer to resolve a Bug; the builtin
-#             "Non member users" group is a member with a role that may not view issues.
+#             make their own tickets private, must give a Feature a Review date, and must name a Reviewer to
+#             resolve a Bug; the builtin "Non member users" group is a member with a role that may not view
+#             issues.
 #   handbook  public, Redmine's defaults for outsiders: Non member and Anonymous may view its issues; no
 #             custom fields, and bob is a Developer there (under the workflow rule on Private above).
 #   intranet  public to logged-in people only: the builtin "Anonymous users" group's role may not view issues.
@@ -118,6 +119,9 @@ all_three.each do |tracker|
 end
 WorkflowPermission.find_or_create_by!(tracker: bug, role: developer, old_status: resolved,
                                       field_name: fields[:reviewer].id.to_s) { |rule| rule.rule = "required" }
+# ...and give a Review date to every Feature they create (a rule only Redmine's answer tells the bridge).
+WorkflowPermission.find_or_create_by!(tracker: feature, role: developer, old_status: new_status,
+                                      field_name: fields[:review].id.to_s) { |rule| rule.rule = "required" }
 
 def company_issue(project, author, subject, tracker, values, assignee: nil)
   issue = Issue.find_by(project: project, subject: subject) || Issue.new(project: project, subject: subject)

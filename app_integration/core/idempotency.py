@@ -36,6 +36,13 @@ def note_write() -> None:
         writes.append(True)
 
 
+def forget_write() -> None:
+    """Called when the last write was undone in Redmine (a ticket withdrawn): the form may be sent again."""
+    writes = _writes.get()
+    if writes:
+        writes.pop()
+
+
 def encode_reply(reply: Reply) -> str:
     actions = [[a.label, a.command, a.argument, a.style] for a in reply.actions]
     return json.dumps({"text": reply.text, "sent_as_dm": reply.sent_as_dm, "actions": actions})

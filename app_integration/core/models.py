@@ -121,6 +121,10 @@ class IssueDraft:
     done_ratio: int | None = None
     is_private: bool = False
     uploads: tuple[Upload, ...] = ()  # files uploaded to Redmine first, attached by the create
+    category_id: int | None = None
+    fixed_version_id: int | None = None
+    # Custom field id -> its value; a field with several values takes a tuple.
+    custom_values: tuple[tuple[int, str | tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)

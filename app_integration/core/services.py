@@ -15,6 +15,7 @@ from app_integration.core.ports import (
     Attachments,
     ChangeFeed,
     Chat,
+    FieldCatalog,
     IdempotencyStore,
     IssueTracker,
     LinkStore,
@@ -44,6 +45,7 @@ class Services:
     desk: TicketDesk  # one ticket's card and its actions
     attachments: Attachments  # files into Redmine
     outsiders: Outsiders  # what people outside a project may see of it (core/privacy.py decides with it)
+    fields: FieldCatalog  # what a ticket in a project asks: custom fields, trackers' fields, versions
     list_limit: int = 50
     today: Callable[[], dt.date] = field(default=dt.date.today)
     connect_by_email: bool = True

@@ -21,6 +21,7 @@ from app_integration.core.models import (
     Ref,
 )
 from app_integration.core.services import Services
+from app_integration.core.tickets import CustomField, TicketFields
 from app_integration.core.user_map import StaticUserMap
 
 ACCOUNTS = {
@@ -172,6 +173,7 @@ def services(
         desk=Unused("desk"),  # type: ignore[arg-type]
         attachments=Unused("attachments"),  # type: ignore[arg-type]
         outsiders=FakeOutsiders(),
+        fields=BareFields(),
         list_limit=50,
         today=lambda: dt.date(2026, 11, 22),
     )
@@ -185,6 +187,20 @@ class FakeOutsiders:
 
     def view(self, project_id: int) -> OutsiderView:
         return self.views.get(project_id, OutsiderView(True, "default", "default", anonymous_allowed=True))
+
+
+class BareFields:
+    """A bare Redmine's projects: trackers 1 to 3 with every standard field, and no custom field."""
+
+    def fields(self, project: str) -> TicketFields:
+        trackers = tuple(Choice(str(n), name) for n, name in ((1, "Bug"), (2, "Feature"), (3, "Support")))
+        return TicketFields(1, project, trackers, {}, ())
+
+    def forget(self, project: str) -> None:
+        pass
+
+    def custom_fields(self) -> tuple[CustomField, ...]:
+        return ()
 
 
 class Unused:

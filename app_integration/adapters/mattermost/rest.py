@@ -263,29 +263,28 @@ class MattermostChat(FilesAndThreads):
             return str(zone.get("automaticTimezone") or "")
         return str(zone.get("manualTimezone") or "")
 
-    def post_ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
+    def post_ephemeral(self, user_id: str, channel_id: str, text: str, props: dict[str, Any] | None = None) -> None:
         # create_post_ephemeral is a system permission (system admins only, by default): once refused, it stays
         # refused, so the bot stops asking for an hour instead of being refused on every notice.
         # Until one is accepted, one thread at a time asks, so a refusal is met once.
         if self._ephemeral_allowed:
-            self._ephemeral(user_id, channel_id, text)
+            self._ephemeral(user_id, channel_id, text, props)
             return
         with self._ephemeral_probe:
             if time.monotonic() - self._ephemeral_refused_at < EPHEMERAL_RETRY_SECONDS:
                 raise PermissionDenied(_("The bot may not post ephemeral messages."))
             try:
-                self._ephemeral(user_id, channel_id, text)
+                self._ephemeral(user_id, channel_id, text, props)
             except PermissionDenied:
                 self._ephemeral_refused_at = time.monotonic()
                 raise
             self._ephemeral_allowed = True
 
-    def _ephemeral(self, user_id: str, channel_id: str, text: str) -> None:
-        self._call(
-            lambda d: d.posts.create_post_ephemeral(
-                user_id=user_id, post={"channel_id": channel_id, "message": fit(text)}
-            )
-        )
+    def _ephemeral(self, user_id: str, channel_id: str, text: str, props: dict[str, Any] | None = None) -> None:
+        post: dict[str, Any] = {"channel_id": channel_id, "message": fit(text)}
+        if props:
+            post["props"] = props
+        self._call(lambda d: d.posts.create_post_ephemeral(user_id=user_id, post=post))
 
     def patch_post(self, post_id: str, message: str) -> None:
         """Raises PermissionDenied (also for a deleted post, as the server answers) or EditTooLate."""

@@ -23,7 +23,7 @@ from redminelib.exceptions import BaseRedmineError
 
 from app_integration.adapters.redmine.call_scope import current_scope
 from app_integration.adapters.redmine.http_engine import UNAVAILABLE, CallEngine
-from app_integration.adapters.redmine.issue_mapping import full_name, issue_from, project_from, uploads_field
+from app_integration.adapters.redmine.issue_mapping import draft_fields, full_name, issue_from, project_from
 from app_integration.core.errors import (
     BridgeError,
     NotFound,
@@ -271,21 +271,7 @@ class RedmineGateway:
         return Account(match["id"], match["login"], full_name(match), active) if match else None
 
     def create_issue(self, login: str, draft: IssueDraft) -> Issue:
-        fields: dict[str, Any] = {"project_id": draft.project, "subject": draft.subject}
-        optional = {
-            "description": draft.description or None,
-            "tracker_id": draft.tracker_id,
-            "status_id": draft.status_id,
-            "priority_id": draft.priority_id,
-            "assigned_to_id": draft.assigned_to_id,
-            "start_date": draft.start_date.isoformat() if draft.start_date else None,
-            "due_date": draft.due_date.isoformat() if draft.due_date else None,
-            "estimated_hours": float(draft.estimated_hours) if draft.estimated_hours is not None else None,
-            "done_ratio": draft.done_ratio,
-            "is_private": True if draft.is_private else None,
-            "uploads": uploads_field(draft.uploads) or None,
-        }
-        fields.update({k: v for k, v in optional.items() if v is not None})
+        fields = draft_fields(draft)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             sent_at = dt.datetime.now(dt.UTC)
             try:

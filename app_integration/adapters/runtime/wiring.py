@@ -11,6 +11,7 @@ from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.http_engine import bound_calls
 from app_integration.adapters.redmine.outsiders import RedmineOutsiders
 from app_integration.adapters.redmine.ticket_desk import RedmineTickets
+from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.adapters.redmine.uploads import RedmineAttachments
 from app_integration.adapters.store.key_vault import KeyVault
 from app_integration.adapters.store.notification_store import NotificationTables
@@ -75,6 +76,7 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         feed=feed,
         desk=RedmineTickets(gateway, feed),
         attachments=RedmineAttachments(gateway),
+        fields=RedmineFieldCatalog(gateway, settings.redmine_cache_ttl),
         outsiders=RedmineOutsiders(
             gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout), settings.redmine_cache_ttl
         ),

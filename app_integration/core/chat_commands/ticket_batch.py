@@ -7,12 +7,15 @@ fails midway, the reply lists exactly what was and was not created.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
+import json
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass
 
+from app_integration.core.chat_commands import batch_fields, custom_values
 from app_integration.core.chat_commands.project_access import assignee_problem, project_choices, project_members
 from app_integration.core.errors import BridgeError, InputError, OutcomeUnknown
 from app_integration.core.formatting import cell, fit, issue_link, issue_table, mentions
@@ -21,6 +24,7 @@ from app_integration.core.idempotency import run_once
 from app_integration.core.input_parsing import MAX_LINES, MAX_SUBJECT, LineError, TicketLine, parse_ticket_lines
 from app_integration.core.models import Account, ChatMessage, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from app_integration.core.services import Services
+from app_integration.core.tickets import TicketFields
 
 PROJECT_FIELD = "option"
 # Room for every line the parser takes. The server bounds a textarea's default and placeholder (3000 bytes,
@@ -43,7 +47,15 @@ class _Created:
 
 
 def open_batch(services: Services, context: CommandContext) -> Reply:
-    """Creates at once when the command came with lines; otherwise opens the form."""
+    """Creates at once when the command came with lines; otherwise opens the form (its second step again, from
+    the classic surface's Continue button, where the argument carries it)."""
+    if context.argument.startswith("{"):
+        carried = json.loads(context.argument)
+        login = services.login_for(context.user)
+        fields = services.fields.fields(str(carried["shown"]))
+        values = {PROJECT_FIELD: fields.project_identifier, LINES_FIELD: str(carried.get("lines", ""))}
+        stepped = dataclasses.replace(context, values=values)
+        return Reply(form=_fields_form(services, login, fields, fields.default_tracker(), stepped))
     project, _sep, lines = context.argument.partition("\n")
     project = project.strip()
     if lines.strip():
@@ -90,22 +102,63 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
 
 
 def submit_batch(services: Services, context: CommandContext) -> Reply:
+    """The tickets; or, where the project asks fields of every ticket that the form did not ask yet, the form
+    again with them (they apply to every line; nothing is claimed or created for it)."""
     project = (context.values.get(PROJECT_FIELD) or "").strip()
     lines = context.values.get(LINES_FIELD) or ""
     if not project:
         raise InputError(_("Choose a project."), {PROJECT_FIELD: _("Choose a project")})
-    return run_once(services.store, context, lambda: create_batch(services, context, project, lines))
+    login = services.login_for(context.user)
+    project_members(services, login, project, PROJECT_FIELD)  # as the person: the project is theirs to see
+    fields = services.fields.fields(project)
+    tracker_id = fields.default_tracker()
+    shown = json.loads(context.argument).get("shown") if context.argument.startswith("{") else ""
+    if shown != fields.project_identifier and batch_fields.asks_every_line(fields, tracker_id):
+        return Reply(form=_fields_form(services, login, fields, tracker_id, context))
+    errors: dict[str, str] = {}
+    common = dict(custom_values.values(fields, tracker_id, context.values, errors))
+    if errors:
+        raise InputError(_("Please fix the marked fields:") + " " + "; ".join(errors.values()), errors)
+    return run_once(services.store, context, lambda: create_batch(services, context, project, lines, common))
 
 
-def create_batch(services: Services, context: CommandContext, project: str, text: str) -> Reply:
+def _fields_form(
+    services: Services, login: str, fields: TicketFields, tracker_id: int | None, context: CommandContext
+) -> Form:
+    """The batch's form once more, with the fields the project asks of every ticket, for all its lines."""
+    first = open_batch(services, dataclasses.replace(context, argument=fields.project_identifier)).form
+    assert first is not None
+    typed = context.values.get(LINES_FIELD) or ""
+    lines = dataclasses.replace(first.fields[1], default=typed or None)
+    return dataclasses.replace(
+        first,
+        fields=(first.fields[0], lines, *custom_values.inputs(fields, tracker_id, context.values)),
+        argument=json.dumps({"shown": fields.project_identifier, "lines": typed}, ensure_ascii=False),
+        introduction=_(
+            "This project asks for these fields on every ticket; they apply to every line. A line may set its own "
+            "with `Name=value`."
+        ),
+    )
+
+
+def create_batch(
+    services: Services,
+    context: CommandContext,
+    project: str,
+    text: str,
+    common: dict[int, str | tuple[str, ...]] | None = None,
+) -> Reply:
+    """`common`: the custom fields the form gave every line; a line's own `Name=value` wins."""
     login = services.login_for(context.user)
     today = services.today_for(context.user)
     tickets, errors = parse_ticket_lines(text, today)
     if errors:
         raise _line_errors(errors)
     members = project_members(services, login, project, PROJECT_FIELD)
+    fields = services.fields.fields(project)
+    tickets, extras = batch_fields.split_lines(fields, tickets, common or {})
     assignees = _resolve_assignees(services, tickets, members)
-    created, failed = _create_all(services, login, project, tickets, assignees, today)
+    created, failed = _create_all(services, login, project, tickets, assignees, today, extras)
     _announce(services, context, created)
     return _report(services.tracker.base_url, project, tickets, created, failed)
 
@@ -144,6 +197,7 @@ def _create_all(
     tickets: list[TicketLine],
     assignees: dict[str, Account],
     today: dt.date,
+    extras: list[tuple[tuple[int, str | tuple[str, ...]], ...]],
 ) -> tuple[list[_Created], dict[int, BridgeError]]:
     """Creates in line order with at most `services.concurrency` creates in flight. Once one fails, no further
     line is started; those already in flight finish, and are reported as they ended."""
@@ -154,8 +208,9 @@ def _create_all(
             assigned_to_id=assignees[ticket.assignee].id,
             start_date=today,
             due_date=ticket.due_date,
+            custom_values=custom,
         )
-        for ticket in tickets
+        for ticket, custom in zip(tickets, extras, strict=True)
     ]
     created: dict[int, Issue] = {}
     failed: dict[int, BridgeError] = {}

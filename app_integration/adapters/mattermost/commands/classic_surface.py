@@ -234,6 +234,13 @@ def _dialog(web: WebContext) -> Any:
         web.tell(context, _(STILL_WORKING))
         future.add_done_callback(lambda done: _answer_late(web, context, "", done))
         return Response(status=200)
+    if reply.form is not None:
+        # The next step of a form. A dialog cannot open another without a trigger id, which a submission does
+        # not carry, so the person gets a button that opens it (a click carries one), on every server.
+        label = _("Continue: {title}", title=reply.form.title)
+        step = Action(label, reply.form.command, reply.form.argument, "primary")
+        web.offer(context, reply.form.introduction or reply.form.title, (step,))
+        return Response(status=200)
     if reply.text:
         web.tell(context, reply.text)
     return Response(status=200)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app_integration.adapters import metrics
+from app_integration.adapters.mattermost.commands.form_rendering import signed_buttons
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
 from app_integration.adapters.redmine.call_scope import call_scope
 from app_integration.core.chat_ids import is_chat_id
@@ -19,7 +20,7 @@ from app_integration.core.commands import Command, CommandRegistry, dispatch
 from app_integration.core.errors import BridgeError, Unauthorized
 from app_integration.core.i18n import adopt
 from app_integration.core.identity import acting_for
-from app_integration.core.models import ChatMessage, ChatUser, CommandContext, Reply
+from app_integration.core.models import Action, ChatMessage, ChatUser, CommandContext, Reply
 from app_integration.core.ports import WebChat
 from app_integration.core.services import Services
 from app_integration.core.settings import Settings
@@ -102,6 +103,26 @@ class WebContext:
 
     def submit(self, work: Callable[[], Any]) -> Future[Any]:
         return self.pool.submit(copy_context().run, work)
+
+    def offer(self, context: CommandContext, text: str, actions: tuple[Action, ...]) -> None:
+        """An answer with buttons for one person: ephemeral in the channel where the bot may post so, else in
+        their DM with the bot; each button signed for them in the channel it is shown in."""
+        props = {
+            "attachments": [
+                signed_buttons(self.signer, self.root_url, context.user.id, context.channel_id, actions, "")
+            ]
+        }
+        try:
+            self.chat.post_ephemeral(context.user.id, context.channel_id, text, props)
+            return
+        except BridgeError:
+            pass
+        try:
+            channel = self.chat.direct_channel(context.user.id)
+            buttons = signed_buttons(self.signer, self.root_url, context.user.id, channel, actions, "")
+            self.chat.post_props(channel, text, {"attachments": [buttons]})
+        except BridgeError:
+            log.warning("could not offer the next step to %s", context.user.username)
 
     def tell(self, context: CommandContext, text: str) -> None:
         """An answer for one person: ephemeral where the bot may, else a DM."""
