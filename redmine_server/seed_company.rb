@@ -134,7 +134,8 @@ def company_issue(project, author, subject, tracker, values, assignee: nil)
 end
 
 acme_bug = company_issue(acme, alice, "Seeded: printer jams in acme", bug,
-                         { fields[:customer].id => "Initech", fields[:severity].id => "S2" }, assignee: bob)
+                         { fields[:customer].id => "Initech", fields[:severity].id => "S2",
+                           fields[:cost].id => "1200.5" }, assignee: bob)
 handbook_issue = seed_issue(handbook, alice, "Seeded: handbook issue")
 intranet_issue = seed_issue(intranet, alice, "Seeded: intranet issue")
 

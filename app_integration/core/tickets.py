@@ -67,6 +67,7 @@ class TicketChange:
     private_notes: bool = False
     subject: str | None = None
     description: str | None = None
+    custom_values: tuple[tuple[int, str | tuple[str, ...]], ...] = ()
     status_id: int | None = None
     assigned_to_id: int | None = None
     uploads: tuple[Upload, ...] = ()

@@ -197,3 +197,62 @@ def test_typed_lines_without_the_projects_fields_say_which_and_create_nothing(
     assert "Created 1 ticket" in done["text"], done
     made = {c["name"]: c.get("value") for c in issue_of(company_redmine, f"Order toner {tag}")["custom_fields"]}
     assert made["Customer"] == "Initech" and made["Target release"] == "2" and made["Severity"] == "S3"
+
+
+# The card and its dialogs ----------------------------------------------------------------------------------------
+def test_the_card_shows_the_custom_fields_each_person_may_see(
+    company_client: FlaskClient, emulator: Any, company_redmine: RedmineInfo
+) -> None:
+    room = channel_named(emulator, "card-" + uuid.uuid4().hex[:6])
+    bug = company_redmine.seed["company"]["issues"]["acme_bug"]
+    alices = slash(company_client, emulator, "alice", f"ticket {bug}", room)["text"]
+    bobs = slash(company_client, emulator, "bob", f"ticket {bug}", room)["text"]
+    for card in (alices, bobs):
+        assert "Customer: Initech" in card and "Severity: S2" in card
+    assert "Internal cost: 1200.5" in alices and "Internal cost" not in bobs  # a Manager's field only
+
+
+def test_a_status_the_workflow_gives_a_required_field_asks_for_it(
+    company_client: FlaskClient, emulator: Any, company_redmine: RedmineInfo
+) -> None:
+    """The company's workflow: a Developer's Bug in Resolved must name a Reviewer. bob's Status dialog asks no
+    Reviewer; Redmine refuses, and the dialog comes back with it; given, the ticket is resolved."""
+    seed = company_redmine.seed
+    reviewer = f"cf_{seed['company']['fields']['reviewer']}"
+    rm = Redmine(company_redmine)
+    bug = rm.create(
+        "bob",
+        "acme",
+        f"Paper jam {uuid.uuid4().hex[:6]}",
+        tracker_id=1,
+        assigned_to_id=seed["users"]["bob"],
+        custom_fields=[{"id": seed["company"]["fields"]["customer"], "value": "Initech"}],
+    )
+    room = channel_named(emulator, "resolve-" + uuid.uuid4().hex[:6])
+    card = slash(company_client, emulator, "bob", f"ticket {bug}", room)
+    assert click(company_client, emulator, "bob", room, buttons(card)["Status"]).get_json() == {}
+    opened = emulator.dialogs[-1]
+    resolved = next(o["value"] for o in elements(opened)["status"]["options"] if o["text"] == "Resolved")
+    user = emulator.user("bob")
+    answer = company_client.post("/dialog", json=dialog_submission(opened, user, room, {"status": resolved}))
+    assert answer.status_code == 200
+    assert issue_of_id(company_redmine, bug)["status"]["name"] == "New"
+    offered = [p for p in emulator.dm_posts("bob") if (p.get("props") or {}).get("attachments")]
+    offered += [e["post"] for e in emulator.ephemerals if e.get("user_id") == user["id"]]
+    assert "Reviewer cannot be blank" in offered[-1]["message"]
+    button = next(iter(buttons({"attachments": offered[-1]["props"]["attachments"]}).values()))
+    again = second_step(company_client, emulator, "bob", room, button)
+    assert not elements(again)[reviewer].get("optional")
+    values = {"status": resolved, reviewer: str(seed["users"]["alice"])}
+    answer = company_client.post("/dialog", json=dialog_submission(again, user, room, values))
+    assert answer.status_code == 200 and not (answer.get_json(silent=True) or {}).get("errors")
+    done = issue_of_id(company_redmine, bug)
+    assert done["status"]["name"] == "Resolved"
+    assert {c["name"]: c.get("value") for c in done["custom_fields"]}["Reviewer"] == str(seed["users"]["alice"])
+
+
+def issue_of_id(redmine: RedmineInfo, issue_id: int) -> dict[str, Any]:
+    found: dict[str, Any] = requests.get(
+        f"{redmine.url}/issues/{issue_id}.json", headers={"X-Redmine-API-Key": redmine.admin_key}, timeout=15
+    ).json()["issue"]
+    return found

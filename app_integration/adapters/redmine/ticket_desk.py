@@ -12,17 +12,20 @@ from typing import Any
 from app_integration.adapters.redmine.feed import RedmineFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp, uploads_field
-from app_integration.core.errors import PermissionDenied
+from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
+from app_integration.core.errors import BridgeError, PermissionDenied
+from app_integration.core.i18n import _
 from app_integration.core.models import Choice, Ref
-from app_integration.core.tickets import Note, TicketChange, TicketView, TimeEntryDraft
+from app_integration.core.tickets import CustomValue, Note, TicketChange, TicketView, TimeEntryDraft
 
 log = logging.getLogger(__name__)
 
 
 class RedmineTickets:
-    def __init__(self, gateway: RedmineGateway, feed: RedmineFeed) -> None:
+    def __init__(self, gateway: RedmineGateway, feed: RedmineFeed, catalog: RedmineFieldCatalog) -> None:
         self._gateway = gateway
         self._feed = feed
+        self._catalog = catalog
 
     def ticket(self, login: str, issue_id: int) -> TicketView:
         include = ["journals", "allowed_statuses", "watchers"]
@@ -44,7 +47,29 @@ class RedmineTickets:
             allowed_statuses=tuple(Choice(str(s["id"]), str(s["name"])) for s in raw.get("allowed_statuses", [])),
             closed_status_ids=closed_ids,
             watcher_ids=frozenset(int(w["id"]) for w in watchers) if isinstance(watchers, list) else None,
+            custom_values=self._custom_values(raw),
         )
+
+    def _custom_values(self, raw: dict[str, Any]) -> tuple[CustomValue, ...]:
+        """The custom fields Redmine showed this person, with a value, by name; a value that is a record's id (a
+        list entry, a person, a version) or a yes/no shown as its label."""
+        filled = [c for c in raw.get("custom_fields", []) if c.get("value") not in (None, "", [])]
+        if not filled:
+            return ()
+        try:
+            known = {f.id: f for f in self._catalog.fields(str(raw["project"]["id"])).custom}
+        except BridgeError:
+            known = {}
+        found = []
+        for custom in filled:
+            field = known.get(int(custom["id"]))
+            labels = {o.value: o.label for o in field.options} if field is not None else {}
+            if field is not None and field.format == "bool":
+                labels = {"1": _("Yes"), "0": _("No")}
+            values = custom["value"] if isinstance(custom["value"], list) else [custom["value"]]
+            shown = ", ".join(labels.get(str(v), str(v)) for v in values)
+            found.append(CustomValue(int(custom["id"]), str(custom["name"]), shown))
+        return tuple(found)
 
     def change_ticket(self, login: str, issue_id: int, change: TicketChange) -> None:
         fields: dict[str, Any] = {}
@@ -60,6 +85,11 @@ class RedmineTickets:
             fields["assigned_to_id"] = change.assigned_to_id
         if change.uploads:
             fields["uploads"] = uploads_field(change.uploads)
+        if change.custom_values:
+            fields["custom_fields"] = [
+                {"id": field_id, "value": list(value) if isinstance(value, tuple) else value}
+                for field_id, value in change.custom_values
+            ]
         self._gateway.as_user(login, lambda r: r.issue.update(issue_id, **fields))
 
     def withdraw_ticket(self, login: str, issue_id: int) -> None:

@@ -62,6 +62,7 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
     notifications = NotificationTables(store.engine)
     outbox = OutboxTable(store.engine)
     feed = RedmineFeed(gateway, settings.redmine_cache_ttl)
+    catalog = RedmineFieldCatalog(gateway, settings.redmine_cache_ttl)
     services = Services(
         tracker=gateway,
         chat=chat,
@@ -74,9 +75,9 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         connect_by_key=settings.connect_by_key and vault.available,
         concurrency=settings.redmine_concurrency,
         feed=feed,
-        desk=RedmineTickets(gateway, feed),
+        desk=RedmineTickets(gateway, feed, catalog),
         attachments=RedmineAttachments(gateway),
-        fields=RedmineFieldCatalog(gateway, settings.redmine_cache_ttl),
+        fields=catalog,
         outsiders=RedmineOutsiders(
             gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout), settings.redmine_cache_ttl
         ),

@@ -10,6 +10,7 @@ file): Redmine's refusal names them if they are required.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 
@@ -172,3 +173,24 @@ def refusal_errors(refused: RedmineRejected, fields: tuple[CustomField, ...]) ->
 def missing_required(fields: TicketFields, tracker_id: int | None, given: set[int]) -> list[CustomField]:
     """The required fields a ticket of this tracker needs and `given` lacks."""
     return [f for f in asked(fields, tracker_id) if f.required and f.id not in given and not f.default]
+
+
+def inputs_by_id(fields: TicketFields, ids: tuple[int, ...], shown: Mapping[str, str | None]) -> tuple[FormField, ...]:
+    """Inputs for the fields Redmine asked for by name (a workflow rule), each required."""
+    wanted = [f for f in fields.custom if f.id in ids and f.asked]
+    return tuple(dataclasses.replace(_input(f, shown.get(PREFIX + str(f.id))), required=True) for f in wanted)
+
+
+def values_by_id(
+    fields: TicketFields, ids: tuple[int, ...], typed: Mapping[str, str | None], errors: dict[str, str]
+) -> tuple[tuple[int, str | tuple[str, ...]], ...]:
+    found: list[tuple[int, str | tuple[str, ...]]] = []
+    for field in (f for f in fields.custom if f.id in ids):
+        name = PREFIX + str(field.id)
+        raw = (typed.get(name) or "").strip()
+        value = value_of(field, raw) if raw else ValueError(_("{field} is required", field=field.name))
+        if isinstance(value, ValueError):
+            errors[name] = str(value)
+        else:
+            found.append((field.id, value))
+    return tuple(found)

@@ -16,21 +16,23 @@ from app_integration.core.chat_commands.attach_to_ticket import attach, attach_f
 from app_integration.core.chat_commands.help import make_app_info
 from app_integration.core.chat_commands.personal_notifications import notifications, toggle_notification
 from app_integration.core.chat_commands.subscriptions import submit_subscription, subscribe, subscriptions, unsubscribe
-from app_integration.core.chat_commands.ticket_batch import open_batch, submit_batch
-from app_integration.core.chat_commands.ticket_cards import (
+from app_integration.core.chat_commands.ticket_actions import (
     assign_form,
-    assign_to_me,
-    close_ticket,
     comment_form,
-    reopen_ticket,
-    share_ticket,
-    show_ticket,
     status_form,
     submit_assign,
     submit_comment,
     submit_status,
     submit_time,
     time_form,
+)
+from app_integration.core.chat_commands.ticket_batch import open_batch, submit_batch
+from app_integration.core.chat_commands.ticket_cards import (
+    assign_to_me,
+    close_ticket,
+    reopen_ticket,
+    share_ticket,
+    show_ticket,
     unwatch_ticket,
     watch_ticket,
 )

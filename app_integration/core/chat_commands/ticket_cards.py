@@ -11,19 +11,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-import uuid
 from collections.abc import Callable
 
-from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.errors import InputError, NotFound, PermissionDenied, RedmineRejected
 from app_integration.core.formatting import issue_url, link, plain
 from app_integration.core.i18n import N_, _, number
 from app_integration.core.idempotency import run_once
-from app_integration.core.input_parsing import parse_date, parse_hours
-from app_integration.core.models import Action, ChatMessage, CommandContext, Form, FormField, Reply
+from app_integration.core.models import Action, ChatMessage, CommandContext, Reply
 from app_integration.core.privacy import everyone_may_see
 from app_integration.core.services import Services
-from app_integration.core.tickets import TicketChange, TicketView, TimeEntryDraft
+from app_integration.core.tickets import TicketChange, TicketView
 
 DESCRIPTION_LIMIT = 600
 NOTE_LIMIT = 300
@@ -32,27 +29,27 @@ NOT_VISIBLE = N_("Ticket #{id} is not found, or you cannot see it.")
 
 
 def show_ticket(services: Services, context: CommandContext) -> Reply:
-    issue_id = _issue_id(context.argument)
-    return _card_reply(services, context, issue_id)
+    issue_id = issue_id_of(context.argument)
+    return card_reply(services, context, issue_id)
 
 
-def _issue_id(argument: str) -> int:
+def issue_id_of(argument: str) -> int:
     word = argument.strip().split(":", 1)[0].lstrip("#").removeprefix("t")
     if not word.isdigit():
         raise InputError(_("Which ticket? For example: `/integration_with_redmine ticket 10`."))
     return int(word)
 
 
-def _view(services: Services, login: str, issue_id: int) -> TicketView:
+def view_for(services: Services, login: str, issue_id: int) -> TicketView:
     try:
         return services.desk.ticket(login, issue_id)
     except (NotFound, PermissionDenied):
         raise NotFound(_(NOT_VISIBLE, id=issue_id)) from None
 
 
-def _card_reply(services: Services, context: CommandContext, issue_id: int, done: str = "") -> Reply:
+def card_reply(services: Services, context: CommandContext, issue_id: int, done: str = "") -> Reply:
     login = services.login_for(context.user)
-    view = _view(services, login, issue_id)
+    view = view_for(services, login, issue_id)
     text = card_text(services.tracker.base_url, view)
     return Reply(text=f"{done}\n\n{text}" if done else text, actions=_buttons(view))
 
@@ -89,6 +86,8 @@ def card_text(base_url: str, view: TicketView, with_notes: bool = True) -> str:
             spent=hours(view.spent_hours),
         ),
     ]
+    if view.custom_values:
+        lines.append(" · ".join(f"{plain(c.name)}: {plain(c.value)}" for c in view.custom_values))
     description = view.description.strip()
     if description:
         cut = description if len(description) <= DESCRIPTION_LIMIT else description[: DESCRIPTION_LIMIT - 1] + "…"
@@ -129,14 +128,14 @@ def _buttons(view: TicketView) -> tuple[Action, ...]:
 # One-click actions ---------------------------------------------------------------------------------------------
 def _once(services: Services, context: CommandContext, act: Callable[[str, TicketView], str]) -> Reply:
     """Runs a button's action once per rendered button (its nonce), then shows the card as it is now."""
-    issue_id = _issue_id(context.argument)
+    issue_id = issue_id_of(context.argument)
     nonce = context.argument.partition(":")[2]
     keyed = dataclasses.replace(context, idempotency_key=f"card-{issue_id}-{nonce}" if nonce else None)
 
     def work() -> Reply:
         login = services.login_for(context.user)
-        done = act(login, _view(services, login, issue_id))
-        return _card_reply(services, context, issue_id, done)
+        done = act(login, view_for(services, login, issue_id))
+        return card_reply(services, context, issue_id, done)
 
     return run_once(services.store, keyed, work)
 
@@ -220,171 +219,3 @@ def share_ticket(services: Services, context: CommandContext) -> Reply:
         return _("Shared in this channel.")
 
     return _once(services, context, act)
-
-
-# Dialog actions ------------------------------------------------------------------------------------------------
-def _form(command: str, title: str, issue_id: int, fields: tuple[FormField, ...], label: str = "") -> Reply:
-    return Reply(
-        form=Form(
-            command=command,
-            title=title,
-            fields=fields,
-            idempotency_key=uuid.uuid4().hex,
-            submit_label=label or _("Save"),
-            argument=str(issue_id),
-        )
-    )
-
-
-def comment_form(services: Services, context: CommandContext) -> Reply:
-    issue_id = _issue_id(context.argument)
-    login = services.login_for(context.user)
-    view = _view(services, login, issue_id)
-    fields = [FormField("notes", _("Comment"), "textarea", True, max_length=3000, help=_("In Markdown, as in Redmine"))]
-    if services.desk.may_write_private_notes(login, view.issue.project.id):
-        fields.append(
-            FormField("private", _("Private comment"), "bool", default="false", help=_("Only roles that may"))
-        )
-    return _form(
-        "ticket_comment", _("Comment on #{issue_id}", issue_id=issue_id), issue_id, tuple(fields), _("Comment")
-    )
-
-
-def submit_comment(services: Services, context: CommandContext) -> Reply:
-    def work() -> Reply:
-        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
-        view = _view(services, login, issue_id)
-        notes = (context.values.get("notes") or "").strip()
-        if not notes:
-            raise InputError(_("Write a comment."), {"notes": _("Write a comment")})
-        private = (context.values.get("private") or "").lower() == "true"
-        if private and not services.desk.may_write_private_notes(login, view.issue.project.id):
-            raise InputError(_("You may not write private comments here."), {"private": _("Not allowed for you here")})
-        _submit_change(services, login, view, TicketChange(notes=notes, private_notes=private), "notes")
-        return _card_reply(services, context, issue_id, _("Your comment is in Redmine."))
-
-    return run_once(services.store, context, work)
-
-
-def status_form(services: Services, context: CommandContext) -> Reply:
-    issue_id = _issue_id(context.argument)
-    view = _view(services, services.login_for(context.user), issue_id)
-    choices = tuple(view.other_statuses())
-    if not choices:
-        raise PermissionDenied(_("Redmine's workflow gives you no other status for this ticket."))
-    fields = (
-        FormField(
-            "status", _("New status"), "select", True, choices, help=_("Only what Redmine's workflow allows you")
-        ),
-        FormField("notes", _("Comment"), "textarea", max_length=3000),
-    )
-    return _form("ticket_status", _("Status of #{issue_id}", issue_id=issue_id), issue_id, fields)
-
-
-def submit_status(services: Services, context: CommandContext) -> Reply:
-    def work() -> Reply:
-        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
-        view = _view(services, login, issue_id)
-        wanted = context.values.get("status") or ""
-        allowed = {c.value: c.label for c in view.other_statuses()}
-        if wanted not in allowed:
-            raise InputError(_("Choose a status from the list."), {"status": _("Not a status you may set now")})
-        change = TicketChange(notes=(context.values.get("notes") or "").strip(), status_id=int(wanted))
-        _submit_change(services, login, view, change, "status")
-        return _card_reply(services, context, issue_id, _("Moved to **{wanted}**.", wanted=plain(allowed[wanted])))
-
-    return run_once(services.store, context, work)
-
-
-def assign_form(services: Services, context: CommandContext) -> Reply:
-    issue_id = _issue_id(context.argument)
-    _view(services, services.login_for(context.user), issue_id)
-    fields = (
-        FormField("mine", _("Assign to me"), "bool", default="false", help=_("Or choose a person below")),
-        FormField("assignee", _("Assignee"), "user", help=_("They must be a member who may be assigned")),
-    )
-    return _form("ticket_assign", _("Assign #{issue_id}", issue_id=issue_id), issue_id, fields, _("Assign"))
-
-
-def submit_assign(services: Services, context: CommandContext) -> Reply:
-    def work() -> Reply:
-        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
-        view = _view(services, login, issue_id)
-        if (context.values.get("mine") or "").lower() == "true":
-            target, name = view.viewer_id, _("you")
-        else:
-            target, name = _assignee(services, context.values.get("assignee"))
-        _submit_change(services, login, view, TicketChange(assigned_to_id=target), "assignee")
-        return _card_reply(services, context, issue_id, _("Assigned to {name}.", name=name))
-
-    return run_once(services.store, context, work)
-
-
-def _assignee(services: Services, chosen: str | None) -> tuple[int, str]:
-    user = services.chat.user(chosen) if chosen and is_chat_id(chosen) else None
-    if user is None:
-        raise InputError(_("Choose someone, or assign it to yourself."), {"assignee": _("Choose a person")})
-    login = services.users.redmine_login(user)
-    account = services.tracker.account(login) if login else None
-    if account is None or not account.active:
-        raise InputError(_("That person has no active Redmine account."), {"assignee": _("No active Redmine account")})
-    return account.id, f"@{user.username}"
-
-
-def time_form(services: Services, context: CommandContext) -> Reply:
-    issue_id = _issue_id(context.argument)
-    _view(services, services.login_for(context.user), issue_id)
-    activities = tuple(services.desk.activities())
-    default = next((a.value for a in activities if a.is_default), activities[0].value if activities else None)
-    fields = (
-        FormField("hours", _("Hours"), "text", True, hint=_("e.g. 1.5"), help=_("Hours spent, e.g. 1.5 or 1,5")),
-        FormField("activity", _("Activity"), "select", bool(activities), activities, default),
-        FormField("comment", _("Comment"), "text", max_length=255),
-        FormField(
-            "spent_on", _("Date"), "text", default=f"{services.today_for(context.user):%d.%m.%y}", hint=_("dd.mm.yy")
-        ),
-    )
-    return _form("ticket_time", _("Log time on #{issue_id}", issue_id=issue_id), issue_id, fields, _("Log"))
-
-
-def submit_time(services: Services, context: CommandContext) -> Reply:
-    def work() -> Reply:
-        issue_id, login = _issue_id(context.argument), services.login_for(context.user)
-        _view(services, login, issue_id)
-        errors: dict[str, str] = {}
-        hours = parse_hours((context.values.get("hours") or "").strip(), errors, "hours")
-        if hours is None and "hours" not in errors:
-            errors["hours"] = _("Hours are required")
-        spent_on = services.today_for(context.user)
-        raw_day = (context.values.get("spent_on") or "").strip()
-        if raw_day:
-            try:
-                spent_on = parse_date(raw_day)
-            except ValueError as error:
-                errors["spent_on"] = str(error)
-        if errors or hours is None:
-            raise InputError(_("Please fix the marked fields:") + " " + "; ".join(errors.values()), errors)
-        activity = context.values.get("activity")
-        entry = TimeEntryDraft(
-            hours,
-            int(activity) if activity and activity.isdigit() else None,
-            (context.values.get("comment") or "").strip(),
-            spent_on,
-        )
-        try:
-            services.desk.log_time(login, issue_id, entry)
-        except RedmineRejected as refused:
-            raise InputError(
-                _("Redmine refused it: ") + refused.user_message, {"hours": refused.user_message}
-            ) from None
-        return _card_reply(services, context, issue_id, _("Logged {hours} h.", hours=number(float(hours))))
-
-    return run_once(services.store, context, work)
-
-
-def _submit_change(services: Services, login: str, view: TicketView, change: TicketChange, field: str) -> None:
-    """A dialog's change; Redmine's reason for refusing it is shown against the dialog's field."""
-    try:
-        services.desk.change_ticket(login, view.issue.id, change)
-    except RedmineRejected as refused:
-        raise InputError(_("Redmine refused it: ") + refused.user_message, {field: refused.user_message}) from None
