@@ -8,8 +8,10 @@ from typing import Literal
 
 from app_integration.core.models import Issue, Ref
 
-EventKind = Literal["created", "status", "assignee", "priority", "due_date", "note"]
-EVENT_KINDS: tuple[EventKind, ...] = ("created", "status", "assignee", "priority", "due_date", "note")
+EventKind = Literal["created", "status", "assignee", "priority", "due_date", "note", "fields"]
+EVENT_KINDS: tuple[EventKind, ...] = ("created", "status", "assignee", "priority", "due_date", "note", "fields")
+# A custom field's change is a detail named "cf:<field id>" (Redmine's property "cf"), with the field's name.
+CUSTOM_FIELD = "cf:"
 # Journal detail names that make an event, as Redmine names the attributes.
 _DETAIL_KINDS: dict[str, EventKind] = {
     "status_id": "status",
@@ -17,8 +19,8 @@ _DETAIL_KINDS: dict[str, EventKind] = {
     "priority_id": "priority",
     "due_date": "due_date",
 }
-PersonalKind = Literal["assigned", "status", "notes", "mentions", "reminder"]
-PERSONAL_KINDS: tuple[PersonalKind, ...] = ("assigned", "status", "notes", "mentions", "reminder")
+PersonalKind = Literal["assigned", "status", "notes", "mentions", "watching", "reminder"]
+PERSONAL_KINDS: tuple[PersonalKind, ...] = ("assigned", "status", "notes", "mentions", "watching", "reminder")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Change:
     new: str
     old_id: int | None = None
     new_id: int | None = None
+    label: str = ""  # a custom field's name; empty for Redmine's own attributes
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class IssueHistory:
     closed: bool
     journals: tuple[Journal, ...] = ()
     files: tuple[Ref, ...] = ()  # attachments it was created with
+    watcher_ids: frozenset[int] = frozenset()  # Redmine user ids of its watchers
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class IssueEvent:
     private_notes: bool = False
     at: dt.datetime | None = None  # when Redmine recorded it
     files: tuple[Ref, ...] = ()  # attachments it brought: their names and links go along
+    watcher_ids: frozenset[int] = frozenset()  # who watches the issue now
 
     @property
     def key(self) -> str:
@@ -112,12 +117,21 @@ def events_of(history: IssueHistory, cursor: FeedCursor) -> list[IssueEvent]:
     found: list[IssueEvent] = []
     if issue.created_on is not None:
         created = IssueEvent(
-            issue, history.closed, 0, issue.author, frozenset({"created"}), at=issue.created_on, files=history.files
+            issue,
+            history.closed,
+            0,
+            issue.author,
+            frozenset({"created"}),
+            at=issue.created_on,
+            files=history.files,
+            watcher_ids=history.watcher_ids,
         )
         if cursor.is_new(created.key, issue.created_on):
             found.append(created)
     for journal in history.journals:
-        kinds = {_DETAIL_KINDS[d.field] for d in journal.details if d.field in _DETAIL_KINDS}
+        kinds: set[EventKind] = {_DETAIL_KINDS[d.field] for d in journal.details if d.field in _DETAIL_KINDS}
+        if any(d.field.startswith(CUSTOM_FIELD) for d in journal.details):
+            kinds.add("fields")
         if journal.notes.strip():
             kinds.add("note")
         event = IssueEvent(
@@ -131,6 +145,7 @@ def events_of(history: IssueHistory, cursor: FeedCursor) -> list[IssueEvent]:
             journal.private_notes,
             at=journal.created_on,
             files=journal.files,
+            watcher_ids=history.watcher_ids,
         )
         if kinds and cursor.is_new(event.key, journal.created_on):
             found.append(event)

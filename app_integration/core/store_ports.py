@@ -56,6 +56,12 @@ class NotificationStore(Protocol):
 
     def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None: ...
 
+    def set_muted(self, chat_user_id: str, issue_id: int, muted: bool) -> bool:
+        """Mutes or unmutes one ticket's DMs for one person; whether that changed anything."""
+        ...
+
+    def muted_tickets(self, chat_user_id: str) -> frozenset[int]: ...
+
 
 class Outbox(Protocol):
     """What is to be posted into Mattermost, keyed by (event, target): whoever enqueues an event twice, through a

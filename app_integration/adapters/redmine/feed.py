@@ -16,8 +16,10 @@ from cachetools import TTLCache
 
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
+from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.core.errors import NotFound, PermissionDenied
 from app_integration.core.events import Change, IssueHistory, Journal
+from app_integration.core.i18n import _
 from app_integration.core.models import Issue, Ref
 
 PAGE = 100
@@ -32,8 +34,11 @@ def iso(moment: dt.datetime) -> str:
 
 
 class RedmineFeed:
-    def __init__(self, gateway: RedmineGateway, cache_ttl: float = 300.0) -> None:
+    def __init__(
+        self, gateway: RedmineGateway, cache_ttl: float = 300.0, catalog: RedmineFieldCatalog | None = None
+    ) -> None:
         self._gateway = gateway
+        self._catalog = catalog
         self._lock = threading.Lock()
         self._names: TTLCache[tuple[str, int], str] = TTLCache(maxsize=4096, ttl=cache_ttl)
         self._site_lists: TTLCache[str, list[dict[str, Any]]] = TTLCache(maxsize=4, ttl=cache_ttl)
@@ -71,7 +76,7 @@ class RedmineFeed:
     def history(self, issue_id: int) -> IssueHistory | None:
         try:
             raw = self._gateway.as_user(
-                None, lambda r: r.issue.get(issue_id, include=["journals", "attachments"]).raw()
+                None, lambda r: r.issue.get(issue_id, include=["journals", "attachments", "watchers"]).raw()
             )
         except NotFound:
             return None
@@ -83,7 +88,8 @@ class RedmineFeed:
             for a in raw.get("attachments", [])
             if int(a["id"]) not in later
         )
-        return IssueHistory(issue, issue.status.id in self.closed_ids(), journals, files)
+        watchers = frozenset(int(w["id"]) for w in raw.get("watchers", []))
+        return IssueHistory(issue, issue.status.id in self.closed_ids(), journals, files, watchers)
 
     def visible_journals(self, login: str, issue_id: int) -> frozenset[int] | None:
         try:
@@ -126,6 +132,7 @@ class RedmineFeed:
     # Names ---------------------------------------------------------------------
     def _journal(self, raw: dict[str, Any]) -> Journal:
         details = tuple(self._change(d) for d in raw.get("details", []) if d.get("property") == "attr")
+        details += self._custom_changes(raw.get("details", []))
         user = raw.get("user") or {}
         return Journal(
             id=int(raw["id"]),
@@ -140,6 +147,31 @@ class RedmineFeed:
                 if d.get("property") == "attachment" and d.get("new_value") and str(d.get("name", "")).isdigit()
             ),
         )
+
+    def _custom_changes(self, details: list[dict[str, Any]]) -> tuple[Change, ...]:
+        """Custom fields' changes by name, their values by label. Only fields every role sees (`visible`): one
+        that some roles may not see is left out for everyone, since a channel and a DM may hold any of them."""
+        wanted = [d for d in details if d.get("property") == "cf" and str(d.get("name", "")).isdigit()]
+        if not wanted or self._catalog is None:
+            return ()
+        fields = {f.id: f for f in self._catalog.custom_fields() if f.visible}
+        found = []
+        for detail in wanted:
+            field = fields.get(int(detail["name"]))
+            if field is None:
+                continue
+            labels = {o.value: o.label for o in field.options}
+            if field.format == "bool":
+                labels = {"1": _("Yes"), "0": _("No")}
+            elif field.format in ("user", "version"):
+                kind = "user" if field.format == "user" else "version"
+                labels = {}
+                for value in (detail.get("old_value"), detail.get("new_value")):
+                    if str(value or "").isdigit():
+                        labels[str(value)] = self._name(kind, int(str(value)))
+            old, new = str(detail.get("old_value") or ""), str(detail.get("new_value") or "")
+            found.append(Change(f"cf:{field.id}", labels.get(old, old), labels.get(new, new), label=field.name))
+        return tuple(found)
 
     def _change(self, raw: dict[str, Any]) -> Change:
         name = str(raw.get("name", ""))
@@ -162,6 +194,11 @@ class RedmineFeed:
                 raw = self._gateway.as_user(None, lambda r: r.user.get(record_id).raw())
                 name = f"{raw.get('firstname', '')} {raw.get('lastname', '')}".strip() or str(raw.get("login", ""))
             except NotFound:  # a group, or a deleted user
+                name = f"#{record_id}"
+        elif kind == "version":
+            try:
+                name = str(self._gateway.as_user(None, lambda r: r.version.get(record_id).raw()).get("name", ""))
+            except NotFound:
                 name = f"#{record_id}"
         else:
             names = {int(x["id"]): str(x["name"]) for x in self._records(kind)}

@@ -61,8 +61,8 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
     gateway.use_credentials(users.personal_key, users.key_refused, settings.redmine_impersonation)
     notifications = NotificationTables(store.engine)
     outbox = OutboxTable(store.engine)
-    feed = RedmineFeed(gateway, settings.redmine_cache_ttl)
     catalog = RedmineFieldCatalog(gateway, settings.redmine_cache_ttl)
+    feed = RedmineFeed(gateway, settings.redmine_cache_ttl, catalog)
     services = Services(
         tracker=gateway,
         chat=chat,

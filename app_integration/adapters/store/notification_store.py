@@ -19,6 +19,7 @@ from sqlalchemy import (
     and_,
     delete,
     false,
+    insert,
     select,
     update,
 )
@@ -68,6 +69,13 @@ _echoes = Table(
     Column("issue_id", Integer, primary_key=True),
     Column("post_id", String(26), primary_key=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+_muted = Table(
+    "muted_tickets",
+    _metadata,
+    Column("chat_user_id", String(26), primary_key=True),
+    Column("issue_id", Integer, primary_key=True),
+    Column("muted_at", DateTime(timezone=True), nullable=False),
 )
 _prefs = Table(
     "notification_prefs",
@@ -196,6 +204,26 @@ class NotificationTables:
     def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None:
         values = {"off": ",".join(sorted(prefs.off)), "reminder_time": prefs.reminder_time.strftime("%H:%M")}
         upsert(self._engine, _prefs, _prefs.c.chat_user_id, chat_user_id, values)
+
+    def set_muted(self, chat_user_id: str, issue_id: int, muted: bool) -> bool:
+        """Mutes or unmutes one ticket for one person; whether that changed anything."""
+        key = (_muted.c.chat_user_id == chat_user_id, _muted.c.issue_id == issue_id)
+        with self._engine.begin() as connection:
+            if not muted:
+                return bool(connection.execute(delete(_muted).where(*key)).rowcount)
+            if connection.execute(select(_muted.c.issue_id).where(*key)).first() is not None:
+                return False
+            try:
+                row = {"chat_user_id": chat_user_id, "issue_id": issue_id, "muted_at": dt.datetime.now(dt.UTC)}
+                connection.execute(insert(_muted).values(**row))
+            except IntegrityError:  # the same click twice at once
+                return False
+        return True
+
+    def muted_tickets(self, chat_user_id: str) -> frozenset[int]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(select(_muted.c.issue_id).where(_muted.c.chat_user_id == chat_user_id))
+            return frozenset(int(row.issue_id) for row in rows)
 
 
 def _row(s: Subscription) -> dict[str, Any]:

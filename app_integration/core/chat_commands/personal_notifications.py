@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from app_integration.core.errors import InputError
+from app_integration.core.errors import InputError, NotFound
 from app_integration.core.events import PERSONAL_KINDS, PersonalKind
 from app_integration.core.i18n import N_, _
 from app_integration.core.models import Action, CommandContext, Reply
@@ -16,6 +16,7 @@ KIND_LABELS: dict[PersonalKind, str] = {
     "status": N_("Status of my tickets"),
     "notes": N_("Comments on my tickets"),
     "mentions": N_("Mentions"),
+    "watching": N_("Tickets I watch"),
     "reminder": N_("Daily due reminder"),
 }
 
@@ -65,6 +66,9 @@ def _toggles(services: Services, context: CommandContext) -> Reply:
             time=f"{prefs.reminder_time:%H:%M}",
         )
     )
+    muted = sorted(notes.muted_tickets(context.user.id))
+    if muted:
+        text += "\n" + _("Muted tickets: {tickets} (`unmute <number>`).", tickets=", ".join(f"#{n}" for n in muted))
     actions = tuple(
         Action(
             f"{_(label)}: {_state(prefs.wants(k))}",
@@ -75,3 +79,31 @@ def _toggles(services: Services, context: CommandContext) -> Reply:
         for k, label in KIND_LABELS.items()
     )
     return Reply(text=text, actions=actions)
+
+
+def mute(services: Services, context: CommandContext) -> Reply:
+    """`mute #10`: no more DMs about that ticket, for the person alone; `unmute #10` brings them back."""
+    return _muting(services, context, True)
+
+
+def unmute(services: Services, context: CommandContext) -> Reply:
+    return _muting(services, context, False)
+
+
+def _muting(services: Services, context: CommandContext, muted: bool) -> Reply:
+    login = services.login_for(context.user)
+    word = context.argument.strip().lstrip("#").removeprefix("t")
+    if not word.isdigit():
+        raise InputError(_("Which ticket? For example: `/integration_with_redmine mute 10`."))
+    issue_id = int(word)
+    if muted and not services.tracker.issues_by_ids(login, [issue_id]):
+        raise NotFound(_("Ticket #{id} is not found, or you cannot see it.", id=issue_id))
+    services.notifications.set_muted(context.user.id, issue_id, muted)
+    if muted:
+        return Reply(
+            text=_(
+                "You will get no more DMs about #{id}. `/integration_with_redmine unmute {id}` brings them back.",
+                id=issue_id,
+            )
+        )
+    return Reply(text=_("You will get DMs about #{id} again.", id=issue_id))

@@ -14,7 +14,7 @@ from app_integration.core.chat_commands.account_links import (
 )
 from app_integration.core.chat_commands.attach_to_ticket import attach, attach_form, submit_attach
 from app_integration.core.chat_commands.help import make_app_info
-from app_integration.core.chat_commands.personal_notifications import notifications, toggle_notification
+from app_integration.core.chat_commands.personal_notifications import mute, notifications, toggle_notification, unmute
 from app_integration.core.chat_commands.subscriptions import submit_subscription, subscribe, subscriptions, unsubscribe
 from app_integration.core.chat_commands.ticket_actions import (
     assign_form,
@@ -165,6 +165,20 @@ def build_registry() -> CommandRegistry:
                 usage=N_("[08:30]"),
             ),
             Command("notification_toggle", "", run=toggle_notification, hidden=True, policy="signed"),
+            Command(
+                "mute",
+                N_("Get no more DMs about one ticket"),
+                label=N_("Mute a ticket"),
+                run=mute,
+                usage=N_("<number>"),
+            ),
+            Command(
+                "unmute",
+                N_("Get DMs about a muted ticket again"),
+                label=N_("Unmute a ticket"),
+                run=unmute,
+                usage=N_("<number>"),
+            ),
             Command("connect_email", "", run=connect_email, hidden=True, policy="signed"),
             Command("connect_email_confirm", "", run=connect_email_confirm, hidden=True, policy="signed"),
             Command("connect_cancel", "", run=connect_cancel, hidden=True, policy="signed"),

@@ -31,6 +31,7 @@ EVENT_LABELS: dict[EventKind, str] = {
     "priority": N_("Priority changes"),
     "due_date": N_("Due date changes"),
     "note": N_("Comments"),
+    "fields": N_("Custom field changes"),
 }
 
 

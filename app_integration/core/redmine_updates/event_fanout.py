@@ -28,6 +28,7 @@ _REASONS: dict[PersonalKind, str] = {
     "assigned": N_("it is assigned to you"),
     "status": N_("your ticket"),
     "notes": N_("your ticket"),
+    "watching": N_("you watch it"),
 }
 
 
@@ -158,6 +159,8 @@ def _personal_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery
         chat_id = people.chat_user_for(redmine_id)
         if chat_id is None or not notes.prefs(chat_id).wants(kind):
             continue
+        if event.issue.id in notes.muted_tickets(chat_id):
+            continue  # `mute #N`: this person wants no more DMs about this ticket
         login = cycle.login_of(chat_id)
         if login is None or not cycle.sees(login, event):
             continue
@@ -172,7 +175,7 @@ def _recipients(cycle: FanOutCycle, event: IssueEvent) -> dict[int, PersonalKind
     issue = event.issue
     reasons: dict[int, PersonalKind] = {}
     watchers = [r.id for r in (issue.assigned_to, issue.author) if r is not None]
-    if "status" in event.kinds:
+    if event.kinds & {"status", "fields"}:
         reasons.update(dict.fromkeys(watchers, "status"))
     if "note" in event.kinds:
         reasons.update(dict.fromkeys(watchers, "notes"))
@@ -184,6 +187,9 @@ def _recipients(cycle: FanOutCycle, event: IssueEvent) -> dict[int, PersonalKind
     if "note" in event.kinds:
         for redmine_id in _mentioned(cycle, event.notes):
             reasons[redmine_id] = "mentions"
+    if event.kinds & {"status", "note", "fields"}:
+        for redmine_id in event.watcher_ids:
+            reasons.setdefault(redmine_id, "watching")  # a stronger reason of theirs stays
     return reasons
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app_integration.core.events import Change, IssueEvent
+from app_integration.core.events import CUSTOM_FIELD, Change, IssueEvent
 from app_integration.core.formatting import issue_url, link, plain
 from app_integration.core.i18n import _
 from app_integration.core.models import Issue, Ref
@@ -102,6 +102,13 @@ def _change_line(event: IssueEvent, change: Change, names: Names) -> str:
         return _("changed the priority to **{new}** (was {old})", new=plain(change.new), old=plain(change.old))
     if change.field == "due_date":
         return _("set the due date to {new}", new=_day(change.new)) if change.new else _("removed the due date")
+    if change.field.startswith(CUSTOM_FIELD):
+        return _(
+            "changed {field}: {old} → {new}",
+            field=f"**{plain(change.label)}**",
+            old=plain(change.old) or "—",
+            new=plain(change.new) or "—",
+        )
     return ""
 
 
