@@ -256,3 +256,33 @@ def issue_of_id(redmine: RedmineInfo, issue_id: int) -> dict[str, Any]:
         f"{redmine.url}/issues/{issue_id}.json", headers={"X-Redmine-API-Key": redmine.admin_key}, timeout=15
     ).json()["issue"]
     return found
+
+
+def test_groups_are_offered_where_redmine_assigns_to_groups(
+    company_client: FlaskClient, emulator: Any, company_redmine: RedmineInfo
+) -> None:
+    """The company's Redmine allows group assignment and has "Support team" in acme: a batch line may name it,
+    and the card's Assign dialog offers it."""
+    group = company_redmine.seed["company"]["group"]
+    tag = uuid.uuid4().hex[:8]
+    room = channel_named(emulator, f"groups-{tag}")
+    line = f"1. Restock paper {tag} @support-team Customer=Initech"
+    done = slash(company_client, emulator, "alice", f"create_tickets acme\n{line}", room)
+    assert "Created 1 ticket" in done["text"], done
+    made = issue_of(company_redmine, f"Restock paper {tag}")
+    assert made["assigned_to"] == {"id": group, "name": "Support team"}
+
+    card = slash(company_client, emulator, "alice", f"ticket {made['id']}", room)
+    assert click(company_client, emulator, "alice", room, buttons(card)["Assign"]).get_json() == {}
+    opened = emulator.dialogs[-1]
+    assert [o["text"] for o in elements(opened)["group"]["options"]] == ["Support team"]
+    user = emulator.user("alice")
+    values = {"assignee": emulator.user("bob")["id"]}
+    assert company_client.post("/dialog", json=dialog_submission(opened, user, room, values)).status_code == 200
+    assert issue_of_id(company_redmine, made["id"])["assigned_to"]["name"] == "Bob Brown"
+    card = slash(company_client, emulator, "alice", f"ticket {made['id']}", room)
+    assert click(company_client, emulator, "alice", room, buttons(card)["Assign"]).get_json() == {}
+    opened = emulator.dialogs[-1]
+    answer = company_client.post("/dialog", json=dialog_submission(opened, user, room, {"group": str(group)}))
+    assert answer.status_code == 200 and not (answer.get_json(silent=True) or {}).get("errors")
+    assert issue_of_id(company_redmine, made["id"])["assigned_to"]["id"] == group

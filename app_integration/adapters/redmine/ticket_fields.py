@@ -6,7 +6,8 @@
 - `GET /projects/:id.json?include=trackers,issue_categories,issue_custom_fields`: which trackers and custom
   fields the project has, and its categories;
 - `GET /projects/:id/versions.json`: its versions (shared ones included), the open ones offered;
-- `GET /projects/:id/memberships.json`: its members, offered for user fields, and its groups for assignment.
+- `GET /projects/:id/memberships.json`: its members, offered for user fields, and its groups for assignment,
+  where an issue's page shows Redmine lets tickets be assigned to groups.
 
 All with the admin key, and kept for REDMINE_CACHE_TTL (a project's for at most 5 minutes): the same for
 everyone, and a person's own access to the project is checked apart, as them. A key that is not an
@@ -17,6 +18,7 @@ is missing (shown against the form).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -29,6 +31,8 @@ from app_integration.core.models import Choice
 from app_integration.core.tickets import OPTIONAL_STANDARD, CustomField, TicketFields
 
 log = logging.getLogger(__name__)
+_ASSIGNEE_SELECT = re.compile(r'<select name="issue\[assigned_to_id\]"[^>]*>(.*?)</select>', re.DOTALL)
+_OPTION_VALUE = re.compile(r'<option[^>]*value="(\d+)"')
 T = TypeVar("T")
 PROJECT_TTL = 300.0
 
@@ -105,8 +109,9 @@ class RedmineFieldCatalog:
         enabled = {int(f["id"]) for f in body.get("issue_custom_fields", [])}
         custom = [f for f in self.custom_fields() if f.id in enabled]
         versions = self._versions(project_id)
-        members = self._members(project_id) if any(f.format == "user" for f in custom) else ([], [])
+        members = self._members(project_id)
         custom = [_with_project_options(f, versions, members[0]) for f in custom]
+        groups = self._assignable_groups(project_id, members[1]) if members[1] else []
         return TicketFields(
             project_id=project_id,
             project_identifier=str(body["identifier"]),
@@ -115,6 +120,8 @@ class RedmineFieldCatalog:
             custom=tuple(custom),
             versions=tuple(versions),
             categories=tuple(Choice(str(c["id"]), str(c["name"])) for c in body.get("issue_categories", [])),
+            group_assignment=bool(groups),
+            assignable_groups=tuple(groups),
         )
 
     def _versions(self, project_id: int) -> list[Choice]:
@@ -123,6 +130,22 @@ class RedmineFieldCatalog:
         except (NotFound, PermissionDenied):
             return []
         return [Choice(str(v["id"]), str(v["name"])) for v in raws if v.get("status", "open") == "open"]
+
+    def _assignable_groups(self, project_id: int, groups: list[Choice]) -> list[Choice]:
+        """The member groups Redmine offers as assignees: none unless its "Allow issue assignment to groups" is
+        on. The REST API does not show that setting; an issue's page does, in its edit form's assignee list
+        (IssuesController#show takes the API key in any format). A project with no issue yet offers none."""
+        newest = self._get("/issues.json", project_id=project_id, status_id="*", sort="id:desc", limit=1)
+        issues = newest.get("issues", [])
+        if not issues:
+            return []
+        try:
+            page = self._gateway.as_user(None, lambda r: r.engine.page(f"{r.url}/issues/{issues[0]['id']}"))
+        except (NotFound, PermissionDenied):
+            return []
+        found = _ASSIGNEE_SELECT.search(page)
+        offered = set(_OPTION_VALUE.findall(found.group(1))) if found else set()
+        return [g for g in groups if g.value in offered]
 
     def _members(self, project_id: int) -> tuple[list[Choice], list[Choice]]:
         """The project's user members and its member groups, by Redmine id and name."""

@@ -172,10 +172,13 @@ def submit_status(services: Services, context: CommandContext) -> Reply:
 def assign_form(services: Services, context: CommandContext) -> Reply:
     issue_id = issue_id_of(context.argument)
     view = view_for(services, services.login_for(context.user), issue_id)
-    fields = (
+    fields: tuple[FormField, ...] = (
         FormField("mine", _("Assign to me"), "bool", default="false", help=_("Or choose a person below")),
         FormField("assignee", _("Assignee"), "user", help=_("They must be a member who may be assigned")),
     )
+    groups = services.fields.fields(str(view.issue.project.id)).assignable_groups
+    if groups:  # only where Redmine lets tickets be assigned to groups
+        fields += (FormField("group", _("Or a group"), "select", options=groups, help=_("A group of the project")),)
     title = _("Assign #{issue_id}", issue_id=issue_id)
     return _form("ticket_assign", title, view, fields, _("Assign"), services, context)
 
@@ -184,8 +187,14 @@ def submit_assign(services: Services, context: CommandContext) -> Reply:
     def work() -> Reply:
         issue_id, login = issue_id_of(context.argument), services.login_for(context.user)
         view = view_for(services, login, issue_id)
+        groups = {g.value: g.label for g in services.fields.fields(str(view.issue.project.id)).assignable_groups}
+        group = context.values.get("group") or ""
         if (context.values.get("mine") or "").lower() == "true":
             target, name = view.viewer_id, _("you")
+        elif group and not context.values.get("assignee"):
+            if group not in groups:
+                raise InputError(_("Choose a group from the list."), {"group": _("Choose one from the list")})
+            target, name = int(group), f"**{plain(groups[group])}**"
         else:
             target, name = _assignee(services, context.values.get("assignee"))
         change = TicketChange(assigned_to_id=target, custom_values=_asked_values(services, context, view))

@@ -157,7 +157,7 @@ def create_batch(
     members = project_members(services, login, project, PROJECT_FIELD)
     fields = services.fields.fields(project)
     tickets, extras = batch_fields.split_lines(fields, tickets, common or {})
-    assignees = _resolve_assignees(services, tickets, members)
+    assignees = _resolve_assignees(services, tickets, members, fields)
     created, failed = _create_all(services, login, project, tickets, assignees, today, extras)
     _announce(services, context, created)
     return _report(services.tracker.base_url, project, tickets, created, failed)
@@ -171,13 +171,22 @@ def _line_errors(errors: list[LineError]) -> InputError:
     )
 
 
-def _resolve_assignees(services: Services, tickets: list[TicketLine], members: frozenset[int]) -> dict[str, Account]:
-    """Each distinct assignee once; every line naming a bad one is reported."""
+def _resolve_assignees(
+    services: Services, tickets: list[TicketLine], members: frozenset[int], fields: TicketFields
+) -> dict[str, Account]:
+    """Each distinct assignee once; every line naming a bad one is reported. `@name` is a Mattermost user, or
+    else one of the project's groups where Redmine lets tickets be assigned to groups (`@support-team` or
+    `@support_team` for "Support team")."""
     found: dict[str, Account] = {}
     problems: dict[str, str] = {}
+    groups = {_group_key(g.label): g for g in fields.assignable_groups}
     for username in dict.fromkeys(t.assignee for t in tickets):
         # @name is only how a line names someone: the link belongs to that person's Mattermost id.
         user = services.chat.user_by_username(username)
+        group = groups.get(_group_key(username)) if user is None else None
+        if group is not None:
+            found[username] = Account(int(group.value), username, group.label, active=True)
+            continue
         result = (
             assignee_problem(services, user, members) if user else _("@{user} is not a Mattermost user", user=username)
         )
@@ -188,6 +197,10 @@ def _resolve_assignees(services: Services, tickets: list[TicketLine], members: f
     if problems:
         raise _line_errors([LineError(t.line, problems[t.assignee]) for t in tickets if t.assignee in problems])
     return found
+
+
+def _group_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
 def _create_all(
