@@ -8,7 +8,13 @@ import sys
 from benchmarks import suite
 from benchmarks.sandbox import ROOT, machine, provision
 from benchmarks.sections_load import section_files, section_limits, section_listener, section_load, section_real
-from benchmarks.sections_recovery import section_feed, section_recovery, section_replicas, section_round_trips
+from benchmarks.sections_recovery import (
+    section_company,
+    section_feed,
+    section_recovery,
+    section_replicas,
+    section_round_trips,
+)
 
 OUTPUT = ROOT / "docs" / "benchmarks.md"
 
@@ -22,6 +28,7 @@ def main() -> int:
 
     quick = args.quick
     production, small = provision("bridge-prod"), provision("bridge-tests")
+    company = provision("bridge-company")
     redmine_url, admin_key = production.url, production.admin_key
     tmp = suite.temp_dir()
     lines = [
@@ -41,6 +48,7 @@ def main() -> int:
     emulator.add_channel("town-square", [emulator.bot, *people])
     try:
         lines += section_round_trips(redmine_url, admin_key, emulator, tmp, quick)
+        lines += section_company(company, emulator, tmp, quick)
         lines += section_limits((production, small), emulator, tmp, quick)
         lines += section_load(emulator, tmp, quick)
         lines += section_listener(redmine_url, admin_key, emulator, tmp, quick)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import os
 import platform
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARIES = (
@@ -58,6 +60,7 @@ class RedmineUnderTest:
     label: str  # how the README and the tables name it
     url: str
     admin_key: str
+    seed: dict[str, Any] = field(default_factory=dict)  # what the seed printed (ids of its records)
 
 
 def provision(instance: str) -> RedmineUnderTest:
@@ -72,4 +75,5 @@ def provision(instance: str) -> RedmineUnderTest:
     )
     values = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     label = f"Redmine {values['REDMINE_VERSION'].split('.stable')[0]} on {values.get('REDMINE_SERVER', '?')}"
-    return RedmineUnderTest(label, values["REDMINE_URL"], values["REDMINE_ADMIN_KEY"])
+    seed = json.loads(values.get("SEED_JSON", "{}"))
+    return RedmineUnderTest(label, values["REDMINE_URL"], values["REDMINE_ADMIN_KEY"], seed)
