@@ -12,7 +12,6 @@ from benchmarks import listener_bench, suite
 from benchmarks.fake_redmine import FakeRedmine
 from tests.conftest import RedmineInfo
 
-
 CATALOG = 5  # reads of a project's ticket fields, once per project for minutes (adapters/redmine/ticket_fields.py)
 
 
