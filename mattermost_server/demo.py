@@ -199,6 +199,7 @@ def _session(
     values: dict[str, str],
     start_feed: Callable[[], None],
 ) -> None:
+    from mattermost_server.demo_company import company_scene
     from mattermost_server.emulator import trigger_id
     from tests.waiting import wait_for
 
@@ -354,6 +355,10 @@ def _session(
         f"{redmine}/issues/{ids[0]}.json", params={"include": "journals"}, headers=headers, timeout=30
     ).json()["issue"]["journals"][-1]
     log.says(f"Redmine: the note on #{ids[0]}", journal["notes"])
+
+    company_scene(
+        log, web, slash, lambda user, room, button: _click(web, user, room, button), emulator, people, channel
+    )
 
     log.step("What an operator's Prometheus sees")
     scraped = requests.get(f"{web}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)

@@ -13,7 +13,8 @@
 #
 # REDMINE_LOCAL_INSTANCE=bridge-company (port 3305) is seeded with seed_company.rb: the bare seed plus the
 # shape of a real company's Redmine (custom fields, per-tracker fields, workflow field permissions, a group,
-# versions, outsiders who may not view issues). Also SQLite under WEBrick.
+# versions, outsiders who may not view issues). Also SQLite under WEBrick. The demo's instance is seeded the
+# same way, so that it shows both.
 #
 # REDMINE_LOCAL_INSTANCE=bridge-prod (port 3304) is shaped like production: Debian's redmine-pgsql
 # on the project's PostgreSQL cluster (tests/postgres/provision_local.sh), served by Debian's Puma
@@ -50,7 +51,8 @@ DATABASE="${INSTANCE_DIR}/db/redmine.sqlite3"
 TEMPLATE="${INSTANCE_DIR}/db/template.sqlite3"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 SEED_FILE="${HERE}/seed.rb"
-[ "${INSTANCE}" = bridge-company ] && SEED_FILE="${HERE}/seed_company.rb"
+# The demo shows the bare projects and the company's together: the company seed holds both.
+case "${INSTANCE}" in bridge-company|bridge-demo) SEED_FILE="${HERE}/seed_company.rb" ;; esac
 URL="http://127.0.0.1:${PORT}"
 # Debian's default bundler (2.3.27) treats Debian's gems as missing; 2.3.15 does not.
 export BUNDLER_VERSION=2.3.15 REDMINE_INSTANCE="${INSTANCE}" RAILS_ENV=production
