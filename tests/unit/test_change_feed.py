@@ -222,6 +222,7 @@ def test_where_the_root_cannot_be_edited_the_reply_carries_the_state() -> None:
 
 
 def test_a_mention_ends_before_trailing_punctuation() -> None:
-    from app_integration.core.redmine_updates.event_fanout import _MENTION
+    from app_integration.core.redmine_updates.event_fanout import mentioned_logins
 
-    assert _MENTION.findall("@alice. and @bob-x, (@carol) mail@example.org @d.e") == ["alice", "bob-x", "carol", "d.e"]
+    found = mentioned_logins("@alice. and @bob-x, (@carol) mail@example.org @d.e @Alice @.@.")
+    assert found == ["alice", "bob-x", "carol", "d.e"]
