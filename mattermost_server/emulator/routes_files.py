@@ -43,14 +43,17 @@ def file_routes(app: Flask, em: MattermostEmulator) -> None:
 
     @app.get("/api/v4/posts/<post_id>/thread")
     def get_thread(post_id: str) -> Any:
-        """getPostThread: the root and every reply, newest first in `order` (the default direction)."""
+        """getPostThread without a direction: the requested post first, then the rest of the thread in the
+        database's own order, not by time (app/post.go GetPostThread: "the whole postList.Order is not sorted";
+        store/sqlstore/post_store.go sorts only when a direction is given). The emulator's "database order" is
+        by id, which is random: a reader that takes `order` for time order gets it wrong here, as it would there."""
         post = em.posts.get(post_id)
         if post is None or post.get("delete_at"):
             return error(404, "app.post.get.app_error", "Post not found")
         if not em.may(em.caller()["id"], "read_channel_content", post["channel_id"]):
             return denied("read_channel_content")
         root = post["root_id"] or post["id"]
-        with em.lock:  # the posts in the order they were made, which a shared millisecond does not change
+        with em.lock:
             thread = [p for p in em.posts.values() if (p["id"] == root or p["root_id"] == root) and not p["delete_at"]]
-        order = [p["id"] for p in reversed(thread)]
+        order = [post_id, *sorted(p["id"] for p in thread if p["id"] != post_id)]
         return jsonify({"order": order, "posts": {p["id"]: p for p in thread}, "next_post_id": "", "prev_post_id": ""})

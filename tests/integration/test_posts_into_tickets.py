@@ -4,6 +4,7 @@ post goes in only privately, and nobody adds what they cannot read in Mattermost
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -88,12 +89,15 @@ def test_a_file_over_redmines_own_limit_is_named_and_skipped_and_the_ticket_is_m
 def test_a_thread_of_five_posts_with_two_files_becomes_one_note_with_both(
     client: FlaskClient, bridge: Bridge, emulator: Any, channel: str, redmine: RedmineInfo
 ) -> None:
+    """In the order they were written: the thread's `order` is not time order (app/post.go GetPostThread), and
+    the emulator gives it in its own database's order, as the server does."""
     rm = Redmine(redmine)
     issue = rm.create("alice", "demo", f"Thread target {uuid.uuid4().hex[:8]}")
     root = emulator.post_as("alice", channel, "first: the report is late")
     texts = ["second: which one?", "third: the monthly one", "fourth: see the log", "fifth: and the screen"]
     files = [{}, {}, {"late.log": TEXT_FILE}, {"screen.png": png(3, 1)}]
     for text, attached in zip(texts, files, strict=True):
+        time.sleep(0.002)  # a millisecond of its own each: two posts of one millisecond have no order to keep
         post_with_files(emulator, channel, "bob" if "?" in text else "carol", text, attached, root_id=root["id"])
     reply = slash(client, emulator, "bob", f"attach {root['id']} {issue} thread", channel)
     assert "#" in reply["text"] and str(issue) in reply["text"]

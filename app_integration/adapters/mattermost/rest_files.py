@@ -84,8 +84,9 @@ class FilesAndThreads:
         links) are not the conversation, and a post it cannot attribute is left out."""
         raw = self._call(lambda d: d.posts.get_post_thread(checked_id(post_id)))
         by_id = raw.get("posts") or {}
-        # `order` is newest first and settles posts made in the same millisecond, which create_at cannot.
-        ordered = [by_id[i] for i in reversed(raw.get("order") or []) if i in by_id]
+        # Without a direction, `order` is the requested post first and the rest in the database's order, not by
+        # time (app/post.go GetPostThread): sorted here by create_at, then id for posts of the same millisecond.
+        ordered = sorted(by_id.values(), key=lambda p: (int(p.get("create_at") or 0), str(p.get("id", ""))))
         bot = self.bot().id
         posts = [self.post_from(p) for p in ordered if not p.get("delete_at") and p.get("user_id") != bot]
         return [p for p in posts if p is not None]
