@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO, Protocol
 
@@ -74,7 +74,10 @@ class IssueTracker(Protocol):
         """The admin's view of many logins at once, by lower-cased login."""
         ...
 
-    def create_issue(self, login: str, draft: IssueDraft) -> Issue: ...
+    def create_issue(self, login: str, draft: IssueDraft, taken: Callable[[], Collection[int]] = frozenset) -> Issue:
+        """`taken`: ids already answered to the caller's other creates; a ticket found after a lost answer is
+        never one of them."""
+        ...
 
     def assigned_issues(self, login: str, limit: int) -> IssuePage: ...
 

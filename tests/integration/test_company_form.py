@@ -286,3 +286,35 @@ def test_groups_are_offered_where_redmine_assigns_to_groups(
     answer = company_client.post("/dialog", json=dialog_submission(opened, user, room, {"group": str(group)}))
     assert answer.status_code == 200 and not (answer.get_json(silent=True) or {}).get("errors")
     assert issue_of_id(company_redmine, made["id"])["assigned_to"]["id"] == group
+
+
+def test_a_refused_create_with_files_can_be_fixed_and_sent_again(
+    company_client: FlaskClient, emulator: Any, company_redmine: RedmineInfo
+) -> None:
+    """The post's file is uploaded before the create, and Redmine refuses the create (a Review date its
+    workflow requires of bob): an upload no ticket uses is no write (Redmine prunes it), so the same dialog,
+    fixed, creates the ticket, with the file, instead of saying Redmine took part of it."""
+    from tests.integration.test_posts_into_tickets import TEXT_FILE, attachments_of, post_with_files
+
+    fields = company_redmine.seed["company"]["fields"]
+    review, customer = f"cf_{fields['review']}", f"cf_{fields['customer']}"
+    tag = uuid.uuid4().hex[:8]
+    room = channel_named(emulator, f"upl-{tag}")
+    post = post_with_files(emulator, room, "carol", f"Wishlist {tag}", {"wish.txt": TEXT_FILE})
+    assert slash(company_client, emulator, "bob", f"create_ticket_by_form {post['id']}", room) == {}
+    first = emulator.dialogs[-1]
+    user = emulator.user("bob")
+    values = {"projects": "acme", "trackers": "2", "subject": f"Wishlist {tag}", "status": "1", "priority": "2"}
+    assert company_client.post("/dialog", json=dialog_submission(first, user, room, values)).status_code == 200
+    offered = [p for p in emulator.dm_posts("bob") if (p.get("props") or {}).get("attachments")]
+    offered += [e["post"] for e in emulator.ephemerals if e.get("user_id") == user["id"]]
+    button = next(iter(buttons({"attachments": offered[-1]["props"]["attachments"]}).values()))
+    second = second_step(company_client, emulator, "bob", room, button)
+    values[customer] = "Initech"
+    refused = company_client.post("/dialog", json=dialog_submission(second, user, room, values)).get_json()
+    assert refused["errors"][review] == "Review date cannot be blank"
+    values[review] = "2027-02-01"
+    answer = company_client.post("/dialog", json=dialog_submission(second, user, room, values))
+    assert not (answer.get_json(silent=True) or {}).get("errors"), answer.get_data()
+    made = Redmine(company_redmine).find(f"Wishlist {tag}")
+    assert attachments_of(company_redmine, made) == {"wish.txt": TEXT_FILE}

@@ -89,7 +89,7 @@ class FakeTracker:
     def accounts(self, logins: Iterable[str]) -> dict[str, Account]:
         return {login: ACCOUNTS[login] for login in logins if login in ACCOUNTS}
 
-    def create_issue(self, login: str, draft: IssueDraft) -> Issue:
+    def create_issue(self, login: str, draft: IssueDraft, taken: Any = frozenset) -> Issue:
         if self.fail_on_create == len(self.created) + 1:
             raise self.fail_with("Redmine is unavailable right now. Try again in a minute.")
         self.created.append(draft)

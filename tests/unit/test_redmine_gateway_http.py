@@ -16,6 +16,7 @@ from app_integration.core.errors import (
     AccountUnavailable,
     NotFound,
     OperatorError,
+    OutcomeUnknown,
     PermissionDenied,
     RedmineRejected,
     RedmineUnavailable,
@@ -187,3 +188,35 @@ def test_a_locked_account_is_found_by_the_second_lookup(gateway: RedmineGateway)
     account = gateway.account("dave")
     assert account is not None and account.active is False
     assert "status=" in (responses.calls[1].request.url or "")
+
+
+@responses.activate
+def test_a_lost_answer_is_matched_on_everything_the_line_set(
+    gateway: RedmineGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two lines `Call the vendor @bob` and `Call the vendor @carol`; carol's create is answered 500 and was never
+    made. The lookup finds bob's ticket by subject, but it is assigned to bob and already answered to this
+    batch: carol's is created, not bob's listed twice."""
+    monkeypatch.setattr("app_integration.adapters.redmine.gateway.time.sleep", lambda seconds: None)
+    bobs = {**issue_json(41), "subject": "Call the vendor", "assigned_to": {"id": 6, "name": "Bob"}}
+    carols = {**issue_json(42), "subject": "Call the vendor", "assigned_to": {"id": 7, "name": "Carol"}}
+    responses.get(f"{URL}/issues.json", json={"issues": [bobs], "total_count": 1, "offset": 0, "limit": 25})
+    responses.post(CREATE_URL, status=500)
+    responses.post(CREATE_URL, status=201, json={"issue": carols})
+    draft = IssueDraft(project="demo", subject="Call the vendor", assigned_to_id=7)
+    assert gateway.create_issue("alice", draft, taken=lambda: {41}).id == 42
+    lookup = next(c.request for c in responses.calls if c.request.method == "GET")
+    assert "project_id=demo" in str(lookup.url)
+
+
+@responses.activate
+def test_a_lost_answer_that_two_tickets_fit_may_have_been_created(
+    gateway: RedmineGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app_integration.adapters.redmine.gateway.time.sleep", lambda seconds: None)
+    twins = [{**issue_json(n), "subject": "Same", "assigned_to": {"id": 7, "name": "Carol"}} for n in (43, 44)]
+    responses.get(f"{URL}/issues.json", json={"issues": twins, "total_count": 2, "offset": 0, "limit": 25})
+    responses.post(CREATE_URL, status=500)
+    with pytest.raises(OutcomeUnknown, match="may have been created"):
+        gateway.create_issue("alice", IssueDraft(project="demo", subject="Same", assigned_to_id=7))
+    assert len([c for c in responses.calls if c.request.method == "POST"]) == 1  # never sent again

@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -22,6 +22,12 @@ from redminelib import Redmine
 from redminelib.exceptions import BaseRedmineError
 
 from app_integration.adapters.redmine.call_scope import current_scope
+from app_integration.adapters.redmine.create_lookup import (
+    CREATE_ATTEMPTS,
+    CREATE_RETRY_PAUSE,
+    find_created,
+    may_exist,
+)
 from app_integration.adapters.redmine.http_engine import UNAVAILABLE, CallEngine
 from app_integration.adapters.redmine.issue_mapping import draft_fields, full_name, issue_from, project_from
 from app_integration.core.errors import (
@@ -29,7 +35,6 @@ from app_integration.core.errors import (
     NotFound,
     NotMapped,
     OperatorError,
-    OutcomeUnknown,
     PersonalKeyRefused,
     RedmineNoAnswer,
     RedmineUnavailable,
@@ -40,11 +45,6 @@ from app_integration.core.models import Account, Choice, Issue, IssueDraft, Issu
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# How far before the request a found ticket may claim to be created: Redmine's clock is not ours.
-CREATE_CLOCK_SKEW = dt.timedelta(minutes=5)
-# A create that Redmine shows it did not make is tried again, this many times in all, after a short pause.
-CREATE_ATTEMPTS = 3
-CREATE_RETRY_PAUSE = 0.2
 # After a create went unanswered, it is looked for again after each of these pauses before the reply says it
 # may have been created: Redmine may commit it late.
 CREATE_SETTLE = (1.0, 3.0, 6.0)
@@ -270,7 +270,9 @@ class RedmineGateway:
         match = next((u for u in raws if str(u.get("login", "")).lower() == login.lower()), None)
         return Account(match["id"], match["login"], full_name(match), active) if match else None
 
-    def create_issue(self, login: str, draft: IssueDraft) -> Issue:
+    def create_issue(self, login: str, draft: IssueDraft, taken: Callable[[], Collection[int]] = frozenset) -> Issue:
+        """`taken`: the ids already answered to the same caller's other creates (a batch's lines): a ticket found
+        after a lost answer is never one of them."""
         fields = draft_fields(draft)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             sent_at = dt.datetime.now(dt.UTC)
@@ -278,78 +280,19 @@ class RedmineGateway:
                 return issue_from(self.as_user(login, lambda r: r.issue.create(**fields).raw()))
             except RedmineNoAnswer:
                 # Sent, and no answer: Redmine may still be creating it. Never sent again; looked for a while.
-                found = self._find_created(login, draft, sent_at, settle=CREATE_SETTLE)
+                found = find_created(self, login, draft, sent_at, taken, settle=CREATE_SETTLE)
                 if found is not None:
                     return found
-                raise self._may_exist() from None
+                raise may_exist(self._base_url) from None
             except RedmineUnavailable:
                 # Redmine answered 5xx, so its work on it is over: the lookup says whether it made the ticket.
-                found = self._find_created(login, draft, sent_at)
+                found = find_created(self, login, draft, sent_at, taken)
                 if found is not None:
                     return found
             if attempt < CREATE_ATTEMPTS:
                 # Redmine shows it made nothing (a busy SQLite answers 500 at once): trying again is safe.
                 time.sleep(CREATE_RETRY_PAUSE * attempt * (1 + random.random()))  # noqa: S311 - jitter only
         raise RedmineUnavailable(_(UNAVAILABLE))
-
-    def _may_exist(self) -> OutcomeUnknown:
-        latest = f"{self._base_url}/issues?set_filter=1&author_id=me&status_id=*&sort=id:desc"
-        return OutcomeUnknown(
-            _(
-                "Redmine did not confirm this ticket, so it may have been created. Check [your latest tickets]({url}).",
-                url=latest,
-            )
-        )
-
-    def _find_created(
-        self, login: str, draft: IssueDraft, sent_at: dt.datetime, settle: tuple[float, ...] = ()
-    ) -> Issue | None:
-        """The ticket this login just created with this subject; None when Redmine shows it made none;
-        OutcomeUnknown when Redmine cannot say. With `settle`, a ticket not found yet is looked for again after
-        each pause: a create whose answer was lost may not be committed yet."""
-        found = self._lookup_created(login, draft, sent_at)
-        for pause in settle:
-            if found is not None:
-                break
-            time.sleep(pause)
-            found = self._lookup_created(login, draft, sent_at)
-        return found
-
-    def _lookup_created(self, login: str, draft: IssueDraft, sent_at: dt.datetime) -> Issue | None:
-        since = (sent_at - CREATE_CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
-        found = None
-        for attempt in range(1, CREATE_ATTEMPTS + 1):  # a read is safe to repeat; a busy Redmine may refuse one
-            try:
-                found = self.as_user(
-                    login,
-                    lambda r: [
-                        i.raw()
-                        for i in r.issue.filter(
-                            author_id="me",
-                            status_id="*",
-                            created_on=f">={since}",
-                            # By subject too: in a busy batch, more than a page of this person's tickets
-                            # may be newer than the one looked for.
-                            subject=f"~{draft.subject}",
-                            sort="id:desc",
-                            limit=25,
-                        )
-                    ],
-                )
-                break
-            except RedmineUnavailable:
-                if attempt < CREATE_ATTEMPTS:
-                    time.sleep(CREATE_RETRY_PAUSE * attempt)
-            except BridgeError:
-                break
-        if found is not None:
-            match = next((raw for raw in found if raw.get("subject") == draft.subject), None)
-            if match is not None:
-                log.info("redmine: a create's answer was lost; found the ticket it made (#%s)", match["id"])
-                return issue_from(match)
-            log.info("redmine: a create failed and no ticket was made")
-            return None
-        raise self._may_exist()
 
     def assigned_issues(self, login: str, limit: int) -> IssuePage:
         return self._open_issues(login, limit, assigned_to_id="me")

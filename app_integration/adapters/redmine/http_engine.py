@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from redminelib.engines.base import BaseEngine
@@ -169,8 +170,10 @@ class CallEngine(BaseEngine):  # type: ignore[misc]
             scope.tally.add()
         response = self._send(method, url, kwargs)
         answer = self.process_response(response)
-        if method.upper() != "GET":
-            note_write()  # Redmine accepted a write: a form that fails after this must not be sent again
+        if method.upper() != "GET" and not urlsplit(url).path.endswith("/uploads.json"):
+            # Redmine accepted a write: a form that fails after this must not be sent again. An upload is no
+            # write: no ticket shows it until a create or a note names its token, and Redmine prunes it otherwise.
+            note_write()
         return answer
 
     def _send(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:

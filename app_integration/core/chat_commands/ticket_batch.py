@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
@@ -227,6 +228,13 @@ def _create_all(
     ]
     created: dict[int, Issue] = {}
     failed: dict[int, BridgeError] = {}
+    answered_lock = threading.Lock()
+
+    def taken() -> frozenset[int]:
+        """The tickets already answered to this batch: a line whose answer was lost is never one of them."""
+        with answered_lock:
+            return frozenset(issue.id for issue in created.values())
+
     waiting = iter(range(len(drafts)))
     with ThreadPoolExecutor(max_workers=max(1, min(services.concurrency, len(drafts)))) as pool:
         running: dict[Future[Issue], int] = {}
@@ -234,7 +242,8 @@ def _create_all(
         def start_next() -> None:
             for index in waiting:
                 # Each create runs in a copy of this command's context: its logging and counting go with it.
-                running[pool.submit(copy_context().run, services.tracker.create_issue, login, drafts[index])] = index
+                work = copy_context().run
+                running[pool.submit(work, services.tracker.create_issue, login, drafts[index], taken)] = index
                 return
 
         for _slot in range(max(1, services.concurrency)):
@@ -244,7 +253,9 @@ def _create_all(
             for future in done:
                 index = running.pop(future)
                 try:
-                    created[index] = future.result()
+                    issue = future.result()
+                    with answered_lock:
+                        created[index] = issue
                 except BridgeError as error:
                     failed[index] = error
                 if not failed:
