@@ -64,7 +64,8 @@ def test_files_and_threads_are_served_as_api4_file_go_and_post_go_serve_them() -
         assert get(f"/api/v4/files/{info['id']}/info", "t-alice").json()["post_id"] == root["id"]
         assert get("/api/v4/files/" + "x" * 26, "t-alice").status_code == 404
         thread = get(f"/api/v4/posts/{root['id']}/thread", emulator.bot_token).json()
-        assert len(thread["order"]) == 2 and thread["order"][-1] == root["id"]
+        # The requested post first, the rest in the database's order (app/post.go GetPostThread).
+        assert len(thread["order"]) == 2 and thread["order"][0] == root["id"]
         assert get(f"/api/v4/posts/{root['id']}/thread", "t-eve").status_code == 403
         with pytest.raises(PermissionError):
             emulator.upload_as(outsider["username"], room["id"], "x.txt", b"x")

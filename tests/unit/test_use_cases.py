@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -143,7 +144,7 @@ class SlowTracker(FakeTracker):
         self.most = 0
         self.started: list[str] = []
 
-    def create_issue(self, login: str, draft: IssueDraft) -> Issue:
+    def create_issue(self, login: str, draft: IssueDraft, taken: Any = frozenset) -> Issue:
         with self.lock:
             self.in_flight += 1
             self.most = max(self.most, self.in_flight)

@@ -10,15 +10,24 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from app_integration.adapters.redmine.issue_mapping import issue_from
 from app_integration.core.errors import BridgeError, OutcomeUnknown, RedmineUnavailable
 from app_integration.core.i18n import _
 from app_integration.core.models import Issue, IssueDraft
 
-if TYPE_CHECKING:
-    from app_integration.adapters.redmine.gateway import RedmineGateway
+T = TypeVar("T")
+
+
+class Caller(Protocol):
+    """What the lookup needs of the gateway: a call as a login, and Redmine's address."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def as_user(self, login: str | None, call: Callable[[Any], T]) -> T: ...
+
 
 log = logging.getLogger(__name__)
 # How far before the request a found ticket may claim to be created: Redmine's clock is not ours.
@@ -39,7 +48,7 @@ def may_exist(base_url: str) -> OutcomeUnknown:
 
 
 def find_created(
-    gateway: RedmineGateway,
+    gateway: Caller,
     login: str,
     draft: IssueDraft,
     sent_at: dt.datetime,
@@ -59,7 +68,7 @@ def find_created(
 
 
 def _lookup(
-    gateway: RedmineGateway, login: str, draft: IssueDraft, sent_at: dt.datetime, taken: Callable[[], Collection[int]]
+    gateway: Caller, login: str, draft: IssueDraft, sent_at: dt.datetime, taken: Callable[[], Collection[int]]
 ) -> Issue | None:
     since = (sent_at - CREATE_CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%SZ")
     found = None
