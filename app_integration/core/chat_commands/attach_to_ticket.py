@@ -19,8 +19,8 @@ from app_integration.core.chat_commands.post_material import (
     source_post,
 )
 from app_integration.core.chat_commands.ticket_cards import NOT_VISIBLE
-from app_integration.core.errors import BridgeError, InputError, NotFound
-from app_integration.core.formatting import issue_link, plain
+from app_integration.core.errors import BridgeError, InputError, NotFound, PermissionDenied
+from app_integration.core.formatting import issue_link, issue_url, plain
 from app_integration.core.i18n import N_, _, ngettext
 from app_integration.core.idempotency import run_once
 from app_integration.core.models import ChatMessage, Choice, CommandContext, Form, FormField, Reply
@@ -108,12 +108,19 @@ def submit_attach(services: Services, context: CommandContext) -> Reply:
 def add_to_ticket(services: Services, context: CommandContext, reference: str, issue_id: int, whole: bool) -> Reply:
     login = services.login_for(context.user)
     material = gather(services, context, reference, whole)
-    # One light list query as the person: a ticket they cannot see is not there (the card's full read,
-    # with journals and watchers, is more than a note needs).
-    found = services.tracker.issues_by_ids(login, [issue_id])
-    if not found:
-        raise NotFound(_(NOT_VISIBLE, id=issue_id))
-    project = found[0].project
+    # One read as the person: a ticket they cannot see is not there, and its notes show whether this post is
+    # in it already (`attach` typed twice, or a retry after a lost answer, adds it once).
+    try:
+        view = services.desk.ticket(login, issue_id)
+    except (NotFound, PermissionDenied):
+        raise NotFound(_(NOT_VISIBLE, id=issue_id)) from None
+    already = next((note for note in view.notes if _holds(services, note.text, material)), None)
+    if already is not None:
+        where = f"{issue_url(services.tracker.base_url, issue_id)}#change-{already.id}"
+        return Reply(
+            text=_("That is in {ticket} already: [see the note]({where}).", ticket=f"#{issue_id}", where=where)
+        )
+    project = view.issue.project
     private = private_or_refuse(services, login, project.id, project.name, material)
     carried = carry_files(services, login, material, private)
     change = TicketChange(notes=note_text(services, material), private_notes=private, uploads=carried.uploads)
@@ -122,6 +129,14 @@ def add_to_ticket(services: Services, context: CommandContext, reference: str, i
     return Reply(
         text="\n".join(filter(None, [_said(services, material, issue_id, private, carried), carried.report()]))
     )
+
+
+def _holds(services: Services, note: str, material: Material) -> bool:
+    """Whether a note is this post's, or this thread's, as `note_text` writes them: a post's note ends with its
+    permalink; a thread's first line ends with its root's."""
+    if len(material.posts) == 1:
+        return note.rstrip().endswith(material.link)
+    return note.split("\n", 1)[0].rstrip().endswith(services.chat.permalink(material.posts[0].id))
 
 
 def _said(services: Services, material: Material, issue_id: int, private: bool, carried: Carried) -> str:
