@@ -129,7 +129,12 @@ class Chat(Protocol):
 
     def post(self, channel_id: str, message: ChatMessage, root_id: str = "", once: str = "") -> str:
         """The new post's id. With `once`, the same call again (a retry, a takeover) within Mattermost's
-        30 s window gives the post already made instead of a second one."""
+        30 s window gives the post already made instead of a second one; the post carries the key, for
+        `posted_once` to find it later."""
+        ...
+
+    def posted_once(self, channel_id: str, once: str, since: dt.datetime) -> bool:
+        """Whether a post made with this `once` key since then is in the channel."""
         ...
 
     def channel_kind(self, channel_id: str, fresh: bool = False) -> str | None:

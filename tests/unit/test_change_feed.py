@@ -100,13 +100,19 @@ class RecordingChat:
     refuse: Exception | None = None  # raised by post, as Mattermost's answer
     root_gone: bool = False
 
+    onces: list[tuple[str, str]] = field(default_factory=list)
+
     def post(self, channel_id: str, message: ChatMessage, root_id: str = "", once: str = "") -> str:
         if self.down:
             raise ChatUnavailable("down")
         if self.refuse is not None:
             raise self.refuse
         self.posts.append((channel_id, message.text, root_id))
+        self.onces.append((channel_id, once))
         return f"post{len(self.posts)}".ljust(26, "x")
+
+    def posted_once(self, channel_id: str, once: str, since: dt.datetime) -> bool:
+        return (channel_id, once) in self.onces
 
     def patch_post(self, post_id: str, message: str) -> None:
         if self.root_gone:

@@ -6,6 +6,7 @@ mattermostdriver is archived and its websocket breaks on Python >= 3.10.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import threading
@@ -56,6 +57,13 @@ def attachments(message: ChatMessage) -> list[dict[str, str]]:
         "text": fit(message.body),
     }
     return [{k: v for k, v in item.items() if v}]
+
+
+ONCE_PROP = "bridge_once"  # a post's key of the outbox row (or other one-time act) that made it
+
+
+def _once_digest(once: str) -> str:
+    return hashlib.sha256(once.encode()).hexdigest()[:40]
 
 
 class MattermostChat(FilesAndThreads):
@@ -170,9 +178,22 @@ class MattermostChat(FilesAndThreads):
             body["props"] = {"attachments": items}
         if once:
             # app/post.go deduplicateCreatePost: the same pending_post_id within 30 s gets the post already made.
-            body["pending_post_id"] = "bridge:" + hashlib.sha256(once.encode()).hexdigest()[:40]
+            # Past that window, the key in the post's props tells `posted_once` the post is there.
+            body["pending_post_id"] = "bridge:" + _once_digest(once)
+            body["props"] = {**body.get("props", {}), ONCE_PROP: _once_digest(once)}
         raw = self._call(lambda d: d.client.post("/api/v4/posts", options=body))
         return str(raw["id"])
+
+    def posted_once(self, channel_id: str, once: str, since: dt.datetime) -> bool:
+        """GET /channels/{id}/posts?since= (api4/post.go getPostsForChannel): the channel's posts changed since
+        then, searched for the key's digest in their props."""
+        since_ms = int(since.timestamp() * 1000)
+        raw = self._call(
+            lambda d: d.client.get(f"/api/v4/channels/{checked_id(channel_id)}/posts", params={"since": since_ms})
+        )
+        digest = _once_digest(once)
+        posts = (raw or {}).get("posts") or {}
+        return any((p.get("props") or {}).get(ONCE_PROP) == digest and not p.get("delete_at") for p in posts.values())
 
     def post_props(self, channel_id: str, text: str, props: dict[str, Any]) -> str:
         """A post with props of the adapters' making (signed buttons), beyond what the core's messages carry."""

@@ -59,10 +59,11 @@ def deliver_due(
         if delivery.target in failed:
             continue
         try:
-            if not (fence or Unfenced()).admit(f"outbox:{delivery.event_key}:{delivery.target}:{delivery.attempts}"):
-                outbox.delivered(delivery)  # this term sent it already; only the mark was lost
-                continue
-            _deliver(chat, notes, delivery)
+            first = (fence or Unfenced()).admit(f"outbox:{delivery.event_key}:{delivery.target}:{delivery.attempts}")
+            # Not the first time this term takes the row: an earlier try ended before the row was marked, anywhere
+            # between the claim and the post. Whether it reached Mattermost is asked of Mattermost, never assumed.
+            if first or not _already_posted(chat, notes, delivery, now):
+                _deliver(chat, notes, delivery)
         except LeadLost:
             log.warning("outbox: another replica leads now; this one stops delivering")
             break
@@ -84,9 +85,41 @@ def deliver_due(
             failed.add(delivery.target)
             drops.append(_DROP_KINDS.get(type(refused), "refused"))
             continue
-        outbox.delivered(delivery)
+        except Exception as error:
+            # A store error ("database is locked"), a proxy's answer that is not JSON…: nothing says the post was
+            # made or not, so the row is tried again, under a new claim, and asks Mattermost first if it comes back.
+            log.warning("outbox: delivering to %s failed (%s); trying it again", delivery.target, type(error).__name__)
+            _retry_soon(outbox, delivery, now)
+            retried += 1
+            break
+        try:
+            outbox.delivered(delivery)
+        except Exception as error:  # noqa: BLE001 - posted, not marked: the next round finds it in Mattermost
+            log.warning("outbox: a post for %s is made but not marked (%s)", delivery.target, type(error).__name__)
+            break
         sent += 1
     return DeliveryReport(sent, retried, len(drops), tuple(drops))
+
+
+def _retry_soon(outbox: Outbox, delivery: Delivery, now: dt.datetime) -> None:
+    try:
+        outbox.retry_later(delivery, now + dt.timedelta(seconds=FIRST_RETRY))
+    except Exception:
+        log.warning("outbox: could not mark %s for a retry; it is asked of Mattermost next time", delivery.target)
+
+
+# How far back an unfinished try of the same term is looked for: a term's rounds come seconds apart.
+LOOK_BACK = dt.timedelta(hours=1)
+
+
+def _already_posted(chat: Chat, notes: NotificationStore, delivery: Delivery, now: dt.datetime) -> bool:
+    """Whether the row's post is in Mattermost (the last one it makes: the reply, or a creation's card)."""
+    once = f"{delivery.event_key}:{delivery.target}"
+    since = now - LOOK_BACK
+    if delivery.direct_to is not None:
+        return chat.posted_once(chat.direct_channel(delivery.direct_to), once, since)
+    last = once + ":card" if delivery.event_key.endswith(":0") else once
+    return chat.posted_once(delivery.target, last, since)
 
 
 def _deliver(chat: Chat, notes: NotificationStore, delivery: Delivery) -> None:

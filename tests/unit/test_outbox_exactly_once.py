@@ -1,0 +1,81 @@
+"""The outbox is exactly once in effect across a failure between its claim and its post: a row whose try ended
+anywhere in between is tried again, and a row whose post was made but not marked is not posted twice. On a real
+SQLite store with the lead's fence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from app_integration.adapters.store.leadership import Leadership
+from app_integration.adapters.store.notification_store import NotificationTables
+from app_integration.adapters.store.outbox_store import OutboxTable
+from app_integration.adapters.store.state_store import BridgeStore
+from app_integration.core.events import Delivery
+from app_integration.core.redmine_updates.outbox_delivery import FIRST_RETRY, deliver_due
+from tests.unit.test_change_feed import RecordingChat
+
+T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+CHANNEL = "c" * 26
+
+
+class LockedOnce(NotificationTables):
+    """SQLite answering "database is locked" to the first thread-root read."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self.locked = True
+
+    def thread_root(self, channel_id: str, issue_id: int) -> str | None:
+        if self.locked:
+            self.locked = False
+            raise OperationalError("SELECT root_post_id", {}, Exception("database is locked"))
+        return super().thread_root(channel_id, issue_id)
+
+
+def parts(tmp_path: Path) -> tuple[BridgeStore, OutboxTable, Any]:
+    store = BridgeStore(f"sqlite:///{tmp_path / 'bridge.sqlite3'}")
+    store.migrate()
+    lead = Leadership(store.engine, "notifier")
+    assert lead.try_acquire()
+    return store, OutboxTable(store.engine), lead.fence()
+
+
+def test_a_store_error_between_the_claim_and_the_post_is_retried_not_marked_sent(tmp_path: Path) -> None:
+    store, outbox, fence = parts(tmp_path)
+    notes = LockedOnce(store.engine)
+    chat = RecordingChat()
+    outbox.enqueue([Delivery("issue:7:3", CHANNEL, 7, "moved it", card="**Bug #7**")])
+    first = deliver_due(chat, notes, outbox, T0, fence=fence)  # type: ignore[arg-type]
+    assert (first.sent, first.retried, chat.posts) == (0, 1, [])
+    later = T0 + dt.timedelta(seconds=FIRST_RETRY + 1)
+    second = deliver_due(chat, notes, outbox, later, fence=fence)  # type: ignore[arg-type]
+    assert second.sent == 1 and [text for _, text, _ in chat.posts] == ["**Bug #7**", "moved it"]
+    assert outbox.pending_deliveries(10, later + dt.timedelta(hours=1)) == []
+
+
+def test_a_post_made_but_not_marked_is_not_posted_again(tmp_path: Path) -> None:
+    store, outbox, fence = parts(tmp_path)
+    notes = NotificationTables(store.engine)
+    chat = RecordingChat()
+    outbox.enqueue([Delivery("issue:8:0", "dm:" + "u" * 26, 8, "created #8")])
+    marked: list[Delivery] = []
+
+    class MarkFails(OutboxTable):
+        def delivered(self, delivery: Delivery) -> None:
+            if not marked:
+                marked.append(delivery)
+                raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+            super().delivered(delivery)
+
+        def retry_later(self, delivery: Delivery, at: dt.datetime) -> None:
+            raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
+
+    failing = MarkFails(store.engine)
+    deliver_due(chat, notes, failing, T0, fence=fence)  # type: ignore[arg-type]
+    assert len(chat.posts) == 1  # posted; neither the mark nor the retry was written
+    report = deliver_due(chat, notes, failing, T0 + dt.timedelta(seconds=30), fence=fence)  # type: ignore[arg-type]
+    assert report.sent == 1 and len(chat.posts) == 1  # Mattermost has it: marked, not posted again
