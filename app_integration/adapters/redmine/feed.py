@@ -45,21 +45,32 @@ class RedmineFeed:
         self._parents: TTLCache[str, dict[int, int | None]] = TTLCache(maxsize=1, ttl=cache_ttl)
 
     def changed_since(self, since: dt.datetime, pages: int) -> list[tuple[int, dt.datetime]]:
+        """Paged by key, not by offset: each page starts at the last row's (updated_on, id). An issue that changes
+        while the pages are read moves later in the list; with offsets it shifted the rest by one and one issue
+        was never read. Only a page wholly within one second (a bulk edit) steps on by offset within it."""
         found: list[tuple[int, dt.datetime]] = []
-        for page in range(pages):
+        key = (since, 0)  # rows after this (updated_on, id) are new; the first page takes `since` itself
+        skip = 0
+        for _page in range(pages):
             params = {
                 "status_id": "*",
-                "updated_on": f">={iso(since)}",
+                "updated_on": f">={iso(key[0])}",
                 "sort": "updated_on,id",
                 "limit": PAGE,
-                "offset": page * PAGE,
+                "offset": skip,
             }
-            raws = self._issues(params)
-            issues = raws.get("issues", [])
-            found += [(int(i["id"]), timestamp(i["updated_on"]) or since) for i in issues]
+            issues = self._issues(params).get("issues", [])
+            rows = [(timestamp(i["updated_on"]) or key[0], int(i["id"])) for i in issues]
+            found += [(issue_id, when) for when, issue_id in rows if (when, issue_id) > key or key[1] == 0]
             if len(issues) < PAGE:
                 break
-        return found
+            last = rows[-1]
+            if last[0] == key[0]:
+                skip += PAGE  # a whole page of one second: on within it
+            else:
+                key, skip = last, 0
+        latest = {issue_id: when for issue_id, when in found}  # an issue that moved on: its latest change
+        return sorted(latest.items(), key=lambda row: (row[1], row[0]))
 
     def newest_change(self) -> dt.datetime | None:
         raws = self._issues({"status_id": "*", "sort": "updated_on:desc", "limit": 1})

@@ -94,7 +94,7 @@ def deliver_due(
             break
         try:
             outbox.delivered(delivery)
-        except Exception as error:  # noqa: BLE001 - posted, not marked: the next round finds it in Mattermost
+        except Exception as error:  # posted, not marked: the next round finds it in Mattermost
             log.warning("outbox: a post for %s is made but not marked (%s)", delivery.target, type(error).__name__)
             break
         sent += 1
