@@ -4,8 +4,10 @@ outages and restarts on demand."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
+import socket as sockets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,7 +134,11 @@ class WebsocketSide:
         token = (challenge.get("data") or {}).get("token", "")
         user_id = self.tokens.get(token) if isinstance(token, str) else None
         if challenge.get("action") != "authentication_challenge" or user_id is None:
-            connection.close()
+            # platform/websocket_router.go: `conn.WebSocket.Close()`, gorilla's Close, which closes the network
+            # connection without a close frame: the client sees an abnormal closure (1006), not a clean one.
+            with contextlib.suppress(OSError):
+                connection.socket.shutdown(sockets.SHUT_RDWR)
+            connection.socket.close()
             return None
         registration = self.hub.register(user_id, "", None, upgraded=False)
         self.hub.direct(registration.conn, {"status": "OK", "seq_reply": challenge.get("seq")})

@@ -143,10 +143,13 @@ class EventStream:
             done, _ = await asyncio.wait({receiving, stopping}, return_when=asyncio.FIRST_COMPLETED)
             for task in (receiving, stopping):
                 task.cancel()
+            if receiving in done and not self._heard:
+                # Closed before the server said a word, however it closed: a refused challenge closes the network
+                # connection with no close frame (platform/websocket_router.go), an abnormal closure like an
+                # outage's. Only REST tells them apart.
+                raise ClosedUnheard()
             if receiving in done and receiving.exception():
                 raise receiving.exception()  # type: ignore[misc]
-            if receiving in done and not self._heard:
-                raise ClosedUnheard()
 
     async def _receive(self, connection: Any) -> None:
         """A fresh connection begins with hello. A resumed one begins with the replayed events, or with
