@@ -48,3 +48,20 @@ def test_redmine_text_never_pings_or_links() -> None:
         assert not re.search(r"@(channel|all|here)", rendered)
         assert not re.search(r"(?<!\\)[\[\]<>`*]", rendered), rendered  # every markup character is escaped
     assert plain("Fix the @bob report").replace("\u200b", "") == "Fix the @bob report"
+
+
+def test_a_connection_that_stayed_up_resets_the_backoff() -> None:
+    """Five drops, each after 6 s of a healthy connection, once grew to 40 s between reconnects (issue 33): a
+    connection that heard the server for 10 s or more starts the backoff afresh; one that never got going
+    counts on."""
+    from app_integration.adapters.mattermost.posts.websocket_client import Backoff, next_attempt
+
+    attempt = 0
+    delays = []
+    for _drop in range(5):
+        attempt = next_attempt(attempt, heard=True, lasted=12.0)
+        delays.append(Backoff().delay(attempt))
+        attempt += 1
+    assert max(delays) <= Backoff().first  # never past the first step
+    assert next_attempt(4, heard=False, lasted=60.0) == 4  # silent sockets (an outage) keep backing off
+    assert next_attempt(4, heard=True, lasted=2.0) == 4  # a connection that fell at once too

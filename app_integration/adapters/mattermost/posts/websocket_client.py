@@ -23,6 +23,7 @@ import json
 import logging
 import queue
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,14 @@ class ClosedUnheard(Exception):
 
 
 HELLO_WAIT = 2.0  # seconds of silence on a new socket before the challenge is sent
+STAYED_UP = 10.0  # seconds a connection that heard the server must have lasted for its drop to start afresh
+
+
+def next_attempt(attempt: int, heard: bool, lasted: float) -> int:
+    """The backoff's step for the reconnect after a drop: a connection that heard the server and stayed up
+    starts afresh (as Mattermost's own clients do), so a flapping network does not grow minute-long gaps;
+    one that never got going counts on."""
+    return 0 if heard and lasted >= STAYED_UP else attempt
 
 
 @dataclass
@@ -105,6 +114,8 @@ class EventStream:
     async def run(self, stop: asyncio.Event) -> None:
         attempt = 0
         while not stop.is_set():
+            started = time.monotonic()
+            self._heard = False
             try:
                 await self._session(stop)
                 attempt = 0
@@ -118,6 +129,7 @@ class EventStream:
                 log.warning("websocket: disconnected (%s)", type(error).__name__)
             if stop.is_set():
                 break
+            attempt = next_attempt(attempt, self._heard, time.monotonic() - started)
             delay = self._backoff.delay(attempt)
             attempt += 1
             with contextlib.suppress(TimeoutError):
