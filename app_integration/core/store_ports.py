@@ -12,8 +12,9 @@ from app_integration.core.models import ChatUser, UserLink
 
 
 class LeadFence(Protocol):
-    """What only the lead's current term may do, once: `admit` records the key and says whether to act (False:
-    this term did it already). Raises LeadLost once another replica leads."""
+    """What only the lead's current term may do: `admit` records the key and says whether this is the first try
+    at it (False: some term tried before, and the caller asks whether the effect took place). Raises LeadLost
+    once another replica leads."""
 
     def admit(self, key: str) -> bool: ...
 

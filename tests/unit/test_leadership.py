@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from app_integration.adapters.store.leadership import Leadership
 from app_integration.adapters.store.state_store import BridgeStore
@@ -87,13 +88,18 @@ def test_a_frozen_leader_that_wakes_is_fenced_out(database_url: str) -> None:
     assert new.epoch == 2 and new.fence().still_current() and not old_fence.still_current()
     assert old_fence.claim("post:buffered-while-frozen") is Claim.FENCED
     new_fence = new.fence()
-    assert new_fence.claim("post:before-the-freeze") is Claim.DONE
+    # Claimed by the old term and never done (it froze between the claim and the effect): the new term takes it
+    # again, and acts idempotently; what the old term finished stays done.
+    assert new_fence.claim("post:before-the-freeze") is Claim.AGAIN
     assert new_fence.claim("post:buffered-while-frozen") is Claim.MINE
+    new_fence.done("post:buffered-while-frozen")
+    assert new_fence.claim("post:buffered-while-frozen") is Claim.DONE
     assert not old.still_leading()
 
 
 def test_the_outbox_takes_over_a_row_the_dead_term_claimed() -> None:
-    """A row the old term admitted but never marked sent is sent by the new term; the same term never twice."""
+    """A row the old term admitted is admitted once more to no one as a first try: a later term, or the same one
+    again, is told it was tried before (and asks Mattermost whether the post is there)."""
     import tempfile
     from pathlib import Path
 
@@ -109,9 +115,35 @@ def test_the_outbox_takes_over_a_row_the_dead_term_claimed() -> None:
         time.sleep(0.3)
         new = Leadership(store.engine, "listener", lease_seconds=0.2)
         assert new.try_acquire()
-        assert new.fence().admit("outbox:row") and not new.fence().admit("outbox:row")
+        assert not new.fence().admit("outbox:row") and new.fence().admit("outbox:new-row")
         try:
             old.fence().admit("outbox:other")
             raise AssertionError("a term that lost the lead was admitted")
         except LeadLost:
             pass
+
+
+def test_a_claim_never_done_is_taken_again_by_a_retry_or_once_stale(tmp_path: Any) -> None:
+    """claim → act → done. A claim whose effect failed for now is the same term's to retry; another hearing of the
+    same post at once is not; a claim whose process died is taken once stale."""
+    from app_integration.adapters.store import leadership
+    from app_integration.adapters.store.leadership import Claim
+
+    store = BridgeStore(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    store.migrate()
+    lead = Leadership(store.engine, "listener")
+    assert lead.try_acquire()
+    fence = lead.fence()
+    assert fence.claim("post:a", post_at=1000) is Claim.MINE
+    assert fence.claim("post:a") is Claim.DONE  # heard twice at once: under way
+    assert fence.oldest_unfinished_post_at() == 1000
+    assert fence.claim("post:a", retry=True) is Claim.AGAIN  # its own try failed for now
+    fence.done("post:a")
+    assert fence.claim("post:a", retry=True) is Claim.DONE and fence.oldest_unfinished_post_at() == 0
+    assert fence.claim("post:b") is Claim.MINE
+    original = leadership.STALE_CLAIM
+    leadership.STALE_CLAIM = leadership.dt.timedelta(seconds=-1)  # as if a minute had passed
+    try:
+        assert fence.claim("post:b") is Claim.AGAIN  # its process died between the claim and the effect
+    finally:
+        leadership.STALE_CLAIM = original

@@ -18,7 +18,7 @@ from app_integration.core.events import Delivery
 from app_integration.core.redmine_updates.outbox_delivery import FIRST_RETRY, deliver_due
 from tests.unit.test_change_feed import RecordingChat
 
-T0 = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+T0 = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # after the rows are enqueued, whenever the test runs
 CHANNEL = "c" * 26
 
 

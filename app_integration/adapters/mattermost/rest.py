@@ -6,8 +6,6 @@ mattermostdriver is archived and its websocket breaks on Python >= 3.10.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import logging
 import threading
 import time
@@ -26,7 +24,7 @@ from app_integration.adapters.mattermost.rest_driver import (
     origin_and_path,
     translated_errors,
 )
-from app_integration.adapters.mattermost.rest_files import FilesAndThreads
+from app_integration.adapters.mattermost.rest_files import ONCE_PROP, FilesAndThreads, once_digest
 from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.errors import (
     BridgeError,
@@ -57,13 +55,6 @@ def attachments(message: ChatMessage) -> list[dict[str, str]]:
         "text": fit(message.body),
     }
     return [{k: v for k, v in item.items() if v}]
-
-
-ONCE_PROP = "bridge_once"  # a post's key of the outbox row (or other one-time act) that made it
-
-
-def _once_digest(once: str) -> str:
-    return hashlib.sha256(once.encode()).hexdigest()[:40]
 
 
 class MattermostChat(FilesAndThreads):
@@ -179,21 +170,10 @@ class MattermostChat(FilesAndThreads):
         if once:
             # app/post.go deduplicateCreatePost: the same pending_post_id within 30 s gets the post already made.
             # Past that window, the key in the post's props tells `posted_once` the post is there.
-            body["pending_post_id"] = "bridge:" + _once_digest(once)
-            body["props"] = {**body.get("props", {}), ONCE_PROP: _once_digest(once)}
+            body["pending_post_id"] = "bridge:" + once_digest(once)
+            body["props"] = {**body.get("props", {}), ONCE_PROP: once_digest(once)}
         raw = self._call(lambda d: d.client.post("/api/v4/posts", options=body))
         return str(raw["id"])
-
-    def posted_once(self, channel_id: str, once: str, since: dt.datetime) -> bool:
-        """GET /channels/{id}/posts?since= (api4/post.go getPostsForChannel): the channel's posts changed since
-        then, searched for the key's digest in their props."""
-        since_ms = int(since.timestamp() * 1000)
-        raw = self._call(
-            lambda d: d.client.get(f"/api/v4/channels/{checked_id(channel_id)}/posts", params={"since": since_ms})
-        )
-        digest = _once_digest(once)
-        posts = (raw or {}).get("posts") or {}
-        return any((p.get("props") or {}).get(ONCE_PROP) == digest and not p.get("delete_at") for p in posts.values())
 
     def post_props(self, channel_id: str, text: str, props: dict[str, Any]) -> str:
         """A post with props of the adapters' making (signed buttons), beyond what the core's messages carry."""
@@ -328,12 +308,6 @@ class MattermostChat(FilesAndThreads):
         bot_id = self.bot().id
         raws = self._call(lambda d: d.channels.get_channels_for_user(bot_id))
         return [(c["id"], c.get("type", "O")) for c in raws]
-
-    def posts_since(self, channel_id: str, since_ms: int) -> list[dict[str, Any]]:
-        """Posts changed since then, oldest first. The server includes deleted ones: they are left out."""
-        raw = self._call(lambda d: d.posts.get_posts_for_channel(checked_id(channel_id), since=since_ms))
-        posts = [p for p in (raw.get("posts", {}) or {}).values() if not p.get("delete_at")]
-        return sorted(posts, key=lambda p: p.get("create_at", 0))
 
     def permissions(self) -> set[str]:
         """Every permission the bot's roles grant it."""

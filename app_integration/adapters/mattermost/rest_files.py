@@ -3,6 +3,9 @@ read them is asked separately, for their verified id: the bot's own access prove
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +21,18 @@ from app_integration.core.i18n import _
 from app_integration.core.models import ChatFile, ChatPost, ChatUser
 
 T = TypeVar("T")
+SINCE_PAGE = 1000  # the most posts GET /channels/{id}/posts?since= answers at once (GetPostsSince's limit)
+ONCE_PROP = "bridge_once"  # a post's key of the outbox row (or other one-time act) that made it
+
+
+def once_digest(once: str) -> str:
+    return hashlib.sha256(once.encode()).hexdigest()[:40]
+
+
+def _posts_since(driver: TypedDriver, channel_id: str, since: int) -> Any:
+    return driver.posts.get_posts_for_channel(channel_id, since=since)
+
+
 SPOOL_IN_MEMORY = 256 * 1024  # bytes of a file kept in memory; the rest goes to a temporary file
 CHUNK = 64 * 1024
 # A large file takes long; httpx's read timeout is per chunk, so a stalled server is still noticed.
@@ -78,6 +93,34 @@ class FilesAndThreads:
             self._call(lambda d: _download(d, checked_id(file_id), spool, limit))
             spool.seek(0)
             yield cast(BinaryIO, spool)
+
+    def posted_once(self, channel_id: str, once: str, since: dt.datetime) -> bool:
+        """GET /channels/{id}/posts?since= (api4/post.go getPostsForChannel): the channel's posts changed since
+        then, searched for the key's digest in their props."""
+        since_ms = int(since.timestamp() * 1000)
+        raw = self._call(
+            lambda d: d.client.get(f"/api/v4/channels/{checked_id(channel_id)}/posts", params={"since": since_ms})
+        )
+        digest = once_digest(once)
+        posts = (raw or {}).get("posts") or {}
+        return any((p.get("props") or {}).get(ONCE_PROP) == digest and not p.get("delete_at") for p in posts.values())
+
+    def posts_since(self, channel_id: str, since_ms: int, pages: int = 50) -> list[dict[str, Any]]:
+        """Posts changed since then, oldest first, page after page: the server gives at most 1000 at a time
+        (store/sqlstore/post_store.go GetPostsSince), so a long outage in a busy channel reads on from the last
+        page's newest change. The server includes deleted ones: they are left out."""
+        found: dict[str, dict[str, Any]] = {}
+        since = since_ms
+        for _page in range(pages):
+            raw = self._call(functools.partial(_posts_since, channel_id=checked_id(channel_id), since=since))
+            page = list((raw.get("posts", {}) or {}).values())
+            new = [p for p in page if p["id"] not in found]
+            found.update({p["id"]: p for p in page})
+            if len(page) < SINCE_PAGE or not new:
+                break
+            since = max(int(p.get("update_at") or 0) for p in page)
+        posts = [p for p in found.values() if not p.get("delete_at")]
+        return sorted(posts, key=lambda p: p.get("create_at", 0))
 
     def thread(self, post_id: str) -> list[ChatPost]:
         """Every post people wrote in the post's thread, the root first. The bot's own (its announcements, its

@@ -35,6 +35,7 @@ from sqlalchemy import (
     delete,
     func,
     literal,
+    or_,
     select,
     text,
     update,
@@ -68,8 +69,12 @@ _handled = Table(
     Column("epoch", Integer, nullable=False),
     Column("handled_at", DateTime(timezone=True), nullable=False),
     Column("post_at", BigInteger, nullable=False),
+    Column("done_at", DateTime(timezone=True), nullable=True),  # None: claimed, its effect not yet done
 )
 KEEP_HANDLED = dt.timedelta(days=7)
+# A claim not done after this long is taken again (by a retry, a backfill or the next leader): its process died
+# between the claim and the effect, or the effect failed for now. Longer than any one effect takes.
+STALE_CLAIM = dt.timedelta(seconds=60)
 PRUNE_SECONDS = 300.0
 _prune_lock = threading.Lock()
 _pruned_at = -PRUNE_SECONDS
@@ -203,22 +208,24 @@ class Leadership:
 
 
 class Claim(Enum):
-    MINE = "mine"  # recorded now: act on it
-    DONE = "done"  # recorded before, by this term or an earlier one: do nothing
+    MINE = "mine"  # recorded now, the first time: act on it
+    AGAIN = "again"  # an earlier try never finished (its process died, or it failed for now): act again, idempotently
+    DONE = "done"  # done before, or under way in this term right now: do nothing
     FENCED = "fenced"  # this term no longer leads: do nothing, and stop
 
 
 class Fence:
-    """Claims for the lead's term `epoch`. Epoch 0 means no lead is kept (a single process, or a test):
-    claims are then only made unique."""
+    """Claims for the lead's term `epoch`, each with its lifecycle: claimed, then done. Epoch 0 means no lead is
+    kept (a single process, or a test): claims are then only made unique."""
 
     def __init__(self, engine: Engine, name: str, epoch: int) -> None:
         self._engine, self._name, self.epoch = engine, name, epoch
 
-    def claim(self, key: str, reclaim_older: bool = False, post_at: int = 0) -> Claim:
-        """Records `key` for this term. With `reclaim_older`, a key an earlier term recorded is taken over (the
-        outbox: a row the dead leader claimed and never marked sent is sent again). Raises the database's error
-        when the store cannot write (a full disk): the caller tries again later."""
+    def claim(self, key: str, post_at: int = 0, retry: bool = False) -> Claim:
+        """Records `key` for this term. A claim that was never done is taken again when an earlier term made it
+        (its process died or was cut off), when it is older than STALE_CLAIM, or, with `retry`, when this term's
+        own try failed for now; a claim under way in this term is not (the same post heard twice at once).
+        Raises the database's error when the store cannot write (a full disk): the caller tries again later."""
         now = _now()
         row = select(literal(key), literal(self.epoch), literal(now, DateTime(timezone=True)), literal(post_at))
         if self.epoch:
@@ -230,10 +237,28 @@ class Fence:
                 insert = _handled.insert().from_select(["key", "epoch", "handled_at", "post_at"], row)
                 written = connection.execute(insert.returning(_handled.c.key)).first()
         except IntegrityError:
-            if not reclaim_older or not self._reclaim(key, now):
-                return Claim.DONE if self.still_current() else Claim.FENCED
-            return Claim.MINE
+            if self._take_unfinished(key, now, retry):
+                return Claim.AGAIN
+            return Claim.DONE if self.still_current() else Claim.FENCED
         return Claim.MINE if written is not None else Claim.FENCED
+
+    def done(self, key: str) -> None:
+        """The claim's effect took place (or never will, for a reason retrying cannot change)."""
+        with self._engine.begin() as connection:
+            connection.execute(update(_handled).where(_handled.c.key == key).values(done_at=_now()))
+
+    def _take_unfinished(self, key: str, now: dt.datetime, retry: bool) -> bool:
+        taken_over = or_(_handled.c.epoch < self.epoch, _handled.c.handled_at < now - STALE_CLAIM)
+        if retry:
+            taken_over = or_(taken_over, _handled.c.epoch == self.epoch)
+        condition = [_handled.c.key == key, _handled.c.done_at.is_(None), taken_over]
+        if self.epoch:
+            condition.append(self._current() == self.epoch)
+        with self._engine.begin() as connection:
+            taken = connection.execute(
+                update(_handled).where(*condition).values(epoch=self.epoch, handled_at=now).returning(_handled.c.key)
+            ).first()
+        return taken is not None
 
     def _prune(self, now: dt.datetime) -> None:
         """Forgets claims older than KEEP_HANDLED, at most every PRUNE_SECONDS per process: not a write on
@@ -247,8 +272,9 @@ class Fence:
             connection.execute(delete(_handled).where(_handled.c.handled_at < now - KEEP_HANDLED))
 
     def admit(self, key: str) -> bool:
-        """The core's LeadFence: act on `key` now? Raises LeadLost once another term leads."""
-        claim = self.claim(key, reclaim_older=True)
+        """The core's LeadFence: is this the first try at `key`? False when any term tried before (the caller
+        then asks whether the effect took place). Raises LeadLost once another term leads."""
+        claim = self.claim(key)
         if claim is Claim.FENCED:
             raise LeadLost(f"lead {self._name}: term {self.epoch} is over")
         return claim is Claim.MINE
@@ -257,15 +283,11 @@ class Fence:
         # FOR SHARE: a takeover raising the epoch waits until this claim is written, and then wins.
         return select(_terms.c.epoch).where(_terms.c.name == self._name).with_for_update(read=True).scalar_subquery()
 
-    def _reclaim(self, key: str, now: dt.datetime) -> bool:
-        condition = [_handled.c.key == key, _handled.c.epoch < self.epoch]
-        if self.epoch:
-            condition.append(self._current() == self.epoch)
-        with self._engine.begin() as connection:
-            taken = connection.execute(
-                update(_handled).where(*condition).values(epoch=self.epoch, handled_at=now).returning(_handled.c.key)
-            ).first()
-        return taken is not None
+    def oldest_unfinished_post_at(self) -> int:
+        """The oldest post (its create_at, in ms) claimed and never done, or 0: a backfill reads from there."""
+        with self._engine.connect() as connection:
+            query = select(func.min(_handled.c.post_at)).where(_handled.c.done_at.is_(None), _handled.c.post_at > 0)
+            return int(connection.execute(query).scalar() or 0)
 
     def last_post_at(self) -> int:
         """The newest post (its create_at, in ms) that any term handled: where a backfill starts."""

@@ -19,11 +19,15 @@ def answer_direct_message(services: Services, registry: CommandRegistry, linker:
         if find_refs(post.message):
             linker.link(post)
         else:
-            services.chat.post(post.channel_id, ChatMessage(text=_(NOT_UNDERSTOOD)))
+            services.chat.post(post.channel_id, ChatMessage(text=_(NOT_UNDERSTOOD)), once=f"answer:{post.id}")
         return
     context = CommandContext(user=post.user, channel_id=post.channel_id, surface="dm", argument=argument)
     reply: Reply = dispatch(services, command, context)
     if reply.form is not None:
-        services.chat.post(post.channel_id, ChatMessage(text=_(FORMS_ELSEWHERE, name=command.name)))
+        services.chat.post(
+            post.channel_id, ChatMessage(text=_(FORMS_ELSEWHERE, name=command.name)), once=f"answer:{post.id}"
+        )
     elif reply.text and not reply.sent_as_dm:  # a DM sent by the command already landed here
-        services.chat.post(post.channel_id, ChatMessage(text=reply.text_without_buttons(command.name)))
+        text = reply.text_without_buttons(command.name)
+        # Keyed by the post it answers: a retry after a lost answer is one post.
+        services.chat.post(post.channel_id, ChatMessage(text=text), once=f"answer:{post.id}")

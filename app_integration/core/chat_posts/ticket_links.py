@@ -144,7 +144,10 @@ class TicketLinker:
                 lines.append(compact_card(base_url, issue))
             else:
                 lines.append(markdown_link(f"#t{issue_id}", issue_url(base_url, issue_id)))
-        self._services.chat.post(post.channel_id, ChatMessage(text="\n".join(lines)), root_id=post.root_id or post.id)
+        root = post.root_id or post.id
+        self._services.chat.post(
+            post.channel_id, ChatMessage(text="\n".join(lines)), root_id=root, once=f"link:{post.id}"
+        )
         return "carded"
 
     def _deliver(self, post: ChatPost, rendered: dict[int, str]) -> str:
@@ -158,5 +161,7 @@ class TicketLinker:
             if outcome is not None:
                 return outcome
         links = " ".join(rendered.values())
-        self._services.chat.post(post.channel_id, ChatMessage(text=links), root_id=post.root_id or post.id)
+        # Keyed by the post it links: a retry (Redmine away, a takeover) is one reply.
+        root = post.root_id or post.id
+        self._services.chat.post(post.channel_id, ChatMessage(text=links), root_id=root, once=f"link:{post.id}")
         return "replied"

@@ -3,11 +3,14 @@
 The receive loop only enqueues. Worker threads turn each event into a ChatPost and
 hand it to the core, each event inside one error boundary.
 
-Each post is answered once, whoever hears it: the answer is claimed in the store by the
-post's id, through the lead's fence, before anything is done. A new connection (at
-start, after a takeover, or when the server lost what it kept for us) backfills over
-REST from the last post handled, and the claims drop what was answered already. A post
-that could not be claimed because the store could not write is tried again later.
+Each post is answered once in effect, whoever hears it: filter, claim, act, done. The answer is
+claimed in the store by the post's id, through the lead's fence, and marked done once it took place
+(or never will, for a reason retrying cannot change). A claim not done (its process died between
+the claim and the effect, or Redmine or Mattermost could not be reached) is taken again: by this
+process's retry, every few seconds for up to ten minutes (past that, the author is told), by a
+backfill, or by the next leader. A new connection (at start, after a takeover, or when the server lost
+what it kept for us) backfills over REST from the last post handled, page by page, and is tried
+again until it completes; the claims drop what was answered already.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from app_integration.adapters import metrics
-from app_integration.adapters.mattermost.posts.reaction_offers import ListenerParts, offer_ticket_from_post
+from app_integration.adapters.mattermost.posts.reaction_offers import ListenerParts, offer_for_reaction
 from app_integration.adapters.mattermost.posts.websocket_client import Backoff, EventStream
 from app_integration.adapters.redmine.call_scope import call_scope
 from app_integration.adapters.store.leadership import Claim, Fence
@@ -32,21 +35,33 @@ from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.chat_posts.direct_messages import answer_direct_message
 from app_integration.core.chat_posts.thread_replies import note_from_reply
 from app_integration.core.chat_posts.ticket_links import TicketLinker
-from app_integration.core.errors import BridgeError, ChatTokenRefused, NotMapped
-from app_integration.core.i18n import speaking
+from app_integration.core.errors import (
+    BridgeError,
+    ChatTokenRefused,
+    ChatUnavailable,
+    NotMapped,
+    RedmineUnavailable,
+)
+from app_integration.core.i18n import N_, _, speaking
 from app_integration.core.identity import acting_for
 from app_integration.core.models import ChatPost
 
 log = logging.getLogger(__name__)
+GAVE_UP = N_(
+    "Your post could not be answered: Redmine or Mattermost was unavailable for ten minutes ({reason}). "
+    "Post it again, please."
+)
 STATE_KEY = "listener"
 NOTICE_INTERVAL = 3600.0
 QUEUE_SIZE = 10_000
 # A backfill starts this far before the last post handled: posts heard but not yet claimed when a process
 # died are older than it. The claims drop the ones handled already.
 BACKFILL_MARGIN_MS = 120_000
-RETRY_SECONDS = 5.0  # a post the store could not record is tried again this often
+RETRY_SECONDS = 5.0  # a post that could not be answered for now is tried again this often
 START_SKEW_MS = 5_000  # Mattermost's clock against ours, for when this process began listening
-RETRY_MOST = 1000
+RETRY_MOST = 10_000  # posts kept in memory for a retry; past that, a backfill reads them again from Mattermost
+GIVE_UP_SECONDS = 600.0  # a post Redmine or Mattermost could not take for this long: its author is told
+BACKFILL_PAGES = 50  # pages of posts a backfill reads per channel (the server gives at most 1000 a page)
 
 
 class PostListener:
@@ -84,7 +99,8 @@ class PostListener:
         self._backfilling = threading.Lock()
         self._noticed: dict[str, float] = {}
         self._channel_types: dict[str, str] = {}
-        self._deferred: deque[dict[str, Any]] = deque(maxlen=RETRY_MOST)
+        self._deferred: deque[dict[str, Any]] = deque()
+        self._backfill_owed = threading.Event()  # a backfill failed, or the retries overflowed: read again
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._stopped = threading.Event()
@@ -111,7 +127,7 @@ class PostListener:
         self._stopped.set()
         if self._loop and self._stop and not self._loop.is_closed():  # closed once a refused token ended it
             self._loop.call_soon_threadsafe(self._stop.set)
-        for _ in range(self._workers):
+        for _worker in range(self._workers):
             self.events.put({"event": "__stop__"})
         for thread in self._threads:
             thread.join(timeout=10)
@@ -171,6 +187,7 @@ class PostListener:
 
     # Events ------------------------------------------------------------------------
     def handle(self, message: dict[str, Any]) -> None:
+        """decode → filter → claim → act → done, for one event."""
         event = message.get("event")
         data = message.get("data") or {}
         if event in ("channel_converted", "channel_updated"):
@@ -189,28 +206,55 @@ class PostListener:
         created = int(raw.get("create_at", 0)) if event == "posted" else 0
         if not self._claimed(key, message, created):
             return
-        post = self._post(raw)
-        if post is not None:
-            self._answer(post, edited=event == "post_edited")
+        try:
+            post = self._post(raw)
+        except BridgeError as error:  # the author's lookup: Mattermost busy or away
+            log.info("listener: %s waits: %s", key, error.user_message)
+            self._again(message)
+            return
+        if post is None or self._answer(post, message, edited=event == "post_edited"):
+            self._done(key, message)
+        else:
+            self._again(message)
 
     def _claimed(self, key: str, message: dict[str, Any], post_at: int = 0) -> bool:
-        """Whether this process is to act on it now. A store that cannot write keeps the event for a retry."""
+        """Whether this process is to act on it now: the first claim, or one never done that is taken again. A
+        store that cannot write keeps the event for a retry."""
         try:
-            claim = self.fence.claim(key, post_at=post_at)
+            claim = self.fence.claim(key, post_at=post_at, retry=bool(message.get("retry")))
         except DBAPIError as error:
             log.warning("listener: could not record %s (%s); trying again later", key, type(error).__name__)
-            self._deferred.append(message)
+            self._again(message)
             return False
         if claim is Claim.FENCED and not self.fenced:
             log.warning("listener: another replica leads now; this one answers nothing more")
             self.fenced = True
-        return claim is Claim.MINE
+        return claim in (Claim.MINE, Claim.AGAIN)
+
+    def _done(self, key: str, message: dict[str, Any]) -> None:
+        try:
+            self.fence.done(key)
+        except DBAPIError as error:  # taken again once stale, and answered idempotently then
+            log.warning("listener: could not mark %s done (%s)", key, type(error).__name__)
+
+    def _again(self, message: dict[str, Any]) -> None:
+        """Tried again in a few seconds, as a retry of this term's own claim. Past RETRY_MOST waiting, the copy
+        in memory goes, and a backfill reads the post from Mattermost again."""
+        if len(self._deferred) >= RETRY_MOST:
+            if not self._backfill_owed.is_set():
+                log.warning("listener: %d posts wait for a retry; the rest are read again by a backfill", RETRY_MOST)
+            self._backfill_owed.set()
+            return
+        first = float(message.get("first_try") or time.time())
+        self._deferred.append({**message, "retry": True, "first_try": first})
 
     def _retry_deferred(self) -> None:
-        """Puts back what the store could not record."""
+        """Puts back what could not be answered for now, and runs the backfill that is owed."""
         while not self._stopped.wait(RETRY_SECONDS):
-            for _ in range(len(self._deferred)):
+            for _waiting in range(len(self._deferred)):
                 self.events.put(self._deferred.popleft())
+            if self._backfill_owed.is_set():
+                self.backfill()
 
     def _forget_channel(self, channel_id: str) -> None:
         """A channel made public or private: its type is read again wherever it was kept."""
@@ -254,16 +298,16 @@ class PostListener:
             kind = None
         return kind or "P"
 
-    def _answer(self, post: ChatPost, edited: bool = False) -> None:
-        """The listener's one error boundary for a post."""
+    def _answer(self, post: ChatPost, message: dict[str, Any], edited: bool = False) -> bool:
+        """The listener's one error boundary for a post: whether it is done (False: try it again)."""
         actor = acting_for.set(post.user.id)
         try:
             with call_scope(), speaking(post.user.locale):
-                self._act(post, edited)
+                return self._act(post, message, edited)
         finally:
             acting_for.reset(actor)
 
-    def _act(self, post: ChatPost, edited: bool) -> None:
+    def _act(self, post: ChatPost, message: dict[str, Any], edited: bool) -> bool:
         try:
             if post.is_direct:
                 if not edited:  # an edited DM is not a new command
@@ -274,8 +318,15 @@ class PostListener:
                     note_from_reply(self._services, post)
         except NotMapped as error:
             self._notice_unmapped(post, error.user_message)
+        except (RedmineUnavailable, ChatUnavailable) as error:
+            waited = time.time() - float(message.get("first_try") or time.time())
+            if waited < GIVE_UP_SECONDS:
+                log.info("listener: %s waits for Redmine or Mattermost: %s", post.id, error.user_message)
+                return False
+            self._tell(post, _(GAVE_UP, reason=error.user_message))
         except BridgeError as error:
             self._tell(post, error.user_message)
+        return True
 
     def _answer_direct(self, post: ChatPost) -> None:
         command, _argument = self._bridge.registry.split(post.message)
@@ -290,19 +341,7 @@ class PostListener:
             metrics.observe_command(name, "dm", outcome, time.perf_counter() - started)
 
     def _reacted(self, data: dict[str, Any]) -> None:
-        """The ticket emoji on a post: its reactor gets a DM with a button to make a ticket from the post (a
-        reaction brings no trigger_id to open a dialog with). Who reacted is the reaction's user_id."""
-        reaction = json.loads(data.get("reaction") or "{}")
-        user_id, post_id = str(reaction.get("user_id", "")), str(reaction.get("post_id", ""))
-        wanted = self._bridge.settings.create_from_reaction_emoji
-        if reaction.get("emoji_name") != wanted or user_id == self._bot_id or not is_chat_id(post_id):
-            return
-        if not self._claimed(f"reaction:{post_id}:{user_id}:{wanted}", {"event": "reaction_added", "data": data}):
-            return
-        try:
-            offer_ticket_from_post(self._bridge, user_id, post_id)
-        except BridgeError as error:
-            log.info("listener: no ticket offer for a reaction: %s", error.user_message)
+        offer_for_reaction(self._bridge, self._bot_id, data, self._claimed, self._done)
 
     def _notice_unmapped(self, post: ChatPost, text: str) -> None:
         now = time.monotonic()
@@ -328,12 +367,17 @@ class PostListener:
         post was ever handled, since this process began listening: a first connection can be lost before its
         hello arrives (an outage, a server restart), and what was posted meanwhile must not be lost with it."""
         with self._backfilling:
+            self._backfill_owed.clear()
             try:
                 last = self._last_post_at()
+                unfinished = self.fence.oldest_unfinished_post_at()
             except DBAPIError as error:
-                log.warning("listener: no backfill: the store did not answer (%s)", type(error).__name__)
+                log.warning("listener: no backfill yet: the store did not answer (%s)", type(error).__name__)
+                self._backfill_owed.set()  # tried again by the retry loop until it completes
                 return
             since = max(last - BACKFILL_MARGIN_MS, 0) if last else self._listening_since_ms - START_SKEW_MS
+            if unfinished:  # a post claimed and never answered, by this process or one that died: read it again
+                since = min(since, unfinished)
             try:
                 for channel_id, kind in self._chat.bot_channels():
                     with self._lock:
@@ -345,4 +389,5 @@ class PostListener:
                             data = {"post": json.dumps(raw), "channel_type": kind}
                             self.events.put({"event": "posted", "data": data})
             except BridgeError as error:
-                log.warning("listener: backfill failed: %s", error.user_message)
+                log.warning("listener: backfill failed (%s); trying again", error.user_message)
+                self._backfill_owed.set()

@@ -3,18 +3,24 @@ create form, prefilled from the post. The button is signed for that person, like
 
 from __future__ import annotations
 
-from typing import Protocol
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from app_integration.adapters.mattermost.commands.form_rendering import signed_buttons
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
 from app_integration.adapters.mattermost.rest import MattermostChat
 from app_integration.adapters.store.state_store import BridgeStore
+from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.commands import CommandRegistry
-from app_integration.core.errors import NotFound
+from app_integration.core.errors import BridgeError, ChatUnavailable, NotFound
 from app_integration.core.i18n import _, speaking
 from app_integration.core.models import Action
 from app_integration.core.services import Services
 from app_integration.core.settings import Settings
+
+log = logging.getLogger("app_integration.adapters.mattermost.posts.post_listener")
 
 
 class ListenerParts(Protocol):
@@ -62,3 +68,29 @@ def _offer(bridge: ListenerParts, user_id: str, post_id: str) -> None:
     channel = chat.direct_channel(user_id)
     buttons = signed_buttons(signer, settings.root_url, user_id, channel, actions, "")
     chat.post_props(channel, text, {"attachments": [buttons]})
+
+
+Claimed = Callable[[str, dict[str, Any]], bool]
+Done = Callable[[str, dict[str, Any]], None]
+
+
+def offer_for_reaction(bridge: ListenerParts, bot_id: str, data: dict[str, Any], claimed: Claimed, done: Done) -> None:
+    """The ticket emoji on a post: its reactor gets a DM with a button to make a ticket from the post (a reaction
+    brings no trigger_id to open a dialog with). Who reacted is the reaction's user_id. Claimed once per post,
+    person and emoji, and done once offered (or once it never can be)."""
+    reaction = json.loads(data.get("reaction") or "{}")
+    user_id, post_id = str(reaction.get("user_id", "")), str(reaction.get("post_id", ""))
+    wanted = bridge.settings.create_from_reaction_emoji
+    if reaction.get("emoji_name") != wanted or user_id == bot_id or not is_chat_id(post_id):
+        return
+    key, message = f"reaction:{post_id}:{user_id}:{wanted}", {"event": "reaction_added", "data": data}
+    if not claimed(key, message):
+        return
+    try:
+        offer_ticket_from_post(bridge, user_id, post_id)
+    except ChatUnavailable as error:  # left claimed and not done: taken again once stale
+        log.info("listener: the ticket offer waits: %s", error.user_message)
+        return
+    except BridgeError as error:
+        log.info("listener: no ticket offer for a reaction: %s", error.user_message)
+    done(key, message)

@@ -1,0 +1,111 @@
+"""The listener's claims have a lifecycle, claim → act → done, against the real Redmine and the emulator: a post
+made while Redmine refuses every call is linked once Redmine answers again, and a post a leader claimed and never
+answered (it stopped between the claim and the effect) is answered by the next leader."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app_integration.adapters.mattermost.posts.post_listener import PostListener
+from app_integration.adapters.store.leadership import Claim, Leadership
+from tests.conftest import RedmineInfo
+from tests.integration.listener_support import FAST, start, town
+from tests.integration.test_listener_reconnects import link_count
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.usefixtures("bot_role")
+
+
+class SwitchedRedmine:
+    """Forwards to the real Redmine, or, while `down`, answers every call 503 (a Redmine behind a proxy that is
+    restarting)."""
+
+    def __init__(self, target: str) -> None:
+        self.down = False
+        switch = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if switch.down:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower().startswith(("x-redmine", "content-type"))}
+                answer = requests.request(self.command, target + self.path, data=body, headers=headers, timeout=10)
+                self.send_response(answer.status_code)
+                self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def switched(redmine: RedmineInfo) -> Iterator[SwitchedRedmine]:
+    proxy = SwitchedRedmine(redmine.url)
+    yield proxy
+    proxy.server.shutdown()
+
+
+def test_a_post_made_while_redmine_refuses_is_linked_once_it_answers(
+    switched: SwitchedRedmine, redmine: RedmineInfo, emulator: Any, tmp_path: Path, seeded: dict[str, int]
+) -> None:
+    via = RedmineInfo(switched.url, redmine.admin_key, redmine.version)
+    listener, _bridge = start(via, emulator, tmp_path)
+    try:
+        warm = emulator.post_as("alice", town(emulator), f"warm #t{seeded['public']}")
+        wait_for(lambda: link_count(emulator, warm["id"], seeded["public"]) == 1, timeout=30)
+        switched.down = True
+        post = emulator.post_as("alice", town(emulator), f"during the outage #t{seeded['public']}")
+        wait_for(lambda: listener.settled() and listener._deferred, timeout=30)  # tried, and waiting
+        assert link_count(emulator, post["id"], seeded["public"]) == 0
+        told = [e for e in emulator.ephemerals if "unavailable" in e["post"]["message"]]
+        assert told == []  # nobody is told to post again: it is not lost
+        switched.down = False
+        wait_for(lambda: link_count(emulator, post["id"], seeded["public"]) == 1, timeout=30)
+        assert link_count(emulator, warm["id"], seeded["public"]) == 1
+    finally:
+        listener.stop()
+
+
+def test_a_post_claimed_and_never_answered_is_answered_by_the_next_leader(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path, seeded: dict[str, int]
+) -> None:
+    """The first leader claims the post and stops before its effect (as a `kill -9` between the two would leave
+    it); the next leader's term takes the claim again, and its backfill answers the post, once."""
+    first, bridge = start(redmine, emulator, tmp_path)
+    first.stop()  # no listener hears what comes next
+    post = emulator.post_as("alice", town(emulator), f"claimed, then the leader died #t{seeded['public']}")
+    old = Leadership(bridge.store.engine, "listener")
+    assert old.try_acquire()
+    assert old.fence().claim(f"post:{post['id']}", post_at=int(post["create_at"])) is Claim.MINE
+    old.release()
+    new = Leadership(bridge.store.engine, "listener", lease_seconds=0.2)
+    wait_for(lambda: new.try_acquire(), timeout=30)
+    assert new.epoch > old.epoch
+    second = PostListener(bridge, emulator.websocket_url, backoff=FAST, fence=new.fence()).start()
+    try:
+        wait_for(lambda: link_count(emulator, post["id"], seeded["public"]) == 1, timeout=30)
+        wait_for(second.settled, timeout=10)
+        assert link_count(emulator, post["id"], seeded["public"]) == 1
+        assert new.fence().claim(f"post:{post['id']}") is Claim.DONE
+    finally:
+        second.stop()
