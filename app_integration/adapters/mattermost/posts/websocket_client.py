@@ -104,6 +104,7 @@ class EventStream:
         self.gaps = 0  # times events were missed and a backfill was asked for
         self.listening = 0  # connections that got past their first message (or the challenge) and listen on
         self.dropped = 0
+        self._overflowing = False
 
     def _connect_url(self) -> str:
         if not self.position.connection_id:
@@ -210,9 +211,13 @@ class EventStream:
                 self._gap()
         try:
             self._events.put_nowait(message)
+            self._overflowing = False
         except queue.Full:
             self.dropped += 1
             log.warning("websocket: event queue full; dropped an event (%d so far)", self.dropped)
+            if not self._overflowing:  # what was dropped is read again over REST, once per burst
+                self._overflowing = True
+                self._gap()
 
     def _hello(self, message: dict[str, Any]) -> None:
         """A fresh connection: whatever happened before it, in this process or before it started, comes over
