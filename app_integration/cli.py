@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app_integration.core.configuration import load_configuration
-from app_integration.core.settings import Settings, SettingsError, env_file_path
+from app_integration.core.configuration import env_file_problem, load_configuration
+from app_integration.core.settings import ENV_FILE_VARIABLE, Settings, SettingsError, env_file_path
 from app_integration.logging_setup import configure_logging
 
 log = logging.getLogger("app_integration")
@@ -58,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # python-dotenv warns about a line it cannot parse; the user map reports it with its line number instead.
     logging.getLogger("dotenv.main").setLevel(logging.ERROR)
     env_file = env_file_path(getattr(args, "env_file", None))
+    named = bool(getattr(args, "env_file", None) or os.environ.get(ENV_FILE_VARIABLE))
+    unreadable = env_file_problem(env_file, named)
+    if unreadable is not None:
+        print(f"The bridge cannot start: {unreadable}.", file=sys.stderr)
+        return 2
     role = {"serve": "serve", "listen": "listen", "run": "run"}.get(command, "core")
     try:
         settings, _ = load_configuration(env_file, role=role)

@@ -15,6 +15,28 @@ from app_integration.core.settings import Settings, SettingsError, load_settings
 from app_integration.core.user_map import StaticUserMap, user_map_from
 
 
+def env_file_problem(env_file: Path, named: bool) -> str | None:
+    """What is wrong with the env file itself, in one line naming it and what to do; None when it can be read.
+    The default file may be missing (the environment then holds the settings); one named by --env-file or
+    BRIDGE_ENV_FILE may not."""
+    if not env_file.exists():
+        if not named:
+            return None
+        return (
+            f"the env file {env_file} does not exist: give --env-file (or BRIDGE_ENV_FILE) the path of your "
+            ".docker.env, made from .docker.env.example"
+        )
+    if env_file.is_dir():
+        return f"{env_file} is a folder, not an env file: give --env-file (or BRIDGE_ENV_FILE) the file's path"
+    try:
+        env_file.read_bytes().decode("utf-8")
+    except OSError as error:
+        return f"the env file {env_file} cannot be read ({error.strerror}): check its owner and permissions"
+    except UnicodeDecodeError as error:
+        return f"the env file {env_file} is not UTF-8 text (a byte at position {error.start} is not): save it as UTF-8"
+    return None
+
+
 def load_configuration(env_file: Path, role: str) -> tuple[Settings, StaticUserMap]:
     """Both, or SettingsError with the settings' problems and the user map's together."""
     problems: list[str] = []

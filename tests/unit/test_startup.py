@@ -132,3 +132,20 @@ def test_the_app_factory_is_pure(tmp_path: Path) -> None:
     assert app.url_map.bind("bridge.test").match("/healthz") == ("health.healthz", {})
     tables = sqlalchemy.inspect(sqlalchemy.create_engine(f"sqlite:///{store}")).get_table_names()
     assert tables == []
+
+
+@pytest.mark.parametrize("shape", ["missing", "folder", "latin-1"])
+def test_an_env_file_that_cannot_be_read_is_one_line_naming_it(tmp_path: Path, shape: str) -> None:
+    """Issue 33: a missing --env-file, a folder, or a file that is not UTF-8 ends with status 2 and one line
+    naming the file and what to do, for every command, instead of a message naming neither or a traceback."""
+    path = tmp_path / "bridge.env"
+    if shape == "folder":
+        path.mkdir()
+    elif shape == "latin-1":
+        path.write_bytes((ORIGINAL + "USER_MAP=jos\u00e9=jose\n").encode("latin-1"))
+    for command in ("check", "serve"):
+        done = cli("--env-file", str(path), command)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("The bridge cannot start:") and str(path) in line
+        assert {"missing": "does not exist", "folder": "is a folder", "latin-1": "not UTF-8"}[shape] in line
