@@ -76,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {line}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.log_json)
+    if command in ("serve", "listen", "run", "check", "users", "rotate-keys"):
+        from app_integration.adapters.store.state_store import database_problem
+
+        unusable = database_problem(settings.database_url)
+        if unusable is not None:
+            print(f"The bridge cannot start: {unusable}.", file=sys.stderr)
+            return 2
     return _run(command, settings, env_file)
 
 

@@ -149,3 +149,25 @@ def test_an_env_file_that_cannot_be_read_is_one_line_naming_it(tmp_path: Path, s
         [line] = done.stderr.strip().splitlines()
         assert line.startswith("The bridge cannot start:") and str(path) in line
         assert {"missing": "does not exist", "folder": "is a folder", "latin-1": "not UTF-8"}[shape] in line
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("sqlite:////nonexistent-folder-of-the-bridge/bridge.sqlite3", "a folder that does not exist"),
+        ("not a url at all", "not a database URL"),
+        ("mongodb://127.0.0.1/bridge", "a database the bridge does not know"),
+        ("postgresql+psycopg://bridge:secret@127.0.0.1:1/bridge", "does not answer"),
+    ],
+)
+def test_a_database_url_that_cannot_open_is_one_line_within_seconds(tmp_path: Path, url: str, said: str) -> None:
+    """Issue 33: a SQLite folder that does not exist held `serve` 60 s; a URL that is none, or a PostgreSQL that
+    does not answer (port 1 on loopback), printed tracebacks. Now: status 2 and one line (`check` here; every
+    command that opens the store asks the same before anything else)."""
+    env = write(tmp_path, ORIGINAL + f"DATABASE_URL={url}\n")
+    for command in ("check",):
+        done = cli("--env-file", str(env), command)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("The bridge cannot start: DATABASE_URL") and said in line, line
+        assert "secret" not in line  # the password never reaches a log

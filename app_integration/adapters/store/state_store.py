@@ -32,8 +32,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from app_integration.core.models import ChatUser, UserLink
 
@@ -99,6 +99,46 @@ def _owner_only(database: str | None) -> None:
     for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if existing.exists():
             existing.chmod(0o600)  # a store made by an older version was 0644
+
+
+def database_problem(database_url: str, timeout: float = 5.0) -> str | None:
+    """What keeps the store from opening, in one line naming DATABASE_URL and what to do; None when it opens.
+    Asked before anything else touches the database: a SQLite file in a folder that does not exist otherwise
+    hangs gunicorn's workers for a minute, and a URL that is none, or a PostgreSQL that does not answer, ends
+    in tracebacks."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return "DATABASE_URL is not a database URL: write sqlite:///path/to/bridge.sqlite3 or postgresql+psycopg://…"
+    if url.get_backend_name() == "sqlite":
+        folder = Path(url.database or "").expanduser().parent if url.database not in (None, "", ":memory:") else None
+        if folder is not None and not folder.is_dir():
+            return (
+                f"DATABASE_URL names a SQLite file in {folder}, a folder that does not exist: create it, or point "
+                "DATABASE_URL elsewhere"
+            )
+        return None
+    try:
+        engine = create_engine(
+            url, connect_args={"connect_timeout": int(timeout)} if url.get_backend_name() == "postgresql" else {}
+        )
+    except NoSuchModuleError:
+        return (
+            f"DATABASE_URL names {url.drivername!r}, a database the bridge does not know: use sqlite:/// or "
+            "postgresql+psycopg://"
+        )
+    except ImportError as error:
+        return f"DATABASE_URL needs the driver {error.name or url.drivername}, which is not installed"
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        where = f"{url.host or 'localhost'}:{url.port or 5432}"
+        return f"DATABASE_URL: the database at {where} does not answer ({reason}): start it, or correct DATABASE_URL"
+    finally:
+        engine.dispose()
+    return None
 
 
 class BridgeStore:
