@@ -147,3 +147,25 @@ def test_a_claim_never_done_is_taken_again_by_a_retry_or_once_stale(tmp_path: An
         assert fence.claim("post:b") is Claim.AGAIN  # its process died between the claim and the effect
     finally:
         leadership.STALE_CLAIM = original
+
+
+def test_a_silent_leader_on_postgresql_is_ended_once_its_lease_expires(postgres_database: str) -> None:
+    """Issue 28: a leader whose host dies or whose traffic is black-holed keeps its backend, and the advisory lock,
+    until TCP gives up (hours). Here the leader's connection stays open and says nothing (what the server sees of a
+    black-holed peer); the follower finds the lease expired, ends that backend, takes over, and fences it out."""
+    from app_integration.adapters.store.leadership import Claim
+
+    store = BridgeStore(postgres_database)
+    store.migrate()
+    silent = Leadership(BridgeStore(postgres_database).engine, "listener", lease_seconds=1.0)
+    assert silent.try_acquire() and silent.epoch == 1
+    silent_fence = silent.fence()
+    follower = Leadership(store.engine, "listener", lease_seconds=1.0)
+    assert not follower.try_acquire()  # the lease is fresh: the lock holds
+    deadline = time.monotonic() + 30
+    while not follower.try_acquire():  # the silent leader renews nothing from here on
+        assert time.monotonic() < deadline, "no takeover within 30 s"
+        time.sleep(0.2)
+    assert follower.epoch == 2 and time.monotonic() < deadline
+    assert silent_fence.claim("post:while-silent") is Claim.FENCED
+    assert not silent.still_leading()  # its session was ended: it leads no more, and knows it

@@ -147,10 +147,15 @@ class Leadership:
                     )
 
     def _advisory(self) -> bool:
+        """The lock on a connection of the leader's own: another replica leads about 2 s after the leader's process
+        dies (its kernel closes the connection). A leader whose host dies or is cut off keeps its backend, and the
+        lock, until TCP gives up (hours): so the leader also renews a lease row, and a follower that finds the
+        lease expired ends the silent holder's backend (pg_terminate_backend) and takes over, fencing it out."""
         key = self._key
         if self._connection is not None:
             try:
                 self._connection.execute(text("SELECT 1"))
+                self._renew_lease()
                 return True
             except Exception:
                 log.warning("leadership: lost the database connection that held the lead")
@@ -158,13 +163,43 @@ class Leadership:
         connection = self._engine.connect()
         got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
         connection.commit()
+        if not got and self._lease_expired():
+            holder = connection.execute(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 "
+                    "AND objid = :key AND objsubid = 1 AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"
+                ),
+                {"key": key},
+            ).scalar()
+            if holder is not None:
+                log.warning("leadership: the leader stopped renewing its lease; ending its silent session %s", holder)
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": holder})
+                connection.commit()
+                got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+                connection.commit()
         if got:
             self._connection = connection
             with self._engine.begin() as terms:
                 self._new_term(terms)
+            self._renew_lease()
         else:
             connection.close()
         return got
+
+    def _renew_lease(self) -> None:
+        values = {"holder": self._holder, "expires_at": _now() + self._lease}
+        with self._engine.begin() as connection:
+            if connection.execute(update(_leases).where(_leases.c.name == self._name).values(**values)).rowcount == 0:
+                connection.execute(_leases.insert().values(name=self._name, **values))
+
+    def _lease_expired(self) -> bool:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(_leases.c.expires_at).where(_leases.c.name == self._name)).first()
+        if row is None:
+            return False
+        expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
+        return bool(expires < _now())
 
     def _lease_row(self) -> bool:
         try:

@@ -146,7 +146,16 @@ class BridgeStore:
 
     def __init__(self, database_url: str, ttl_hours: int = 24) -> None:
         self._ttl = dt.timedelta(hours=ttl_hours)
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True, future=True)
+        url = make_url(database_url)
+        # On PostgreSQL, a connection whose peer vanished (a host gone, a network cut) is noticed within about 30 s
+        # instead of TCP's hours: keepalives on an idle connection, and a bound on unacknowledged writes.
+        alive = (
+            {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+            | {"tcp_user_timeout": 30_000}
+            if url.get_backend_name() == "postgresql"
+            else {}
+        )
+        self.engine: Engine = create_engine(url, pool_pre_ping=True, future=True, connect_args=alive)
         if self.engine.dialect.name == "sqlite":
             _owner_only(self.engine.url.database)
             event.listen(self.engine, "connect", _sqlite_pragmas)
