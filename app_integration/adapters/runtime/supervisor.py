@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+from app_integration.adapters import metrics
 from app_integration.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ class Child:
         if self.process is None or self.process.poll() is None:
             return
         code = self.process.returncode
+        # Its live gauges (bridge_leader above all) stop counting: a dead listener does not lead, and an alert
+        # on "no leader" must be able to fire while it is down.
+        metrics.process_exited(self.process.pid)
         if code == 2:  # settings problems: restarting would only repeat them
             log.error("%s exited with its settings problems; not restarting", self.role)
             stopping.set()
