@@ -117,6 +117,10 @@ class Chat(Protocol):
 
     def user_by_username(self, username: str) -> ChatUser | None: ...
 
+    def users_by_usernames(self, usernames: list[str]) -> dict[str, ChatUser]:
+        """Many at once, by lower-cased username; a name with no user is left out."""
+        ...
+
     def email(self, user_id: str) -> str | None:
         """The user's address, where Mattermost shows it to the bot (ShowEmailAddress, or an admin bot)."""
         ...

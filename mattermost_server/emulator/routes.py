@@ -73,6 +73,19 @@ def routes(app: Flask, em: MattermostEmulator) -> None:
         user = next((u for u in em.users.values() if u["username"] == username.lower()), None)
         return jsonify(user) if user else error(404, "app.user.missing_account.const", "User not found")
 
+    @app.post("/api/v4/users/usernames")
+    def get_users_by_usernames() -> Any:
+        """api4/user.go getUsersByNames: the users of the names given (an active session, no permission); an
+        empty list is a bad request; names with no user are left out."""
+        wanted = request.get_json(silent=True)
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(n, str) for n in wanted):
+            return error(
+                400, "api.context.invalid_body_param.app_error", "Invalid or missing usernames in request body"
+            )
+        names = {n.lower() for n in wanted}
+        with em.lock:
+            return jsonify([u for u in em.users.values() if u["username"] in names])
+
     @app.get("/api/v4/users/<user_id>/channels")
     def channels_for_user(user_id: str) -> Any:
         uid = em.caller()["id"] if user_id == "me" else user_id

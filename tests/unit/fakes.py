@@ -115,6 +115,9 @@ class FakeChat:
     def user_by_username(self, username: str) -> ChatUser | None:
         return ChatUser("id-" + username, username)
 
+    def users_by_usernames(self, usernames: list[str]) -> dict[str, ChatUser]:
+        return {name.lower(): ChatUser("id-" + name, name) for name in usernames}
+
     def send_direct(self, user_id: str, message: ChatMessage) -> None:
         self.dms.append((user_id, message))
 

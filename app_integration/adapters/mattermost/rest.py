@@ -6,6 +6,7 @@ mattermostdriver is archived and its websocket breaks on Python >= 3.10.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -57,6 +58,13 @@ def attachments(message: ChatMessage) -> list[dict[str, str]]:
     return [{k: v for k, v in item.items() if v}]
 
 
+USERNAMES_PER_CALL = 100
+
+
+def _users_by_usernames(driver: TypedDriver, usernames: list[str]) -> Any:
+    return driver.users.get_users_by_usernames(options=usernames)
+
+
 class MattermostChat(FilesAndThreads):
     """Implements the core's Chat port, plus what the web and listener adapters need."""
 
@@ -69,7 +77,8 @@ class MattermostChat(FilesAndThreads):
         # prefixes every endpoint with this one attribute, so the full base goes there.
         self._driver.client._url = origin_and_path(base_url)
         self._lock = threading.Lock()
-        self._users: TTLCache[str, ChatUser | None] = TTLCache(maxsize=4096, ttl=300)
+        # A company's user map holds 10,000 people and more: each one twice (by id and by name).
+        self._users: TTLCache[str, ChatUser | None] = TTLCache(maxsize=50_000, ttl=300)
         self._dm_channels: dict[str, str] = {}
         # A channel made private, or deleted, is seen within a minute.
         self._channel_kinds: TTLCache[str, str | None] = TTLCache(maxsize=4096, ttl=60)
@@ -107,6 +116,23 @@ class MattermostChat(FilesAndThreads):
 
     def user_by_username(self, username: str) -> ChatUser | None:
         return self._cached_user("@" + username.lower(), lambda d: d.users.get_user_by_username(username))
+
+    def users_by_usernames(self, usernames: list[str]) -> dict[str, ChatUser]:
+        """Many users at once, by lower-cased username: POST /users/usernames, a hundred names a call (api4/user.go
+        getUsersByNames), kept as single lookups are. A name with no user is cached as none."""
+        wanted = sorted({name.lower() for name in usernames})
+        found: dict[str, ChatUser] = {}
+        for start in range(0, len(wanted), USERNAMES_PER_CALL):
+            batch = wanted[start : start + USERNAMES_PER_CALL]
+            raws = self._call(functools.partial(_users_by_usernames, usernames=batch))
+            for raw in raws or []:
+                user = ChatUser(raw["id"], raw["username"], locale_of(raw.get("locale")))
+                found[user.username.lower()] = user
+            with self._lock:
+                for name in batch:
+                    self._users["@" + name] = found.get(name)
+                self._users.update({user.id: user for user in found.values()})
+        return found
 
     def _cached_user(self, key: str, load: Callable[[TypedDriver], dict[str, Any]]) -> ChatUser | None:
         with self._lock:

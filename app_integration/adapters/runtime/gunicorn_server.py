@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +58,15 @@ def serve(settings: Settings, env_file: Path | None) -> int:
     # Once, in the master, before workers fork: the store's migrations, and the operator's map as links by
     # user id (so a rename before first use loses nothing). A server that is down now is linked lazily later.
     bridge = build_bridge(settings, env_file)
-    try:
-        bridge.users.sync_map(bridge.chat)
-    except BridgeError as error:
-        log.warning("serve: the user map is linked on first use instead: %s", error.user_message)
+
+    def link_the_map() -> None:
+        try:
+            bridge.users.sync_map(bridge.chat)
+        except BridgeError as error:
+            log.warning("serve: the user map is linked on first use instead: %s", error.user_message)
+
+    # In the background: a company's map (10,000 people) must not keep `serve` from answering; an entry not yet
+    # linked when its person first comes is claimed then, as always.
+    threading.Thread(target=link_the_map, daemon=True, name="user-map").start()
     _Gunicorn(settings, env_file).run()
     return 0

@@ -45,7 +45,8 @@ def listen(settings: Settings, env_file: Path | None, backoff: Backoff | None = 
     except ChatTokenRefused as error:
         print(f"The listener cannot start: {error.user_message}", file=sys.stderr)
         return TOKEN_REFUSED_EXIT
-    bridge.users.sync_map(bridge.chat)
+    # In the background: a company's map must not hold back the lead (an entry is claimed at first use anyway).
+    threading.Thread(target=bridge.users.sync_map, args=(bridge.chat,), daemon=True, name="user-map").start()
     lead = Leadership(bridge.store.engine, "listener", lease_seconds=LEASE_SECONDS)
     try:
         while not stopped.is_set():
