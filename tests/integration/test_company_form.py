@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from tests.conftest import RedmineInfo
 from tests.integration.feed_support import Redmine, channel_named
 from tests.integration.surface_support import click, slash
+from tests.integration.test_privacy import admin_issue
 from tests.integration.test_ticket_cards import buttons
 from tests.mattermost_payloads import dialog_submission
 
@@ -236,7 +237,7 @@ def test_a_status_the_workflow_gives_a_required_field_asks_for_it(
     user = emulator.user("bob")
     answer = company_client.post("/dialog", json=dialog_submission(opened, user, room, {"status": resolved}))
     assert answer.status_code == 200
-    assert issue_of_id(company_redmine, bug)["status"]["name"] == "New"
+    assert admin_issue(company_redmine, bug)["status"]["name"] == "New"
     offered = [p for p in emulator.dm_posts("bob") if (p.get("props") or {}).get("attachments")]
     offered += [e["post"] for e in emulator.ephemerals if e.get("user_id") == user["id"]]
     assert "Reviewer cannot be blank" in offered[-1]["message"]
@@ -246,16 +247,9 @@ def test_a_status_the_workflow_gives_a_required_field_asks_for_it(
     values = {"status": resolved, reviewer: str(seed["users"]["alice"])}
     answer = company_client.post("/dialog", json=dialog_submission(again, user, room, values))
     assert answer.status_code == 200 and not (answer.get_json(silent=True) or {}).get("errors")
-    done = issue_of_id(company_redmine, bug)
+    done = admin_issue(company_redmine, bug)
     assert done["status"]["name"] == "Resolved"
     assert {c["name"]: c.get("value") for c in done["custom_fields"]}["Reviewer"] == str(seed["users"]["alice"])
-
-
-def issue_of_id(redmine: RedmineInfo, issue_id: int) -> dict[str, Any]:
-    found: dict[str, Any] = requests.get(
-        f"{redmine.url}/issues/{issue_id}.json", headers={"X-Redmine-API-Key": redmine.admin_key}, timeout=15
-    ).json()["issue"]
-    return found
 
 
 def test_groups_are_offered_where_redmine_assigns_to_groups(
@@ -279,13 +273,13 @@ def test_groups_are_offered_where_redmine_assigns_to_groups(
     user = emulator.user("alice")
     values = {"assignee": emulator.user("bob")["id"]}
     assert company_client.post("/dialog", json=dialog_submission(opened, user, room, values)).status_code == 200
-    assert issue_of_id(company_redmine, made["id"])["assigned_to"]["name"] == "Bob Brown"
+    assert admin_issue(company_redmine, made["id"])["assigned_to"]["name"] == "Bob Brown"
     card = slash(company_client, emulator, "alice", f"ticket {made['id']}", room)
     assert click(company_client, emulator, "alice", room, buttons(card)["Assign"]).get_json() == {}
     opened = emulator.dialogs[-1]
     answer = company_client.post("/dialog", json=dialog_submission(opened, user, room, {"group": str(group)}))
     assert answer.status_code == 200 and not (answer.get_json(silent=True) or {}).get("errors")
-    assert issue_of_id(company_redmine, made["id"])["assigned_to"]["id"] == group
+    assert admin_issue(company_redmine, made["id"])["assigned_to"]["id"] == group
 
 
 def test_a_refused_create_with_files_can_be_fixed_and_sent_again(

@@ -159,6 +159,11 @@ class RedmineGateway:
             self._on_refused(refused.login)
             raise
 
+    def admin_get(self, path: str, **params: Any) -> dict[str, Any]:
+        """One GET of the REST API with the admin key, as Redmine answered it (an object, or {})."""
+        answer = self.as_user(None, lambda r: r.engine.request("get", f"{r.url}{path}", params=params))
+        return answer if isinstance(answer, dict) else {}
+
     def ping(self) -> None:
         """Redmine answers with REST enabled and accepts the admin key."""
         self.admin_identity()

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from cachetools import TTLCache
 from redminelib import Redmine
 
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.http_engine import CallEngine
+from app_integration.adapters.redmine.memo import Memo
 from app_integration.core.errors import BridgeError, NotFound, OperatorError, PermissionDenied
 from app_integration.core.models import IssuesVisibility, OutsiderView
 
@@ -44,9 +43,8 @@ class RedmineOutsiders:
     def __init__(self, gateway: RedmineGateway, timeout: tuple[float, float], cache_ttl: float = 300.0) -> None:
         self._gateway = gateway
         self._timeout = timeout
-        self._lock = threading.Lock()
         # Short, like the gateway's publicity cache: a role or membership changed in Redmine takes effect soon.
-        self._cache: TTLCache[str, Any] = TTLCache(maxsize=256, ttl=min(cache_ttl, 60.0))
+        self._memo = Memo(maxsize=256, ttl=min(cache_ttl, 60.0))
 
     def view(self, project_id: int) -> OutsiderView:
         try:
@@ -66,17 +64,10 @@ class RedmineOutsiders:
             return _NOBODY
 
     def _cached(self, name: str, load: Callable[[], T]) -> T:
-        with self._lock:
-            if name in self._cache:
-                return self._cache[name]  # type: ignore[no-any-return]
-        value = load()
-        with self._lock:
-            self._cache[name] = value
-        return value
+        return self._memo.get(name, load)
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        answer = self._gateway.as_user(None, lambda r: r.engine.request("get", f"{r.url}{path}", params=params))
-        return answer if isinstance(answer, dict) else {}
+        return self._gateway.admin_get(path, **params)
 
     def _builtin_roles(self) -> tuple[int | None, int | None]:
         """(Non member, Anonymous): the two roles Redmine does not list as givable, oldest first."""

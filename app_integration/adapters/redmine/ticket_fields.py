@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from cachetools import TTLCache
 
 from app_integration.adapters.redmine.gateway import RedmineGateway
+from app_integration.adapters.redmine.memo import Memo
 from app_integration.core.errors import NotFound, PermissionDenied
 from app_integration.core.models import Choice
 from app_integration.core.tickets import OPTIONAL_STANDARD, CustomField, TicketFields
@@ -41,7 +42,7 @@ class RedmineFieldCatalog:
     def __init__(self, gateway: RedmineGateway, cache_ttl: float = 300.0) -> None:
         self._gateway = gateway
         self._lock = threading.Lock()
-        self._site: TTLCache[str, Any] = TTLCache(maxsize=8, ttl=cache_ttl)
+        self._site = Memo(maxsize=8, ttl=cache_ttl)
         self._projects: TTLCache[str, TicketFields] = TTLCache(maxsize=512, ttl=min(cache_ttl, PROJECT_TTL))
 
     def fields(self, project: str) -> TicketFields:
@@ -70,17 +71,10 @@ class RedmineFieldCatalog:
         return self._cached("custom-fields", self._load_custom_fields)
 
     def _cached(self, name: str, load: Callable[[], T]) -> T:
-        with self._lock:
-            if name in self._site:
-                return self._site[name]  # type: ignore[no-any-return]
-        value = load()
-        with self._lock:
-            self._site[name] = value
-        return value
+        return self._site.get(name, load)
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        answer = self._gateway.as_user(None, lambda r: r.engine.request("get", f"{r.url}{path}", params=params))
-        return answer if isinstance(answer, dict) else {}
+        return self._gateway.admin_get(path, **params)
 
     def _load_custom_fields(self) -> tuple[CustomField, ...]:
         try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from app_integration.core.errors import RedmineRejected
 from app_integration.core.i18n import _
@@ -103,12 +103,21 @@ def values(
     fields: TicketFields, tracker_id: int | None, typed: Mapping[str, str | None], errors: dict[str, str]
 ) -> tuple[tuple[int, str | tuple[str, ...]], ...]:
     """The asked fields' values as Redmine takes them; a bad one puts its message in `errors` by input name."""
+    return _typed_values(asked(fields, tracker_id), typed, errors, lambda field: field.required)
+
+
+def _typed_values(
+    wanted: Iterable[CustomField],
+    typed: Mapping[str, str | None],
+    errors: dict[str, str],
+    required: Callable[[CustomField], bool],
+) -> tuple[tuple[int, str | tuple[str, ...]], ...]:
     found: list[tuple[int, str | tuple[str, ...]]] = []
-    for field in asked(fields, tracker_id):
+    for field in wanted:
         name = PREFIX + str(field.id)
         raw = (typed.get(name) or "").strip()
         if not raw:
-            if field.required:
+            if required(field):
                 errors[name] = _("{field} is required", field=field.name)
             continue
         value = value_of(field, raw)
@@ -184,13 +193,5 @@ def inputs_by_id(fields: TicketFields, ids: tuple[int, ...], shown: Mapping[str,
 def values_by_id(
     fields: TicketFields, ids: tuple[int, ...], typed: Mapping[str, str | None], errors: dict[str, str]
 ) -> tuple[tuple[int, str | tuple[str, ...]], ...]:
-    found: list[tuple[int, str | tuple[str, ...]]] = []
-    for field in (f for f in fields.custom if f.id in ids):
-        name = PREFIX + str(field.id)
-        raw = (typed.get(name) or "").strip()
-        value = value_of(field, raw) if raw else ValueError(_("{field} is required", field=field.name))
-        if isinstance(value, ValueError):
-            errors[name] = str(value)
-        else:
-            found.append((field.id, value))
-    return tuple(found)
+    """The values of the fields Redmine asked for by name, each required."""
+    return _typed_values((f for f in fields.custom if f.id in ids), typed, errors, lambda field: True)
