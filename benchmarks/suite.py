@@ -196,7 +196,7 @@ SERVER_PIDS: dict[str, int] = {}  # url -> the `serve` process behind it, for me
 def gunicorn(settings_env: dict[str, str], port: int) -> Iterator[str]:
     env = {**os.environ, **settings_env, "PYTHON_BOT_APP_PORT": str(port), "BIND_HOST": "127.0.0.1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "app_integration", "--env-file", "/nonexistent", "serve"],
+        [sys.executable, "-m", "app_integration", "--env-file", os.devnull, "serve"],  # the environment alone
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

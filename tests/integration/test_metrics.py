@@ -185,7 +185,7 @@ def test_gunicorn_workers_add_up_and_the_loopback_port_needs_no_token(
         "LOG_LEVEL": "WARNING",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "app_integration", "--env-file", "/nonexistent", "serve"],
+        [sys.executable, "-m", "app_integration", "--env-file", os.devnull, "serve"],  # the environment alone
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -76,9 +76,9 @@ def test_a_slow_batch_answers_its_dialog_in_time_and_reports_by_dm(
     monkeypatch.setattr(classic_surface, "SUBMIT_DEADLINE", 1.0)
     create = bridge.gateway.create_issue
 
-    def stalling(login: str, draft: Any) -> Any:
+    def stalling(login: str, draft: Any, *rest: Any) -> Any:
         time.sleep(1.5)
-        return create(login, draft)
+        return create(login, draft, *rest)
 
     monkeypatch.setattr(bridge.gateway, "create_issue", stalling)
     opened = open_dialog(client, emulator, "alice", "create_tickets", channel)

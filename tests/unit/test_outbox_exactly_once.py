@@ -18,7 +18,12 @@ from app_integration.core.events import Delivery
 from app_integration.core.redmine_updates.outbox_delivery import FIRST_RETRY, deliver_due
 from tests.unit.test_change_feed import RecordingChat
 
-T0 = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)  # after the rows are enqueued, whenever the test runs
+
+def later() -> dt.datetime:
+    """A moment after the rows a test enqueues: the outbox's clock is the wall clock."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+
+
 CHANNEL = "c" * 26
 
 
@@ -49,12 +54,13 @@ def test_a_store_error_between_the_claim_and_the_post_is_retried_not_marked_sent
     notes = LockedOnce(store.engine)
     chat = RecordingChat()
     outbox.enqueue([Delivery("issue:7:3", CHANNEL, 7, "moved it", card="**Bug #7**")])
-    first = deliver_due(chat, notes, outbox, T0, fence=fence)  # type: ignore[arg-type]
+    t0 = later()
+    first = deliver_due(chat, notes, outbox, t0, fence=fence)  # type: ignore[arg-type]
     assert (first.sent, first.retried, chat.posts) == (0, 1, [])
-    later = T0 + dt.timedelta(seconds=FIRST_RETRY + 1)
-    second = deliver_due(chat, notes, outbox, later, fence=fence)  # type: ignore[arg-type]
+    retried = t0 + dt.timedelta(seconds=FIRST_RETRY + 1)
+    second = deliver_due(chat, notes, outbox, retried, fence=fence)  # type: ignore[arg-type]
     assert second.sent == 1 and [text for _, text, _ in chat.posts] == ["**Bug #7**", "moved it"]
-    assert outbox.pending_deliveries(10, later + dt.timedelta(hours=1)) == []
+    assert outbox.pending_deliveries(10, retried + dt.timedelta(hours=1)) == []
 
 
 def test_a_post_made_but_not_marked_is_not_posted_again(tmp_path: Path) -> None:
@@ -75,7 +81,8 @@ def test_a_post_made_but_not_marked_is_not_posted_again(tmp_path: Path) -> None:
             raise OperationalError("UPDATE outbox", {}, Exception("database is locked"))
 
     failing = MarkFails(store.engine)
-    deliver_due(chat, notes, failing, T0, fence=fence)  # type: ignore[arg-type]
+    t0 = later()
+    deliver_due(chat, notes, failing, t0, fence=fence)  # type: ignore[arg-type]
     assert len(chat.posts) == 1  # posted; neither the mark nor the retry was written
-    report = deliver_due(chat, notes, failing, T0 + dt.timedelta(seconds=30), fence=fence)  # type: ignore[arg-type]
+    report = deliver_due(chat, notes, failing, t0 + dt.timedelta(seconds=30), fence=fence)  # type: ignore[arg-type]
     assert report.sent == 1 and len(chat.posts) == 1  # Mattermost has it: marked, not posted again
