@@ -7,7 +7,14 @@ import sys
 
 from benchmarks import suite
 from benchmarks.sandbox import ROOT, machine, provision
-from benchmarks.sections_load import section_files, section_limits, section_listener, section_load, section_real
+from benchmarks.sections_load import (
+    section_files,
+    section_limits,
+    section_listener,
+    section_load,
+    section_real,
+    section_user_map,
+)
 from benchmarks.sections_recovery import (
     section_company,
     section_feed,
@@ -57,6 +64,7 @@ def main() -> int:
         lines += section_replicas(emulator, tmp, quick)
         lines += section_recovery(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_files(quick)
+        lines += section_user_map(small, emulator, tmp, quick)
     finally:
         emulator.stop()
     OUTPUT.parent.mkdir(exist_ok=True)

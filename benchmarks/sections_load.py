@@ -204,3 +204,33 @@ def section_files(quick: bool) -> list[str]:
         f"Every upload's bytes arrived intact: {'yes' if found['uploads intact'][0] else 'no'}.",
         "",
     ]
+
+
+def section_user_map(small: Any, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    from benchmarks.suite import make_settings
+    from benchmarks.user_map_bench import company_map, map_figures
+
+    rows = [
+        "## 10. A company-sized user map",
+        "",
+        "`check` (its user map part, with every other check) and linking the map (what `serve` and `listen` do in",
+        f"the background at start), on a fresh bridge each, against the emulator and {small.label}, whose few",
+        "users leave most entries without a Redmine account (the worst case for lookups).",
+        "",
+        "| Entries | check (s) | check: Mattermost / Redmine calls | Linking (s) "
+        "| Linking: Mattermost / Redmine calls |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    made = 0
+    for size in (100, 1000) if quick else (100, 1000, 10_000):
+        folder = tmp / f"map-{size}"
+        folder.mkdir(exist_ok=True)
+        path = company_map(emulator, size, folder, existing=made)
+        made = size
+        settings = make_settings(small.url, small.admin_key, emulator, folder, user_map="", user_map_file=path)
+        f = map_figures(settings, emulator)
+        rows.append(
+            f"| {size:,} | {f['check_s']:.2f} | {f['check_mattermost_calls']:.0f} / {f['check_redmine_calls']:.0f} "
+            f"| {f['link_s']:.2f} | {f['link_mattermost_calls']:.0f} / {f['link_redmine_calls']:.0f} |"
+        )
+    return [*rows, ""]

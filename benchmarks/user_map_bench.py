@@ -14,12 +14,14 @@ from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.core.settings import Settings
 
 
-def company_map(emulator: Any, size: int, folder: Path) -> Path:
-    """`size` Mattermost users, each mapped to a Redmine login of the same number, and the seed's three people."""
+def company_map(emulator: Any, size: int, folder: Path, existing: int = 0) -> Path:
+    """`size` Mattermost users (the first `existing` made already), each mapped to a Redmine login of the same
+    number, and the seed's three people."""
     lines = ["alice=alice", "bob=bob", "carol=carol"]
     for n in range(size):
         name = f"staff{n:05d}"
-        emulator.add_user(name)
+        if n >= existing:
+            emulator.add_user(name)
         lines.append(f"{name}=login{n:05d}")
     path = folder / f"users-{size}.map"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -125,13 +125,12 @@ class MattermostChat(FilesAndThreads):
         for start in range(0, len(wanted), USERNAMES_PER_CALL):
             batch = wanted[start : start + USERNAMES_PER_CALL]
             raws = self._call(functools.partial(_users_by_usernames, usernames=batch))
-            for raw in raws or []:
-                user = ChatUser(raw["id"], raw["username"], locale_of(raw.get("locale")))
-                found[user.username.lower()] = user
+            users = [ChatUser(raw["id"], raw["username"], locale_of(raw.get("locale"))) for raw in raws or []]
+            found.update({user.username.lower(): user for user in users})
             with self._lock:
                 for name in batch:
                     self._users["@" + name] = found.get(name)
-                self._users.update({user.id: user for user in found.values()})
+                self._users.update({user.id: user for user in users})
         return found
 
     def _cached_user(self, key: str, load: Callable[[TypedDriver], dict[str, Any]]) -> ChatUser | None:

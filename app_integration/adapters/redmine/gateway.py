@@ -80,7 +80,8 @@ class RedmineGateway:
         # Site-wide lists only; nothing one user can see is ever served to another.
         self._lists: TTLCache[str, list[Choice]] = TTLCache(maxsize=16, ttl=cache_ttl)
         # Login -> id and state, as the admin sees it. Short, so a lock takes effect soon.
-        self._accounts: TTLCache[str, Account | None] = TTLCache(maxsize=4096, ttl=min(cache_ttl, 60.0))
+        # A company map holds 10,000 people and more: every one of them fits.
+        self._accounts: TTLCache[str, Account | None] = TTLCache(maxsize=50_000, ttl=min(cache_ttl, 60.0))
         self._personal_key: Callable[[str], str | None] = lambda login: None
         self._on_refused: Callable[[str], None] = lambda login: None
         self._impersonation = True
