@@ -127,10 +127,9 @@ class MattermostChat(FilesAndThreads):
             raws = self._call(functools.partial(_users_by_usernames, usernames=batch))
             users = [ChatUser(raw["id"], raw["username"], locale_of(raw.get("locale"))) for raw in raws or []]
             found.update({user.username.lower(): user for user in users})
-            with self._lock:
+            with self._lock:  # by name only, as single lookups by name are: a lookup by id asks Mattermost
                 for name in batch:
                     self._users["@" + name] = found.get(name)
-                self._users.update({user.id: user for user in users})
         return found
 
     def _cached_user(self, key: str, load: Callable[[TypedDriver], dict[str, Any]]) -> ChatUser | None:
