@@ -36,11 +36,12 @@ def note_write() -> None:
         writes.append(True)
 
 
-def forget_write() -> None:
-    """Called when the last write was undone in Redmine (a ticket withdrawn): the form may be sent again."""
+def nothing_written() -> None:
+    """Called once what this submission wrote was undone in Redmine (a ticket made and withdrawn: its create and
+    its deletion were both counted): the form may be sent again."""
     writes = _writes.get()
-    if writes:
-        writes.pop()
+    if writes is not None:
+        writes.clear()
 
 
 def encode_reply(reply: Reply) -> str:

@@ -50,10 +50,6 @@ class IssueTracker(Protocol):
 
     def project(self, login: str, identifier: str) -> Project: ...
 
-    def project_is_public(self, project_id: int) -> bool:
-        """Whether anyone, logged in or not, may see the project (the admin's view)."""
-        ...
-
     def member_ids(self, login: str, identifier: str) -> frozenset[int]:
         """Ids of the project's user members, as seen by `login`."""
         ...

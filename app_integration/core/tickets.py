@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from app_integration.core.i18n import _
 from app_integration.core.models import Choice, Issue, Ref, Upload
 
 
@@ -122,6 +123,16 @@ class CustomField:
     def asked(self) -> bool:
         return self.format in ASKED_FORMATS
 
+    def choices(self) -> tuple[Choice, ...]:
+        """What may be chosen: the list's values, or Yes and No, in the reader's language, for a boolean."""
+        if self.format == "bool":
+            return (Choice("1", _("Yes")), Choice("0", _("No")))
+        return self.options
+
+    def label(self, value: str) -> str:
+        """A stored value as a person reads it (a list entry's label, Yes or No); else the value itself."""
+        return next((c.label for c in self.choices() if c.value == value), value)
+
 
 @dataclass(frozen=True)
 class TicketFields:
@@ -134,8 +145,7 @@ class TicketFields:
     custom: tuple[CustomField, ...]  # enabled for the project
     versions: tuple[Choice, ...] = ()  # open, shared ones included
     categories: tuple[Choice, ...] = ()
-    group_assignment: bool = False  # Redmine lets tickets be assigned to groups
-    assignable_groups: tuple[Choice, ...] = ()  # the project's member groups
+    assignable_groups: tuple[Choice, ...] = ()  # the project's member groups, where Redmine assigns to groups
 
     def custom_for(self, tracker_id: int | None) -> tuple[CustomField, ...]:
         """The fields a ticket of this tracker has (the first tracker's where none is chosen)."""

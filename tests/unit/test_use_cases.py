@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from typing import Any
@@ -274,3 +275,28 @@ def test_run_once_waits_a_bounded_time_for_a_submit_still_running(monkeypatch: p
 def test_errors_never_carry_a_traceback_text() -> None:
     error = BridgeError("Redmine is unavailable right now.")
     assert "Traceback" not in error.user_message
+
+
+def test_a_submission_whose_writes_were_undone_may_be_sent_again() -> None:
+    """A private channel's post: the neutral ticket is created and withdrawn (two writes Redmine accepted), and the
+    person is asked to tick a box. The same dialog, sent again, runs again instead of answering "Redmine took at
+    least part of it"."""
+    from app_integration.core.errors import InputError
+    from app_integration.core.idempotency import note_write, nothing_written, run_once
+    from tests.unit.fakes import MemoryStore
+
+    store, runs = MemoryStore(), []
+
+    def work() -> Any:
+        runs.append(1)
+        note_write()  # the neutral create
+        note_write()  # its withdrawal
+        nothing_written()
+        raise InputError("tick the box")
+
+    context = ctx()
+    context = dataclasses.replace(context, idempotency_key="k1")
+    for _attempt in range(2):
+        with pytest.raises(InputError):
+            run_once(store, context, work)
+    assert len(runs) == 2

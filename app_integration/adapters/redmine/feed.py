@@ -19,8 +19,8 @@ from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
 from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.core.errors import NotFound, PermissionDenied
 from app_integration.core.events import Change, IssueHistory, Journal
-from app_integration.core.i18n import _
 from app_integration.core.models import Issue, Ref
+from app_integration.core.tickets import CustomField
 
 PAGE = 100
 K = TypeVar("K")
@@ -171,18 +171,17 @@ class RedmineFeed:
             field = fields.get(int(detail["name"]))
             if field is None:
                 continue
-            labels = {o.value: o.label for o in field.options}
-            if field.format == "bool":
-                labels = {"1": _("Yes"), "0": _("No")}
-            elif field.format in ("user", "version"):
-                kind = "user" if field.format == "user" else "version"
-                labels = {}
-                for value in (detail.get("old_value"), detail.get("new_value")):
-                    if str(value or "").isdigit():
-                        labels[str(value)] = self._name(kind, int(str(value)))
             old, new = str(detail.get("old_value") or ""), str(detail.get("new_value") or "")
-            found.append(Change(f"cf:{field.id}", labels.get(old, old), labels.get(new, new), label=field.name))
+            found.append(
+                Change(f"cf:{field.id}", self._cf_label(field, old), self._cf_label(field, new), label=field.name)
+            )
         return tuple(found)
+
+    def _cf_label(self, field: CustomField, value: str) -> str:
+        """A person or a version by name (the site's fields list none of a project's); else the field's label."""
+        if field.format in ("user", "version") and value.isdigit():
+            return self._name(field.format, int(value))
+        return field.label(value)
 
     def _change(self, raw: dict[str, Any]) -> Change:
         name = str(raw.get("name", ""))

@@ -14,7 +14,6 @@ from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp, uploads_field
 from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.core.errors import BridgeError, PermissionDenied
-from app_integration.core.i18n import _
 from app_integration.core.models import Choice, Ref
 from app_integration.core.tickets import CustomValue, Note, TicketChange, TicketView, TimeEntryDraft
 
@@ -63,11 +62,8 @@ class RedmineTickets:
         found = []
         for custom in filled:
             field = known.get(int(custom["id"]))
-            labels = {o.value: o.label for o in field.options} if field is not None else {}
-            if field is not None and field.format == "bool":
-                labels = {"1": _("Yes"), "0": _("No")}
             values = custom["value"] if isinstance(custom["value"], list) else [custom["value"]]
-            shown = ", ".join(labels.get(str(v), str(v)) for v in values)
+            shown = ", ".join(field.label(str(v)) if field is not None else str(v) for v in values)
             found.append(CustomValue(int(custom["id"]), str(custom["name"]), shown))
         return tuple(found)
 

@@ -114,7 +114,6 @@ class RedmineFieldCatalog:
             custom=tuple(custom),
             versions=tuple(versions),
             categories=tuple(Choice(str(c["id"]), str(c["name"])) for c in body.get("issue_categories", [])),
-            group_assignment=bool(groups),
             assignable_groups=tuple(groups),
         )
 

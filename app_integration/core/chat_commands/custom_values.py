@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from app_integration.core.errors import RedmineRejected
 from app_integration.core.i18n import _
 from app_integration.core.input_parsing import parse_date
-from app_integration.core.models import Choice, FormField
+from app_integration.core.models import FormField
 from app_integration.core.tickets import CustomField, TicketFields
 
 PREFIX = "cf_"
@@ -65,11 +65,8 @@ def inputs(fields: TicketFields, tracker_id: int | None, shown: Mapping[str, str
 def _input(field: CustomField, typed: str | None) -> FormField:
     name = PREFIX + str(field.id)
     default = typed if typed is not None else (field.default or None)
-    if field.format == "bool":
-        options = (Choice("1", _("Yes")), Choice("0", _("No")))
-        return FormField(name, field.name, "select", field.required, options, default)
-    if field.options and not field.multiple:
-        return FormField(name, field.name, "select", field.required, field.options, default)
+    if field.choices() and not field.multiple:
+        return FormField(name, field.name, "select", field.required, field.choices(), default)
     if field.multiple and field.options:
         listed = ", ".join(o.label for o in field.options)
         return FormField(
@@ -135,7 +132,7 @@ def value_of(field: CustomField, raw: str) -> str | tuple[str, ...] | ValueError
         chosen = [_choice(field, part) for part in parts]
         bad = next((c for c in chosen if isinstance(c, ValueError)), None)
         return bad if bad is not None else tuple(str(c) for c in chosen)
-    if field.options or field.format == "bool":
+    if field.choices():
         return _choice(field, raw)
     if field.format in _NUMBER and not _NUMBER[field.format].match(raw):
         return ValueError(_("{field} must be a number", field=field.name))
@@ -152,7 +149,7 @@ def value_of(field: CustomField, raw: str) -> str | tuple[str, ...] | ValueError
 
 
 def _choice(field: CustomField, raw: str) -> str | ValueError:
-    options = field.options or (Choice("1", _("Yes")), Choice("0", _("No")))
+    options = field.choices()
     lowered = raw.lower()
     for option in options:
         if lowered in (option.value.lower(), option.label.lower()):
@@ -177,11 +174,6 @@ def refusal_errors(refused: RedmineRejected, fields: tuple[CustomField, ...]) ->
             key = next((v for k, v in STANDARD_NAMES.items() if lowered.startswith(k)), "")
         found[key] = "; ".join(filter(None, [found.get(key, ""), reason]))
     return found
-
-
-def missing_required(fields: TicketFields, tracker_id: int | None, given: set[int]) -> list[CustomField]:
-    """The required fields a ticket of this tracker needs and `given` lacks."""
-    return [f for f in asked(fields, tracker_id) if f.required and f.id not in given and not f.default]
 
 
 def inputs_by_id(fields: TicketFields, ids: tuple[int, ...], shown: Mapping[str, str | None]) -> tuple[FormField, ...]:

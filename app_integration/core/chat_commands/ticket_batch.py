@@ -52,11 +52,10 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
     the classic surface's Continue button, where the argument carries it)."""
     if context.argument.startswith("{"):
         carried = json.loads(context.argument)
-        login = services.login_for(context.user)
         fields = services.fields.fields(str(carried["shown"]))
         values = {PROJECT_FIELD: fields.project_identifier, LINES_FIELD: str(carried.get("lines", ""))}
         stepped = dataclasses.replace(context, values=values)
-        return Reply(form=_fields_form(services, login, fields, fields.default_tracker(), stepped))
+        return Reply(form=_fields_form(services, fields, fields.default_tracker(), stepped))
     project, _sep, lines = context.argument.partition("\n")
     project = project.strip()
     if lines.strip():
@@ -115,7 +114,7 @@ def submit_batch(services: Services, context: CommandContext) -> Reply:
     tracker_id = fields.default_tracker()
     shown = json.loads(context.argument).get("shown") if context.argument.startswith("{") else ""
     if shown != fields.project_identifier and batch_fields.asks_every_line(fields, tracker_id):
-        return Reply(form=_fields_form(services, login, fields, tracker_id, context))
+        return Reply(form=_fields_form(services, fields, tracker_id, context))
     errors: dict[str, str] = {}
     common = dict(custom_values.values(fields, tracker_id, context.values, errors))
     if errors:
@@ -123,9 +122,7 @@ def submit_batch(services: Services, context: CommandContext) -> Reply:
     return run_once(services.store, context, lambda: create_batch(services, context, project, lines, common))
 
 
-def _fields_form(
-    services: Services, login: str, fields: TicketFields, tracker_id: int | None, context: CommandContext
-) -> Form:
+def _fields_form(services: Services, fields: TicketFields, tracker_id: int | None, context: CommandContext) -> Form:
     """The batch's form once more, with the fields the project asks of every ticket, for all its lines."""
     first = open_batch(services, dataclasses.replace(context, argument=fields.project_identifier)).form
     assert first is not None

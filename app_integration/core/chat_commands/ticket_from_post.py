@@ -12,7 +12,7 @@ from app_integration.core.chat_commands.post_material import Carried, Material, 
 from app_integration.core.errors import BridgeError, InputError
 from app_integration.core.formatting import issue_link, plain, source_footer
 from app_integration.core.i18n import _
-from app_integration.core.idempotency import forget_write
+from app_integration.core.idempotency import nothing_written
 from app_integration.core.models import ChatMessage, ChatPost, CommandContext, FormField, Issue, IssueDraft
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketChange
@@ -90,7 +90,7 @@ def _private_first(
         left = ""
         try:
             services.desk.withdraw_ticket(login, issue.id)
-            forget_write()  # nothing of it is left in Redmine: the form may be sent again, ticked
+            nothing_written()  # nothing of it is left in Redmine: the form may be sent again, ticked
         except BridgeError:
             log.warning("could not withdraw #%d, made public by Redmine with a neutral subject", issue.id)
             left = " " + _(
