@@ -171,6 +171,12 @@ class Hub:
             conn.dead.append(message)
             return message
 
+    def caught_up(self, connection_id: str, client_seq: int) -> bool:
+        """Whether the client on that connection has read every event written so far and none waits to be."""
+        with self._cond:
+            conn = self._conns.get(connection_id)
+            return conn is not None and not conn.send and conn.sequence == client_seq + 1
+
     def close_all(self, forget: bool = False) -> list[Any]:
         """The sockets to close; with `forget`, the hub forgets every connection, as a restarted server has."""
         with self._cond:
