@@ -55,6 +55,10 @@ REDMINE_WINDOW = Gauge(
     multiprocess_mode="livesum",
 )
 REDMINE_IN_FLIGHT = Gauge("bridge_redmine_calls_in_flight", "Redmine requests under way.", multiprocess_mode="livesum")
+WORK_WAITING = Gauge(
+    "bridge_web_work_waiting", "Commands waiting for a worker after 'working on it'.", multiprocess_mode="livesum"
+)
+WORK_REFUSED = Counter("bridge_web_work_refused_total", "Commands refused because the work queue was full.")
 OUTBOX_DEPTH = Gauge("bridge_outbox_depth", "Deliveries waiting in the outbox.", multiprocess_mode="livemax")
 OUTBOX_OLDEST = Gauge(
     "bridge_outbox_oldest_age_seconds", "Age of the oldest waiting delivery.", multiprocess_mode="livemax"

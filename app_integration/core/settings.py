@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     bind_host: str = "127.0.0.1"
     web_workers: int = Field(default=2, ge=1, le=64)
     web_threads: int = Field(default=8, ge=1, le=256)
+    # Commands waiting for a worker in one web process, past those at work; beyond it a person is told at once
+    # that Redmine is slow (a slow Redmine drains the queue slowly, and Mattermost stops showing late answers).
+    work_queue_limit: int = Field(default=32, ge=0, le=10_000)
 
     # Inbound request verification.
     mattermost_slash_tokens: SecretStr | None = None

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from app_integration.adapters.request_parsing import MalformedRequest, json_object
+from app_integration.core.errors import BridgeError
 from app_integration.core.redmine_updates.change_feed import enqueue_pushed
 from app_integration.core.services import Services
 
@@ -63,7 +64,11 @@ def webhooks_blueprint(services: Services, secret: str | None, submit: Any) -> B
             return jsonify({"error": "malformed body"}), 400
         if ids is None:
             return jsonify({"status": "ignored"}), 202
-        submit(lambda: _enqueue(services, *ids))
+        try:
+            submit(lambda: _enqueue(services, *ids))
+        except BridgeError:  # the work queue is full: the poll finds the change (Redmine pushes once)
+            log.warning("the work queue is full; Redmine's webhook for #%d is left to the next poll", ids[0])
+            return jsonify({"status": "busy; the poll will read it"}), 202
         return jsonify({"status": "accepted"}), 202
 
     return blueprint

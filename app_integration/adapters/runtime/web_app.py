@@ -12,6 +12,7 @@ from app_integration.adapters.mattermost.commands.apps_surface import apps_bluep
 from app_integration.adapters.mattermost.commands.classic_surface import classic_blueprint
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
 from app_integration.adapters.mattermost.commands.web_context import WebContext
+from app_integration.adapters.mattermost.commands.work_queue import WorkQueue
 from app_integration.adapters.redmine.webhooks import webhooks_blueprint
 from app_integration.adapters.runtime.health import health_blueprint
 from app_integration.adapters.runtime.metrics_endpoint import metrics_blueprint
@@ -45,8 +46,10 @@ def create_app(
         bridge.chat,
         bridge.registry,
         StateSigner(settings.request_signing_key.get_secret_value(), settings.signed_state_max_age),
+        WorkQueue(waiting=settings.work_queue_limit),
     )
     app = Flask(__name__, static_folder=str(STATIC), static_url_path="/static")
+    app.extensions["bridge.web"] = web  # for the operator's tests and benchmarks: the queue it answers from
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.register_blueprint(
         health_blueprint(

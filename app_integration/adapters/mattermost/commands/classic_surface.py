@@ -8,7 +8,9 @@ answers within 3 s; slower work finishes in the background and answers through
 from __future__ import annotations
 
 import logging
+import time
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
@@ -36,6 +38,9 @@ FAILED = N_("Something went wrong on the bridge; the operator can find it in the
 # Mattermost's trigger id for a dialog expires within seconds, so a form that came late cannot open.
 FORM_TOO_LATE = N_("Redmine answered too slowly for the form to open in time. Please run the command again.")
 STILL_WORKING = N_("Redmine is slow: still working on it. The result comes by direct message when it is done.")
+# Every slash command and button is answered within this many seconds: the result if it is ready, else "working
+# on it" and the result later (a person waiting on a silent command types it again).
+ANSWER_WITHIN = 2.0
 # Mattermost gives a dialog submission ServiceSettings.OutgoingIntegrationRequestsTimeout (30 s by default) to
 # answer; past it the person sees an error whatever happens next. A margin stays for the trip.
 SUBMIT_DEADLINE = 25.0
@@ -141,13 +146,15 @@ def _slash(web: WebContext) -> Any:
         surface="slash",
         argument=argument,
     )
+    trigger = Trigger(form.get("trigger_id", ""), time.monotonic() + web.dialog_deadline())
     future = web.submit(lambda: web.run(command, context))
     try:
-        reply = future.result(timeout=web.dialog_deadline())
+        reply = future.result(timeout=trigger.answer_within())
     except FutureTimeout:
-        future.add_done_callback(lambda done: _answer_late(web, context, form.get("response_url", ""), done))
+        late = Late(web, command, context, form.get("response_url", ""), trigger)
+        future.add_done_callback(late.answer)
         return jsonify(_ephemeral(_(WORKING)))
-    return jsonify(_render(web, command, context, reply, form.get("trigger_id", "")))
+    return jsonify(_render(web, command, context, reply, trigger.trigger_id))
 
 
 def _render(web: WebContext, command: Command, context: CommandContext, reply: Reply, trigger_id: str) -> Any:
@@ -182,19 +189,67 @@ def _buttons(
     return signed_buttons(web.signer, web.root_url, context.user.id, context.channel_id, actions, title, post_id)
 
 
-def _answer_late(web: WebContext, context: CommandContext, response_url: str, done: Any) -> None:
+@dataclass(frozen=True)
+class Trigger:
+    """A request's trigger_id and until when a dialog may still open from it."""
+
+    trigger_id: str
+    usable_until: float  # time.monotonic()
+
+    def answer_within(self) -> float:
+        """How long the request waits for its result before it answers "working on it"."""
+        return max(0.0, min(ANSWER_WITHIN, self.usable_until - time.monotonic()))
+
+    def usable(self) -> bool:
+        return bool(self.trigger_id) and time.monotonic() < self.usable_until
+
+
+NO_TRIGGER = Trigger("", 0.0)
+
+
+@dataclass(frozen=True)
+class Late:
+    """The answer to a request that said "working on it": when the work ends, a form opens while its trigger
+    lives, and any other result goes through response_url, else by DM."""
+
+    web: WebContext
+    command: Command
+    context: CommandContext
+    response_url: str = ""
+    trigger: Trigger = NO_TRIGGER
+
+    def answer(self, done: Any) -> None:
+        with speaking(self.context.user.locale):
+            _answer_late(self, done)
+
+
+def _answer_late(late: Late, done: Any) -> None:
+    web, context, response_url = late.web, late.context, late.response_url
     try:
         reply: Reply = done.result()
-        text = _(FORM_TOO_LATE) if reply.form is not None else reply.text
+        text = reply.text
+        if reply.form is not None:
+            if late.trigger.usable():
+                try:
+                    _render(web, late.command, context, reply, late.trigger.trigger_id)
+                    return
+                except BridgeError:
+                    log.warning("a late form did not open")
+            text = _(FORM_TOO_LATE)
+            payload = _ephemeral(text)
+        else:
+            payload = _render(web, late.command, context, reply, "")  # with its buttons, where it has any
     except BridgeError as error:
         text = error.user_message
+        payload = _ephemeral(text)
     except Exception:
         log.exception("unexpected error in a background command")
         text = _(FAILED)
+        payload = _ephemeral(text)
     if response_url and web.chat.is_own_hook(response_url):
         try:
             # A hook needs no token, and gets none: a plain session, not the bot's client.
-            answered = requests.post(response_url, json=_ephemeral(text), timeout=(3, 10), allow_redirects=False)
+            answered = requests.post(response_url, json=payload, timeout=(3, 10), allow_redirects=False)
             if answered.status_code < 300:
                 return
             log.warning("response_url answered %d; answering by DM", answered.status_code)
@@ -232,7 +287,7 @@ def _dialog(web: WebContext) -> Any:
         # Mattermost waits for a submission no longer than its integration timeout (30 s by default): the
         # dialog closes now, and the result comes by DM, exactly as Redmine holds it, when the work ends.
         web.tell(context, _(STILL_WORKING))
-        future.add_done_callback(lambda done: _answer_late(web, context, "", done))
+        future.add_done_callback(Late(web, command, context).answer)
         return Response(status=200)
     if reply.form is not None:
         # The next step of a form. A dialog cannot open another without a trigger id, which a submission does
@@ -263,14 +318,15 @@ def _action(web: WebContext) -> Any:
         signed=True,
     )
     # A form from a button has the same deadline as one from the slash command: its trigger_id expires.
+    trigger = Trigger(str(body.get("trigger_id") or ""), time.monotonic() + web.dialog_deadline())
     future = web.submit(lambda: web.run(command, context))
     try:
-        reply = future.result(timeout=web.dialog_deadline())
+        reply = future.result(timeout=trigger.answer_within())
     except FutureTimeout:
-        future.add_done_callback(lambda done: _answer_late(web, context, "", done))
+        future.add_done_callback(Late(web, command, context, trigger=trigger).answer)
         return jsonify(_button_answer(_(WORKING)))
     if reply.form is not None:
-        _render(web, command, context, reply, text(body, "trigger_id"))
+        _render(web, command, context, reply, trigger.trigger_id)
         return jsonify({})
     if reply.actions or command.hidden:
         # A step of a flow (connect: preview, confirm, cancel) replaces the post its button was on, so a

@@ -6,14 +6,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextvars import copy_context
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from app_integration.adapters import metrics
 from app_integration.adapters.mattermost.commands.form_rendering import signed_buttons
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
+from app_integration.adapters.mattermost.commands.work_queue import WorkQueue
 from app_integration.adapters.redmine.call_scope import call_scope
 from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.commands import Command, CommandRegistry, dispatch
@@ -39,7 +39,7 @@ class WebContext:
     chat: WebChat
     registry: CommandRegistry
     signer: StateSigner
-    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "bridge-work"))
+    work: WorkQueue = field(default_factory=WorkQueue)
 
     @property
     def root_url(self) -> str:
@@ -102,7 +102,7 @@ class WebContext:
         return user
 
     def submit(self, work: Callable[[], Any]) -> Future[Any]:
-        return self.pool.submit(copy_context().run, work)
+        return self.work.submit(work)
 
     def offer(self, context: CommandContext, text: str, actions: tuple[Action, ...]) -> None:
         """An answer with buttons for one person: ephemeral in the channel where the bot may post so, else in
