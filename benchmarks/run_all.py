@@ -13,6 +13,7 @@ from benchmarks.sections_load import (
     section_listener,
     section_load,
     section_real,
+    section_slow_redmine,
     section_user_map,
 )
 from benchmarks.sections_recovery import (
@@ -65,6 +66,7 @@ def main() -> int:
         lines += section_recovery(redmine_url, admin_key, emulator, tmp, quick)
         lines += section_files(quick)
         lines += section_user_map(small, emulator, tmp, quick)
+        lines += section_slow_redmine(production, emulator, tmp, quick)
     finally:
         emulator.stop()
     OUTPUT.parent.mkdir(exist_ok=True)

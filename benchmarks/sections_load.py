@@ -234,3 +234,26 @@ def section_user_map(small: Any, emulator: Any, tmp: Path, quick: bool) -> list[
             f"| {f['link_s']:.2f} | {f['link_mattermost_calls']:.0f} / {f['link_redmine_calls']:.0f} |"
         )
     return [*rows, ""]
+
+
+def section_slow_redmine(production: Any, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+    from benchmarks.sandbox import free_port
+    from benchmarks.slow_redmine_bench import slow_answers
+
+    delay, rate, seconds = 1.5, 40.0, 5.0 if quick else 10.0
+    f = slow_answers(production.url, production.admin_key, emulator, tmp, free_port(), delay, rate, seconds)
+    return [
+        "## 11. A slow Redmine: answers within seconds",
+        "",
+        f"`serve` (2 workers x 8 threads, WORK_QUEUE_LIMIT 32) in front of {production.label}, behind a proxy that",
+        f"delays every Redmine call by {delay} s; `tickets_for_me` at {rate:.0f} a second for {seconds:.0f} s (open",
+        "loop: each answer timed from when its request was due), from three people. Before this change the",
+        "answers waited for Redmine: 15.8 s at the median and 30.8 s at the 99th percentile, past Mattermost's 30 s.",
+        "",
+        "| Sent | Answer p50 (s) | p99 (s) | Longest (s) | Result at once | Working on it | Redmine is slow | Other "
+        "| Late results delivered | Last result after (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {f.sent} | {f.p50_s:.2f} | {f.p99_s:.2f} | {f.longest_s:.2f} | {f.inline} | {f.working} | {f.refused} "
+        f"| {f.other} | {f.delivered_late} of {f.working} | {f.last_result_s:.1f} |",
+        "",
+    ]

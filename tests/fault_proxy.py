@@ -95,6 +95,9 @@ class FaultProxy:
                 sock.close()
 
     # Pumping ---------------------------------------------------------------------
+    def _held(self) -> bool:
+        return self._mode == "hang"
+
     def _accept(self, listener: socket.socket) -> None:
         while not self._stopped.is_set() and self._listener is listener:
             try:
@@ -126,7 +129,7 @@ class FaultProxy:
     def _pump(self, client: socket.socket, server: socket.socket) -> None:
         answered = True  # the server spoke last (or nobody yet): the client's next bytes start a request
         while not self._stopped.is_set():
-            if self._mode == "hang":
+            if self._held():
                 time.sleep(TICK)
                 continue
             try:
@@ -134,7 +137,7 @@ class FaultProxy:
             except (OSError, ValueError):
                 return
             for source in readable:
-                if self._mode == "hang":
+                if self._held():
                     break
                 try:
                     data = source.recv(CHUNK)

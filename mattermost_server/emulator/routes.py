@@ -261,6 +261,7 @@ def routes(app: Flask, em: MattermostEmulator) -> None:
             reply = {
                 "hook": hook_id,
                 "authorization": request.headers.get("Authorization"),
+                "received_at": time.time(),
                 **(request.get_json() or {}),
             }
             em.hook_replies.append(reply)

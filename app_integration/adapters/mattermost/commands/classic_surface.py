@@ -149,7 +149,7 @@ def _slash(web: WebContext) -> Any:
     trigger = Trigger(form.get("trigger_id", ""), time.monotonic() + web.dialog_deadline())
     future = web.submit(lambda: web.run(command, context))
     try:
-        reply = future.result(timeout=trigger.answer_within())
+        reply = web.result(future, trigger.answer_within())
     except FutureTimeout:
         late = Late(web, command, context, form.get("response_url", ""), trigger)
         future.add_done_callback(late.answer)
@@ -321,7 +321,7 @@ def _action(web: WebContext) -> Any:
     trigger = Trigger(str(body.get("trigger_id") or ""), time.monotonic() + web.dialog_deadline())
     future = web.submit(lambda: web.run(command, context))
     try:
-        reply = future.result(timeout=trigger.answer_within())
+        reply = web.result(future, trigger.answer_within())
     except FutureTimeout:
         future.add_done_callback(Late(web, command, context, trigger=trigger).answer)
         return jsonify(_button_answer(_(WORKING)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -40,6 +41,11 @@ class WebContext:
     registry: CommandRegistry
     signer: StateSigner
     work: WorkQueue = field(default_factory=WorkQueue)
+
+    def __post_init__(self) -> None:
+        # Requests that may wait for their result at once: half of gunicorn's threads, so that under a slow
+        # Redmine the other half still answer "working on it" at once instead of queueing behind the waiters.
+        self._waiters = threading.Semaphore(max(1, self.settings.web_threads // 2))
 
     @property
     def root_url(self) -> str:
@@ -103,6 +109,16 @@ class WebContext:
 
     def submit(self, work: Callable[[], Any]) -> Future[Any]:
         return self.work.submit(work)
+
+    def result(self, future: Future[Any], within: float) -> Any:
+        """The work's result if it comes within `within` seconds; else concurrent.futures' TimeoutError. When
+        enough requests are waiting already, this one does not (unless the result is there)."""
+        if not self._waiters.acquire(blocking=False):
+            return future.result(timeout=0)
+        try:
+            return future.result(timeout=within)
+        finally:
+            self._waiters.release()
 
     def offer(self, context: CommandContext, text: str, actions: tuple[Action, ...]) -> None:
         """An answer with buttons for one person: ephemeral in the channel where the bot may post so, else in
