@@ -97,8 +97,11 @@ def _owner_only(database: str | None) -> None:
         descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(descriptor)
     for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if existing.exists():
-            existing.chmod(0o600)  # a store made by an older version was 0644
+        if existing.exists() and existing.stat().st_mode & 0o077:
+            try:
+                existing.chmod(0o600)  # a store made by an older version was 0644
+            except OSError as error:  # not ours to change (read-only, immutable): readiness says what follows
+                log.warning("store: could not make %s readable by its owner only: %s", existing, error.strerror)
 
 
 def database_problem(database_url: str, timeout: float = 5.0) -> str | None:
