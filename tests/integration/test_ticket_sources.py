@@ -197,6 +197,44 @@ def test_a_slow_redmine_cannot_echo_a_reply_back_into_its_thread(
     assert [p["user_id"] for p in emulator.posts_in(channel)].count(emulator.bot["id"]) == 1  # the card only
 
 
+def test_a_reply_whose_answer_was_lost_is_written_once(
+    live: tuple[Bridge, PostListener], emulator: Any, redmine: RedmineInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redmine wrote the note but its answer was lost (a cut connection): the listener tries the reply again,
+    finds its note (it ends with the reply's permalink) and writes no second one."""
+    from app_integration.adapters.mattermost.posts import post_listener
+    from app_integration.core.errors import RedmineNoAnswer
+
+    monkeypatch.setattr(post_listener, "RETRY_SECONDS", 0.5)
+    running, listener = live
+    channel = channel_of(emulator, "P", "alice", "bob")
+    issue, root = subscribed_thread(running, emulator, redmine, channel)
+    desk = running.services.desk
+    write = desk.change_ticket
+    tries: list[int] = []
+
+    def lost_answer(*args: Any, **kwargs: Any) -> Any:
+        tries.append(issue)
+        write(*args, **kwargs)
+        if len(tries) == 1:
+            raise RedmineNoAnswer("the connection was cut after Redmine wrote the note")
+
+    read = desk.ticket
+    reads: list[int] = []
+
+    def counted_read(*args: Any, **kwargs: Any) -> Any:
+        reads.append(1)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(type(desk), "change_ticket", lambda self, *a, **k: lost_answer(*a, **k))
+    monkeypatch.setattr(type(desk), "ticket", lambda self, *a, **k: counted_read(*a, **k))
+    emulator.post_as("bob", channel, "Written once.", root_id=root)
+    wait_for(lambda: len(reads) >= 2, timeout=30)  # the first try, and the retry after the lost answer
+    wait_for(lambda: listener.fence.oldest_unfinished_post_at() == 0)  # the retry is done
+    notes = [j for j in journals(redmine, issue) if "Written once." in (j["notes"] or "")]
+    assert len(notes) == 1 and len(tries) == 1
+
+
 @pytest.mark.link_on_edit
 def test_an_edited_reply_writes_no_second_note(running: Bridge, emulator: Any, redmine: RedmineInfo) -> None:
     """With LINK_ON_EDIT, an edit is linked again, but only a new post becomes a note (`post_edited` also carries

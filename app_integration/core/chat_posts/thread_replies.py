@@ -42,7 +42,10 @@ def note_from_reply(services: Services, post: ChatPost) -> int | None:
                 issue_id=issue_id,
             )
         )
-    text = post.message.strip() + source_footer(post.user.username, services.chat.permalink(post.id))
+    link = services.chat.permalink(post.id)
+    if any(note.text.rstrip().endswith(link) for note in view.notes):
+        return issue_id  # written by an earlier try whose end was lost (a retry, a new leader): not twice
+    text = post.message.strip() + source_footer(post.user.username, link)
     notes.expect_echo(post.channel_id, issue_id, post.id)
     try:
         desk.change_ticket(login, issue_id, TicketChange(notes=text, private_notes=private))
