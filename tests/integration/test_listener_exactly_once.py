@@ -109,3 +109,40 @@ def test_a_post_claimed_and_never_answered_is_answered_by_the_next_leader(
         assert new.fence().claim(f"post:{post['id']}") is Claim.DONE
     finally:
         second.stop()
+
+
+def test_a_dm_answer_retried_past_mattermosts_window_is_posted_once(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer was posted, but its try ended before the claim was done (Mattermost's answer lost); the retry
+    comes after Mattermost's 30 s of pending_post_id dedup (app/post.go), so only the key in the post's props
+    can tell the bridge that the answer is there."""
+    from app_integration.adapters.mattermost.posts import post_listener
+    from app_integration.adapters.mattermost.rest_files import ONCE_PROP, once_digest
+    from app_integration.core.errors import ChatUnavailable
+    from mattermost_server.emulator import routes
+
+    monkeypatch.setattr(routes, "PENDING_POST_IDS_TTL", 0.0)  # the window is over by the retry
+    monkeypatch.setattr(post_listener, "RETRY_SECONDS", 0.5)
+    listener, bridge = start(redmine, emulator, tmp_path)
+    chat_type = type(bridge.chat)
+    real_post = chat_type.post
+    lost: list[str] = []
+
+    def answer_then_lose(self: Any, channel_id: str, message: Any, root_id: str = "", once: str = "") -> str:
+        made = real_post(self, channel_id, message, root_id, once)
+        if once.startswith("answer:") and not lost:
+            lost.append(once)
+            raise ChatUnavailable("Mattermost's answer was lost")
+        return made
+
+    monkeypatch.setattr(chat_type, "post", answer_then_lose)
+    try:
+        dm = emulator.direct_channel(emulator.bot["id"], emulator.user("bob")["id"])["id"]
+        asked = emulator.post_as("bob", dm, "help")
+        key = once_digest(f"answer:{asked['id']}")
+        wait_for(lambda: lost and listener.fence.oldest_unfinished_post_at() == 0, timeout=30)
+        answers = [p for p in emulator.posts_in(dm) if (p.get("props") or {}).get(ONCE_PROP) == key]
+        assert len(answers) == 1
+    finally:
+        listener.stop()

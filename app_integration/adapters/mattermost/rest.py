@@ -6,6 +6,7 @@ mattermostdriver is archived and its websocket breaks on Python >= 3.10.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import threading
@@ -25,7 +26,7 @@ from app_integration.adapters.mattermost.rest_driver import (
     origin_and_path,
     translated_errors,
 )
-from app_integration.adapters.mattermost.rest_files import ONCE_PROP, FilesAndThreads, once_digest
+from app_integration.adapters.mattermost.rest_files import ONCE_PROP, RETRYING_SINCE, FilesAndThreads, once_digest
 from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.errors import (
     BridgeError,
@@ -192,6 +193,9 @@ class MattermostChat(FilesAndThreads):
         if items:
             body["props"] = {"attachments": items}
         if once:
+            since = RETRYING_SINCE.get()
+            if since and self.posted_once(channel_id, once, dt.datetime.fromtimestamp(since / 1000, dt.UTC)):
+                return ""  # an earlier try made it, and lost its end
             # app/post.go deduplicateCreatePost: the same pending_post_id within 30 s gets the post already made.
             # Past that window, the key in the post's props tells `posted_once` the post is there.
             body["pending_post_id"] = "bridge:" + once_digest(once)

@@ -9,6 +9,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import IO, Any, BinaryIO, TypeVar, cast
 
 import httpx
@@ -23,6 +24,11 @@ from app_integration.core.models import ChatFile, ChatPost, ChatUser
 T = TypeVar("T")
 SINCE_PAGE = 1000  # the most posts GET /channels/{id}/posts?since= answers at once (GetPostsSince's limit)
 ONCE_PROP = "bridge_once"  # a post's key of the outbox row (or other one-time act) that made it
+
+
+# Set while the listener acts again on a post it claimed before (a retry, a backfill, a new leader): the post's
+# create_at in ms. A post keyed `once` is then looked for first: Mattermost's own dedup lasts only 30 s.
+RETRYING_SINCE: ContextVar[int] = ContextVar("bridge_retrying_since", default=0)
 
 
 def once_digest(once: str) -> str:

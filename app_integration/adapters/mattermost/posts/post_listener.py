@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from app_integration.adapters import metrics
 from app_integration.adapters.mattermost.posts.reaction_offers import ListenerParts, offer_for_reaction
 from app_integration.adapters.mattermost.posts.websocket_client import Backoff, EventStream
+from app_integration.adapters.mattermost.rest_files import RETRYING_SINCE
 from app_integration.adapters.redmine.call_scope import call_scope
 from app_integration.adapters.store.leadership import Claim, Fence
 from app_integration.core.chat_ids import is_chat_id
@@ -204,7 +205,8 @@ class PostListener:
                 self._channel_types[raw.get("channel_id", "")] = data["channel_type"]
         key = f"post:{raw.get('id', '')}" if event == "posted" else f"edit:{raw.get('id', '')}:{raw.get('edit_at', 0)}"
         created = int(raw.get("create_at", 0)) if event == "posted" else 0
-        if not self._claimed(key, message, created):
+        claim = self._claimed(key, message, created)
+        if claim is None:
             return
         try:
             post = self._post(raw)
@@ -212,24 +214,27 @@ class PostListener:
             log.info("listener: %s waits: %s", key, error.user_message)
             self._again(message)
             return
-        if post is None or self._answer(post, message, edited=event == "post_edited"):
-            self._done(key, message)
-        else:
-            self._again(message)
+        # Acting again on a claim tried before: what the earlier try posted is looked for before posting.
+        retrying = RETRYING_SINCE.set(int(raw.get("create_at") or 1) if claim is Claim.AGAIN else 0)
+        try:
+            answered = post is None or self._answer(post, message, edited=event == "post_edited")
+        finally:
+            RETRYING_SINCE.reset(retrying)
+        self._done(key, message) if answered else self._again(message)
 
-    def _claimed(self, key: str, message: dict[str, Any], post_at: int = 0) -> bool:
-        """Whether this process is to act on it now: the first claim, or one never done that is taken again. A
-        store that cannot write keeps the event for a retry."""
+    def _claimed(self, key: str, message: dict[str, Any], post_at: int = 0) -> Claim | None:
+        """The claim when this process is to act on it now (the first, or one never done that is taken again),
+        else None. A store that cannot write keeps the event for a retry."""
         try:
             claim = self.fence.claim(key, post_at=post_at, retry=bool(message.get("retry")))
         except DBAPIError as error:
             log.warning("listener: could not record %s (%s); trying again later", key, type(error).__name__)
             self._again(message)
-            return False
+            return None
         if claim is Claim.FENCED and not self.fenced:
             log.warning("listener: another replica leads now; this one answers nothing more")
             self.fenced = True
-        return claim in (Claim.MINE, Claim.AGAIN)
+        return claim if claim in (Claim.MINE, Claim.AGAIN) else None
 
     def _done(self, key: str, message: dict[str, Any]) -> None:
         try:

@@ -70,7 +70,7 @@ def _offer(bridge: ListenerParts, user_id: str, post_id: str) -> None:
     chat.post_props(channel, text, {"attachments": [buttons]})
 
 
-Claimed = Callable[[str, dict[str, Any]], bool]
+Claimed = Callable[[str, dict[str, Any]], object]  # truthy when this process is to act (a Claim), else None
 Done = Callable[[str, dict[str, Any]], None]
 
 
