@@ -23,6 +23,7 @@ from benchmarks.sections_recovery import (
     section_replicas,
     section_round_trips,
 )
+from benchmarks.soak import HEADING as SOAK_HEADING
 
 OUTPUT = ROOT / "docs" / "benchmarks.md"
 
@@ -70,6 +71,9 @@ def main() -> int:
     finally:
         emulator.stop()
     OUTPUT.parent.mkdir(exist_ok=True)
+    # The soak's section is `make soak`'s own: kept as it last wrote it.
+    soak = OUTPUT.read_text(encoding="utf-8").partition(SOAK_HEADING)[2] if OUTPUT.exists() else ""
+    lines += [SOAK_HEADING + soak.rstrip("\n")] if soak else []
     OUTPUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     print(f"\nwrote {OUTPUT.relative_to(ROOT)}")

@@ -84,6 +84,24 @@ public_issue = seed_issue(demo, alice, "Seeded: public issue in demo", assignee:
 secret_issue = seed_issue(secret, alice, "Seeded: issue in the private project", assignee: alice)
 private_issue = seed_issue(demo, alice, "Seeded: private issue in demo", assignee: alice, is_private: true)
 
+# Saved issue queries: a public one in demo (its members may use it) and a private one of alice's.
+def seed_query(name, user, project, visibility, filters)
+  query = IssueQuery.find_by(name: name, user_id: user.id) || IssueQuery.new(name: name)
+  query.user = user
+  query.project = project
+  query.visibility = visibility
+  query.filters = filters
+  query.sort_criteria = [%w[updated_on desc]]
+  query.save!
+  query
+end
+open_bugs = seed_query("Open bugs in demo", alice, demo, Query::VISIBILITY_PUBLIC,
+                       "status_id" => { operator: "o", values: [""] },
+                       "tracker_id" => { operator: "=", values: [Tracker.find_by_name("Bug").id.to_s] })
+alices_own = seed_query("Mine, any status", alice, nil, Query::VISIBILITY_PRIVATE,
+                        "status_id" => { operator: "*", values: [""] },
+                        "assigned_to_id" => { operator: "=", values: ["me"] })
+
 SEED = {
   admin_key: admin.api_key,
   non_admin_key: alice.api_key,
@@ -91,6 +109,7 @@ SEED = {
   issues: { public: public_issue.id, secret: secret_issue.id, private: private_issue.id },
   users: { alice: alice.id, bob: bob.id, carol: carol.id, dave: dave.id, frank: frank.id },
   frank_key: frank.api_key,
+  queries: { open_bugs: open_bugs.id, alices_own: alices_own.id },
 }
 # seed_company.rb loads this file first, then adds its own records and prints the whole.
 puts "SEED_JSON=" + JSON.generate(SEED) unless defined?(COMPANY_SEED)

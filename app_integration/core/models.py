@@ -134,6 +134,29 @@ class IssuePage:
 
 
 @dataclass(frozen=True)
+class Found:
+    """One ticket Redmine's search found, as it titles it ("Bug #12 (New): Printer jams")."""
+
+    id: int
+    title: str
+
+
+@dataclass(frozen=True)
+class FoundPage:
+    found: tuple[Found, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """An issue query saved in Redmine that the person may use; a project's own is run within its project."""
+
+    id: int
+    name: str
+    project_id: int | None = None
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     """A post: plain text plus an optional Slack-style attachment (a table, usually)."""
 

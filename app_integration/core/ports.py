@@ -15,12 +15,14 @@ from app_integration.core.models import (
     ChatPost,
     ChatUser,
     Choice,
+    FoundPage,
     Issue,
     IssueDraft,
     IssuePage,
     LinkMethod,
     OutsiderView,
     Project,
+    SavedQuery,
     Upload,
     UserLink,
 )
@@ -80,6 +82,20 @@ class IssueTracker(Protocol):
     def authored_issues(self, login: str, limit: int) -> IssuePage: ...
 
     def issues_by_ids(self, login: str, ids: Iterable[int]) -> list[Issue]: ...
+
+
+class Finder(Protocol):
+    """Tickets as the person finds them in Redmine: its search, and the issue queries saved there."""
+
+    def search_issues(self, login: str, words: str, limit: int, offset: int) -> FoundPage: ...
+
+    def saved_queries(self, login: str) -> list[SavedQuery]:
+        """The issue queries the person may use: their own and the public ones, kept for minutes."""
+        ...
+
+    def query_issues(self, login: str, query: SavedQuery, limit: int) -> IssuePage:
+        """The query's tickets, in its own order and with its own filters."""
+        ...
 
 
 class FieldCatalog(Protocol):

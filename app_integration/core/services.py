@@ -16,6 +16,7 @@ from app_integration.core.ports import (
     ChangeFeed,
     Chat,
     FieldCatalog,
+    Finder,
     IdempotencyStore,
     IssueTracker,
     LinkStore,
@@ -46,6 +47,7 @@ class Services:
     attachments: Attachments  # files into Redmine
     outsiders: Outsiders  # what people outside a project may see of it (core/privacy.py decides with it)
     fields: FieldCatalog  # what a ticket in a project asks: custom fields, trackers' fields, versions
+    finder: Finder  # Redmine's search and saved queries, as the person
     list_limit: int = 50
     today: Callable[[], dt.date] = field(default=dt.date.today)
     connect_by_email: bool = True

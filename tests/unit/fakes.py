@@ -177,6 +177,7 @@ def services(
         attachments=Unused("attachments"),  # type: ignore[arg-type]
         outsiders=FakeOutsiders(),
         fields=BareFields(),
+        finder=Unused("finder"),  # type: ignore[arg-type]
         list_limit=50,
         today=lambda: dt.date(2026, 11, 22),
     )

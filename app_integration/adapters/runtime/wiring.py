@@ -7,6 +7,7 @@ from pathlib import Path
 
 from app_integration.adapters.mattermost.rest import MattermostChat
 from app_integration.adapters.redmine.feed import RedmineFeed
+from app_integration.adapters.redmine.finder import RedmineFinder
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.http_engine import bound_calls
 from app_integration.adapters.redmine.outsiders import RedmineOutsiders
@@ -78,6 +79,7 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         desk=RedmineTickets(gateway, feed, catalog),
         attachments=RedmineAttachments(gateway),
         fields=catalog,
+        finder=RedmineFinder(gateway, settings.redmine_cache_ttl),
         outsiders=RedmineOutsiders(
             gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout), settings.redmine_cache_ttl
         ),

@@ -38,6 +38,7 @@ from app_integration.core.chat_commands.ticket_cards import (
 )
 from app_integration.core.chat_commands.ticket_form import open_form, submit_form
 from app_integration.core.chat_commands.ticket_lists import my_tickets, tickets_for_me
+from app_integration.core.chat_commands.ticket_search import find, find_more, queries
 from app_integration.core.commands import Command, CommandRegistry
 from app_integration.core.i18n import N_
 
@@ -78,17 +79,34 @@ def build_registry() -> CommandRegistry:
             ),
             Command(
                 "tickets_for_me",
-                N_("List the open tickets assigned to you"),
+                N_("List the open tickets assigned to you, or a saved query's tickets"),
                 label=N_("Tickets for me"),
                 run=tickets_for_me,
                 aliases=("tasks_for_me",),
+                usage=N_("[saved query]"),
             ),
             Command(
                 "my_tickets",
-                N_("List the open tickets you created"),
+                N_("List the open tickets you created, or a saved query's tickets"),
                 label=N_("My tickets"),
                 run=my_tickets,
                 aliases=("tasks_by_me",),
+                usage=N_("[saved query]"),
+            ),
+            Command(
+                "find",
+                N_("Find the tickets you may see by words in their subject, description or notes"),
+                label=N_("Find tickets"),
+                run=find,
+                aliases=("search",),
+                usage=N_("<words>"),
+            ),
+            Command("find_more", "", run=find_more, hidden=True, policy="signed"),
+            Command(
+                "queries",
+                N_("List the saved queries you may use in Redmine"),
+                label=N_("Saved queries"),
+                run=queries,
             ),
             Command(
                 "ticket",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from app_integration.core.chat_commands.ticket_search import query_tickets
 from app_integration.core.formatting import PersonColumn, issue_table, link
 from app_integration.core.i18n import _
 from app_integration.core.models import ChatMessage, CommandContext, IssuePage, Reply
@@ -11,12 +12,16 @@ from app_integration.core.services import Services
 
 
 def tickets_for_me(services: Services, context: CommandContext) -> Reply:
+    if context.argument.strip():  # a saved query, by name or number
+        return query_tickets(services, context, "assignee")
     login = services.login_for(context.user)
     page = services.tracker.assigned_issues(login, services.list_limit)
     return _send(services, context, page, "assigned_to_id", "author", _("assigned to you"))
 
 
 def my_tickets(services: Services, context: CommandContext) -> Reply:
+    if context.argument.strip():
+        return query_tickets(services, context, "assignee")
     login = services.login_for(context.user)
     page = services.tracker.authored_issues(login, services.list_limit)
     return _send(services, context, page, "author_id", "assignee", _("created by you"))

@@ -1,0 +1,68 @@
+"""The Finder port on Redmine: its search (`/search.json`) and its saved issue queries (`/queries.json`, then
+`/issues.json?query_id=`), each asked as the person, so Redmine's permissions decide what they find."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from redminelib import Redmine
+
+from app_integration.adapters.redmine.gateway import RedmineGateway
+from app_integration.adapters.redmine.issue_mapping import issue_from
+from app_integration.adapters.redmine.memo import Memo
+from app_integration.core.models import Found, FoundPage, IssuePage, SavedQuery
+
+
+class RedmineFinder:
+    def __init__(self, gateway: RedmineGateway, cache_ttl: float = 300.0) -> None:
+        self._gateway = gateway
+        self._queries = Memo(maxsize=10_000, ttl=cache_ttl)  # per login: queries change rarely
+
+    def search_issues(self, login: str, words: str, limit: int, offset: int) -> FoundPage:
+        """Redmine's own search (every word, in subjects, descriptions and notes; open and closed tickets), newest
+        first as Redmine ranks it; a private ticket or note only where the person may see it."""
+        params = {"q": words, "issues": "1", "all_words": "1", "limit": str(limit), "offset": str(offset)}
+
+        def load(r: Redmine) -> FoundPage:
+            raw = _get(r, "/search.json", params)
+            found = tuple(
+                Found(int(item["id"]), str(item.get("title") or ""))
+                for item in raw.get("results") or []
+                if item.get("type", "issue").startswith("issue")
+            )
+            return FoundPage(found, int(raw.get("total_count") or len(found)))
+
+        return self._gateway.as_user(login, load)
+
+    def saved_queries(self, login: str) -> list[SavedQuery]:
+        def load() -> list[SavedQuery]:
+            found: list[SavedQuery] = []
+            for page in range(20):  # a hundred a page: at most 2,000 queries
+                params = {"limit": "100", "offset": str(page * 100)}
+                raw = self._gateway.as_user(login, functools.partial(_get, path="/queries.json", params=params))
+                for item in raw.get("queries") or []:
+                    project = item.get("project_id")
+                    found.append(SavedQuery(int(item["id"]), str(item["name"]), int(project) if project else None))
+                if (page + 1) * 100 >= int(raw.get("total_count") or 0):
+                    break
+            return found
+
+        return self._queries.get(login, load)
+
+    def query_issues(self, login: str, query: SavedQuery, limit: int) -> IssuePage:
+        def load(r: Redmine) -> IssuePage:
+            # A project's query is found only within its project (QueriesHelper#retrieve_query).
+            params = {"query_id": str(query.id), "limit": str(limit)}
+            if query.project_id:
+                params["project_id"] = str(query.project_id)
+            raw = _get(r, "/issues.json", params)
+            issues = tuple(issue_from(item) for item in raw.get("issues") or [])
+            return IssuePage(issues, int(raw.get("total_count") or len(issues)))
+
+        return self._gateway.as_user(login, load)
+
+
+def _get(r: Redmine, path: str, params: dict[str, str]) -> dict[str, Any]:
+    answer = r.engine.request("get", f"{r.url}{path}", params=params)
+    return answer if isinstance(answer, dict) else {}
