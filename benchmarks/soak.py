@@ -252,6 +252,11 @@ def _mentions(text: str, what: str, token: str) -> int:
     return 1 if marker in text and (what == "note" or not re.search(r"Soak note rc", text)) else 0
 
 
+def _name(item: Any) -> str:
+    """An item of the ledger in a few words: a post's id, or the tuple it was noted as."""
+    return str(item["id"]) if isinstance(item, dict) else repr(item)
+
+
 def _settle(emulator: Any, ledger: soak_load.Ledger, redmine: Any, ended: float) -> dict[str, dict[str, int]]:
     """Waits until every item has its effect (or SETTLE passes), then takes the account."""
     deadline = ended + SETTLE
@@ -262,7 +267,7 @@ def _settle(emulator: Any, ledger: soak_load.Ledger, redmine: Any, ended: float)
         time.sleep(10)
     counts = _count(emulator, ledger, redmine)
     details = {
-        kind: [repr(item) for item, count in zip(ledger.items[kind], values, strict=True) if count != 1]
+        kind: [f"{_name(item)}: {count}" for item, count in zip(ledger.items[kind], values, strict=True) if count != 1]
         for kind, values in counts.items()
     }
     print("soak: items not done exactly once:", json.dumps(details, indent=1), file=sys.stderr)

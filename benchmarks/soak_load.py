@@ -56,7 +56,8 @@ def post(emulator: Any, ledger: Ledger, channel: str, n: int, issue: int) -> Non
 
 def dm(emulator: Any, ledger: Ledger, n: int) -> None:
     dm = emulator.direct_channel(emulator.bot["id"], emulator.user("bob")["id"])["id"]
-    ledger.add("dm", emulator.post_as("bob", dm, "tickets_for_me"))
+    # An answer posted in the DM itself, keyed by the post it answers (tickets_for_me would answer with a list).
+    ledger.add("dm", emulator.post_as("bob", dm, "find Seeded"))
 
 
 def slash(emulator: Any, ledger: Ledger, replica: Replica, channel: str, n: int) -> None:

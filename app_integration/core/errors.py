@@ -58,7 +58,7 @@ class RedmineRejected(BridgeError):
     """Redmine answered 422 with its own list of errors."""
 
     def __init__(self, errors: list[str]) -> None:
-        super().__init__("Redmine refused it: " + "; ".join(errors))
+        super().__init__(_("Redmine refused it: {reason}", reason="; ".join(errors)))
         self.errors = errors
 
 

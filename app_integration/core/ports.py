@@ -33,7 +33,14 @@ from app_integration.core.store_ports import NotificationStore as NotificationSt
 from app_integration.core.store_ports import Outbox as Outbox
 from app_integration.core.store_ports import Sealer as Sealer
 from app_integration.core.store_ports import StateStore as StateStore
-from app_integration.core.tickets import CustomField, TicketChange, TicketFields, TicketView, TimeEntryDraft
+from app_integration.core.tickets import (
+    CustomField,
+    TicketChange,
+    TicketFields,
+    TicketView,
+    TimeEntry,
+    TimeEntryDraft,
+)
 
 
 class IssueTracker(Protocol):
@@ -214,6 +221,10 @@ class TicketDesk(Protocol):
         ...
 
     def log_time(self, login: str, issue_id: int, entry: TimeEntryDraft) -> None: ...
+
+    def time_entries(self, login: str, since: dt.date, until: dt.date, issue_id: int | None = None) -> list[TimeEntry]:
+        """The person's own time entries in those days (both included), newest first; on one ticket if given."""
+        ...
 
     def activities(self) -> list[Choice]: ...
 

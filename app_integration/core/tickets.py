@@ -82,6 +82,19 @@ class TimeEntryDraft:
     spent_on: dt.date
 
 
+@dataclass(frozen=True)
+class TimeEntry:
+    """Time a person logged in Redmine, as Redmine keeps it."""
+
+    id: int
+    issue_id: int | None  # None: logged on the project, not a ticket
+    hours: Decimal
+    activity: str
+    comments: str
+    spent_on: dt.date
+    created_on: dt.datetime | None = None
+
+
 # A real company's Redmine: its custom fields and what each tracker asks ------------------------------------------
 # Formats the bridge asks for in a form; Redmine's `attachment` format is not one of them (a file in a dialog).
 ASKED_FORMATS = frozenset(

@@ -6,8 +6,12 @@ is one more. Redmine's own validation answers a refused change (422), and its re
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from decimal import Decimal
 from typing import Any
+
+from redminelib import Redmine
 
 from app_integration.adapters.redmine.feed import RedmineFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
@@ -15,7 +19,7 @@ from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
 from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.core.errors import BridgeError, PermissionDenied
 from app_integration.core.models import Choice, Ref
-from app_integration.core.tickets import CustomValue, Note, TicketChange, TicketView, TimeEntryDraft
+from app_integration.core.tickets import CustomValue, Note, TicketChange, TicketView, TimeEntry, TimeEntryDraft
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +113,18 @@ class RedmineTickets:
             fields["activity_id"] = entry.activity_id
         self._gateway.as_user(login, lambda r: r.time_entry.create(**fields))
 
+    def time_entries(self, login: str, since: dt.date, until: dt.date, issue_id: int | None = None) -> list[TimeEntry]:
+        params: dict[str, Any] = {"user_id": "me", "from": since.isoformat(), "to": until.isoformat()}
+        if issue_id is not None:
+            params["issue_id"] = issue_id
+
+        def load(r: Redmine) -> list[TimeEntry]:
+            # python-redmine pages the list itself, a hundred at a time; at most a thousand entries are read.
+            found = r.time_entry.filter(limit=1000, **params)
+            return [_time_entry(entry.raw()) for entry in found]
+
+        return self._gateway.as_user(login, load)
+
     def activities(self) -> list[Choice]:
         return self._gateway.cached_list(
             "activities",
@@ -171,4 +187,17 @@ def _note(raw: dict[str, Any]) -> Note:
         timestamp(raw.get("created_on")),
         str(raw.get("notes") or ""),
         bool(raw.get("private_notes", False)),
+    )
+
+
+def _time_entry(raw: dict[str, Any]) -> TimeEntry:
+    created = raw.get("created_on")
+    return TimeEntry(
+        int(raw["id"]),
+        int(raw["issue"]["id"]) if raw.get("issue") else None,
+        Decimal(str(raw.get("hours") or 0)),
+        str((raw.get("activity") or {}).get("name") or ""),
+        str(raw.get("comments") or ""),
+        dt.date.fromisoformat(str(raw["spent_on"])),
+        dt.datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else None,
     )

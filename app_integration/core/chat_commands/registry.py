@@ -39,6 +39,7 @@ from app_integration.core.chat_commands.ticket_cards import (
 from app_integration.core.chat_commands.ticket_form import open_form, submit_form
 from app_integration.core.chat_commands.ticket_lists import my_tickets, tickets_for_me
 from app_integration.core.chat_commands.ticket_search import find, find_more, queries
+from app_integration.core.chat_commands.time_tracking import log_time, spent
 from app_integration.core.commands import Command, CommandRegistry
 from app_integration.core.i18n import N_
 
@@ -102,6 +103,20 @@ def build_registry() -> CommandRegistry:
                 usage=N_("<words>"),
             ),
             Command("find_more", "", run=find_more, hidden=True, policy="signed"),
+            Command(
+                "log",
+                N_("Log time on a ticket: `log 2h #10 [activity] [yesterday|dd.mm] what you did`"),
+                label=N_("Log time"),
+                run=log_time,
+                usage=N_("<hours> #<ticket> [activity] [day] [comment]"),
+            ),
+            Command(
+                "spent",
+                N_("Show the time you logged today, this week or this month, with its total"),
+                label=N_("My time"),
+                run=spent,
+                usage=N_("[today|week|month]"),
+            ),
             Command(
                 "queries",
                 N_("List the saved queries you may use in Redmine"),

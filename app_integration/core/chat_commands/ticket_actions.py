@@ -262,7 +262,7 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
             services.desk.log_time(login, issue_id, entry)
         except RedmineRejected as refused:
             raise InputError(
-                _("Redmine refused it: ") + refused.user_message, {"hours": refused.user_message}
+                refused.user_message, {"hours": refused.user_message}
             ) from None
         return card_reply(services, context, issue_id, _("Logged {hours} h.", hours=number(float(hours))))
 
@@ -280,4 +280,4 @@ def _submit_change(services: Services, login: str, view: TicketView, change: Tic
         asked = tuple(int(k.removeprefix(custom_values.PREFIX)) for k in named if k.startswith(custom_values.PREFIX))
         if asked:
             raise _FieldsAsked(asked, refused.user_message) from None
-        raise InputError(_("Redmine refused it: ") + refused.user_message, {field: refused.user_message}) from None
+        raise InputError(refused.user_message, {field: refused.user_message}) from None

@@ -144,7 +144,7 @@ def _change(services: Services, login: str, view: TicketView, change: TicketChan
     try:
         services.desk.change_ticket(login, view.issue.id, change)
     except RedmineRejected as refused:
-        raise InputError(_("Redmine refused it: ") + refused.user_message) from None
+        raise InputError(refused.user_message) from None
 
 
 def close_ticket(services: Services, context: CommandContext) -> Reply:
@@ -194,7 +194,7 @@ def _watch(services: Services, context: CommandContext, watching: bool) -> Reply
         try:
             services.desk.set_watching(login, view.issue.id, view.viewer_id, watching)
         except RedmineRejected as refused:
-            raise InputError(_("Redmine refused it: ") + refused.user_message) from None
+            raise InputError(refused.user_message) from None
         return _("You watch it now.") if watching else _("You no longer watch it.")
 
     return _once(services, context, act)

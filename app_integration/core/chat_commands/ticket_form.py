@@ -331,7 +331,7 @@ def _named(services: Services, refused: RedmineRejected, fields: TicketFields) -
     general = errors.pop("", "")
     if general:
         services.fields.forget(fields.project_identifier)
-    message = _("Redmine refused it: ") + "; ".join(refused.errors)
+    message = refused.user_message
     if general and not errors:
         return InputError(message)
     return InputError(message, errors)
