@@ -204,6 +204,15 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class ChannelDefaults:
+    """What a channel's admins chose for it: the project its forms and batches start with, and how its `#t`
+    references are linked ("link", "card" or "off"; None: the operator's LINK_MODE)."""
+
+    project: str | None = None  # a Redmine project identifier
+    link_mode: str | None = None
+
+
+@dataclass(frozen=True)
 class NotificationPrefs:
     """A person's toggles for personal DMs; everything is on until they turn it off."""
 

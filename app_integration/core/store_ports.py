@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from app_integration.core.events import Delivery, NotificationPrefs, Subscription
+from app_integration.core.events import ChannelDefaults, Delivery, NotificationPrefs, Subscription
 from app_integration.core.models import ChatUser, UserLink
 
 
@@ -56,6 +56,10 @@ class NotificationStore(Protocol):
     def prefs(self, chat_user_id: str) -> NotificationPrefs: ...
 
     def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None: ...
+
+    def channel_defaults(self, channel_id: str) -> ChannelDefaults: ...
+
+    def save_channel_defaults(self, channel_id: str, defaults: ChannelDefaults, by_user_id: str) -> None: ...
 
     def set_muted(self, chat_user_id: str, issue_id: int, muted: bool) -> bool:
         """Mutes or unmutes one ticket's DMs for one person; whether that changed anything."""

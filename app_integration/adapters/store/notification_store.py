@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from app_integration.adapters.store.state_store import upsert
-from app_integration.core.events import EVENT_KINDS, PERSONAL_KINDS, NotificationPrefs, Subscription
+from app_integration.core.events import EVENT_KINDS, PERSONAL_KINDS, ChannelDefaults, NotificationPrefs, Subscription
 
 _metadata = MetaData()
 _subscriptions = Table(
@@ -83,6 +83,15 @@ _prefs = Table(
     Column("chat_user_id", String(26), primary_key=True),
     Column("off", String(255), nullable=False),
     Column("reminder_time", String(5), nullable=False),
+)
+_channel_defaults = Table(
+    "channel_defaults",
+    _metadata,
+    Column("channel_id", String(26), primary_key=True),
+    Column("project", String(100), nullable=True),
+    Column("link_mode", String(10), nullable=True),
+    Column("updated_by", String(26), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 KEEP_DONE = dt.timedelta(days=14)  # longer than any cursor can lag, so a late duplicate still finds its row
 
@@ -204,6 +213,23 @@ class NotificationTables:
     def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None:
         values = {"off": ",".join(sorted(prefs.off)), "reminder_time": prefs.reminder_time.strftime("%H:%M")}
         upsert(self._engine, _prefs, _prefs.c.chat_user_id, chat_user_id, values)
+
+    # Channel defaults ------------------------------------------------------------
+    def channel_defaults(self, channel_id: str) -> ChannelDefaults:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_channel_defaults).where(_channel_defaults.c.channel_id == channel_id)
+            ).first()
+        return ChannelDefaults(row.project, row.link_mode) if row is not None else ChannelDefaults()
+
+    def save_channel_defaults(self, channel_id: str, defaults: ChannelDefaults, by_user_id: str) -> None:
+        values = {
+            "project": defaults.project,
+            "link_mode": defaults.link_mode,
+            "updated_by": by_user_id,
+            "updated_at": utc_now(),
+        }
+        upsert(self._engine, _channel_defaults, _channel_defaults.c.channel_id, channel_id, values)
 
     def set_muted(self, chat_user_id: str, issue_id: int, muted: bool) -> bool:
         """Mutes or unmutes one ticket for one person; whether that changed anything."""

@@ -13,6 +13,7 @@ from app_integration.core.chat_commands.account_links import (
     whoami,
 )
 from app_integration.core.chat_commands.attach_to_ticket import attach, attach_form, submit_attach
+from app_integration.core.chat_commands.channel_settings import channel_settings, submit_channel_settings
 from app_integration.core.chat_commands.help import make_app_info
 from app_integration.core.chat_commands.personal_notifications import mute, notifications, toggle_notification, unmute
 from app_integration.core.chat_commands.subscriptions import submit_subscription, subscribe, subscriptions, unsubscribe
@@ -116,6 +117,14 @@ def build_registry() -> CommandRegistry:
                 label=N_("My time"),
                 run=spent,
                 usage=N_("[today|week|month]"),
+            ),
+            Command(
+                "channel_settings",
+                N_("Set this channel's default project and how its #t references are linked (channel admins)"),
+                label=N_("Channel settings"),
+                run=channel_settings,
+                submit=submit_channel_settings,
+                policy="manager",
             ),
             Command(
                 "queries",

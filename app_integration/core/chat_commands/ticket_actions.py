@@ -261,9 +261,7 @@ def submit_time(services: Services, context: CommandContext) -> Reply:
         try:
             services.desk.log_time(login, issue_id, entry)
         except RedmineRejected as refused:
-            raise InputError(
-                refused.user_message, {"hours": refused.user_message}
-            ) from None
+            raise InputError(refused.user_message, {"hours": refused.user_message}) from None
         return card_reply(services, context, issue_id, _("Logged {hours} h.", hours=number(float(hours))))
 
     return run_once(services.store, context, work)

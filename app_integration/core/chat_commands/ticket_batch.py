@@ -17,6 +17,7 @@ from contextvars import copy_context
 from dataclasses import dataclass
 
 from app_integration.core.chat_commands import batch_fields, custom_values
+from app_integration.core.chat_commands.channel_settings import channel_project
 from app_integration.core.chat_commands.project_access import assignee_problem, project_choices, project_members
 from app_integration.core.errors import BridgeError, InputError, OutcomeUnknown
 from app_integration.core.formatting import cell, fit, issue_link, issue_table, mentions
@@ -66,6 +67,7 @@ def open_batch(services: Services, context: CommandContext) -> Reply:
         return Reply(text=dm_usage())
     login = services.login_for(context.user)
     options = tuple(project_choices(services, login))
+    project = project or channel_project(services, context.channel_id) or ""
     preselected = project if any(o.value == project for o in options) else None
     form = Form(
         command="create_tickets",

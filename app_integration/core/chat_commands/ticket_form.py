@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app_integration.core.chat_commands import custom_values
+from app_integration.core.chat_commands.channel_settings import channel_project
 from app_integration.core.chat_commands.post_material import Carried, source_post
 from app_integration.core.chat_commands.project_access import assignee_problem, project_choices, project_members
 from app_integration.core.chat_commands.ticket_drafts import OPTIONAL_INPUTS, draft_from, with_fields
@@ -109,7 +110,7 @@ def _form(
             "select",
             required=True,
             options=tuple(project_choices(services, login)),
-            default=shown("projects", None),
+            default=shown("projects", channel_project(services, context.channel_id)),
             help=_("Projects you can see"),
         ),
         FormField(

@@ -65,7 +65,8 @@ class TicketLinker:
     def link(self, post: ChatPost) -> LinkOutcome | None:
         """None when the post has no reference; NotMapped when its author has no Redmine login."""
         ids = find_refs(post.message)
-        if not ids or self._mode == "off":
+        mode = self._mode_in(post) if ids else self._mode
+        if not ids or mode == "off":
             return None
         login = self._services.users.redmine_login(post.user)
         if login is None:
@@ -85,10 +86,17 @@ class TicketLinker:
             self._notice(post, _("{refs}: not found in Redmine, or you cannot see it.", refs=refs))
         if not visible:
             return LinkOutcome((), hidden, "none")
-        if self._mode == "card":
+        if mode == "card":
             return LinkOutcome(tuple(visible), hidden, self._cards(post, visible))
         rendered = {i: self._render(issue, post) for i, issue in visible.items()}
-        return LinkOutcome(tuple(visible), hidden, self._deliver(post, rendered))
+        return LinkOutcome(tuple(visible), hidden, self._deliver(post, rendered, mode))
+
+    def _mode_in(self, post: ChatPost) -> LinkMode:
+        """The channel's own choice (channel_settings) over LINK_MODE; "link" is LINK_MODE's way of linking."""
+        chosen = None if post.is_direct else self._services.notifications.channel_defaults(post.channel_id).link_mode
+        if chosen == "link":
+            return self._mode if self._mode in ("rewrite", "reply") else "rewrite"
+        return "card" if chosen == "card" else "off" if chosen == "off" else self._mode
 
     def _rewrite(self, post: ChatPost, rendered: dict[int, str]) -> str | None:
         """The outcome, or None when the bot may not edit here and must reply instead."""
@@ -150,9 +158,9 @@ class TicketLinker:
         )
         return "carded"
 
-    def _deliver(self, post: ChatPost, rendered: dict[int, str]) -> str:
+    def _deliver(self, post: ChatPost, rendered: dict[int, str], mode: LinkMode) -> str:
         # In a DM too, as the original bridge did; a bot that may not edit others' posts replies instead.
-        if self._mode == "rewrite":
+        if mode == "rewrite":
             if post.channel_id in self._may_edit:
                 outcome = self._rewrite(post, rendered)
             else:
