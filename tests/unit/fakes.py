@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app_integration.core.errors import BridgeError
+from app_integration.core.events import ChannelDefaults
 from app_integration.core.models import (
     Account,
     ChatMessage,
@@ -170,7 +171,7 @@ def services(
         links=Unused("links"),  # type: ignore[arg-type]
         sealer=Unused("sealer"),  # type: ignore[arg-type]
         feed=Unused("feed"),  # type: ignore[arg-type]
-        notifications=Unused("notifications"),  # type: ignore[arg-type]
+        notifications=NoChannelDefaults("notifications"),  # type: ignore[arg-type]
         outbox=Unused("outbox"),  # type: ignore[arg-type]
         people=Unused("people"),  # type: ignore[arg-type]
         desk=Unused("desk"),  # type: ignore[arg-type]
@@ -215,3 +216,10 @@ class Unused:
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the unit test's services have no {self._port} (asked for {name})")
+
+
+class NoChannelDefaults(Unused):
+    """The notifications port where a form only asks whether its channel chose a default project: none did."""
+
+    def channel_defaults(self, channel_id: str) -> ChannelDefaults:
+        return ChannelDefaults()
