@@ -213,11 +213,22 @@ class ChannelDefaults:
 
 
 @dataclass(frozen=True)
+class DigestState:
+    """What a person's last morning digest was made from: when, the open tickets assigned to them then, and
+    those due or overdue then; the next digest says what changed since."""
+
+    sent_at: dt.datetime
+    assigned: frozenset[int] = frozenset()
+    due: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
 class NotificationPrefs:
     """A person's toggles for personal DMs; everything is on until they turn it off."""
 
     off: frozenset[PersonalKind] = frozenset()
     reminder_time: dt.time = dt.time(9, 0)
+    weekends: bool = False  # the morning digest on Saturdays and Sundays too
 
     def wants(self, kind: PersonalKind) -> bool:
         return kind not in self.off

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from app_integration.core.events import ChannelDefaults, Delivery, NotificationPrefs, Subscription
+from app_integration.core.events import ChannelDefaults, Delivery, DigestState, NotificationPrefs, Subscription
 from app_integration.core.models import ChatUser, UserLink
 
 
@@ -58,6 +58,10 @@ class NotificationStore(Protocol):
     def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None: ...
 
     def channel_defaults(self, channel_id: str) -> ChannelDefaults: ...
+
+    def digest_state(self, chat_user_id: str) -> DigestState | None: ...
+
+    def save_digest_state(self, chat_user_id: str, state: DigestState) -> None: ...
 
     def save_channel_defaults(self, channel_id: str, defaults: ChannelDefaults, by_user_id: str) -> None: ...
 

@@ -4,6 +4,7 @@ the change feed, fanned out as each reader sees the issue, and delivered to the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -268,31 +269,49 @@ def test_a_redmine_outage_pauses_the_feed_and_it_resumes_from_its_cursor(
     assert [sum(f"#{n}" in t for t in posted) for n in (first, second)] == [1, 1]
 
 
-def test_the_due_reminder_comes_once_a_day_in_the_persons_time_zone(
+def test_the_morning_digest_comes_once_a_working_day_in_the_persons_time_zone(
     feed_bridge: Bridge, emulator: Any, rm: Redmine
 ) -> None:
+    """One DM a day at the person's time in their zone: newly assigned, changed since the last digest, due
+    today or overdue; nothing on a weekend unless asked, nothing when nothing changed; one Redmine call each."""
+    from app_integration.adapters.redmine.call_scope import counting
     from app_integration.core.redmine_updates.due_reminders import remind_due
 
     bob = emulator.user("bob")
     bob["timezone"] = {"useAutomaticTimezone": "false", "automaticTimezone": "", "manualTimezone": "Asia/Tokyo"}
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
-    subject = f"Due soon {uuid.uuid4().hex[:8]}"
-    issue = rm.create("alice", "demo", subject, assigned_to_id=rm.user_id("bob"), due_date=tomorrow.isoformat())
-    before = len(emulator.dm_posts("bob"))
-    tokyo_morning = dt.datetime.combine(dt.date.today(), dt.time(23, 30), dt.UTC)  # 08:30 in Tokyo, next day
-    remind_due(feed_bridge.services, tokyo_morning - dt.timedelta(hours=1))  # 07:30 there: too early
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
-    assert len(emulator.dm_posts("bob")) == before
-    nine = tokyo_morning + dt.timedelta(minutes=31)  # 09:01 in Tokyo
-    remind_due(feed_bridge.services, nine)
-    remind_due(feed_bridge.services, nine + dt.timedelta(hours=3))  # later the same day there: nothing more
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
-    dms = emulator.dm_posts("bob")[before:]
-    assert len(dms) == 1 and f"/issues/{issue})" in dms[0]["message"] and "overdue or due by" in dms[0]["message"]
-    carol_before = len(emulator.dm_posts("carol"))
-    remind_due(feed_bridge.services, nine)
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
-    assert len(emulator.dm_posts("carol")) == carol_before  # nothing due for carol: no DM at all
+    today = dt.date.today()
+    due = rm.create(
+        "alice", "demo", f"Due {uuid.uuid4().hex[:8]}", assigned_to_id=rm.user_id("bob"), due_date=str(today)
+    )
+    monday = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)  # a working day to come, in Tokyo too
+
+    def morning(day: dt.date, hour: int, minute: int) -> dt.datetime:  # that time in Tokyo (UTC+9)
+        return dt.datetime.combine(day, dt.time(hour, minute), dt.UTC) - dt.timedelta(hours=9)
+
+    def digests(at: dt.datetime) -> list[str]:
+        before = len(emulator.dm_posts("bob"))
+        with counting() as tally:
+            remind_due(feed_bridge.services, at)
+        calls.append(tally.round_trips)
+        deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
+        return [p["message"] for p in emulator.dm_posts("bob")[before:]]
+
+    calls: list[int] = []
+    assert digests(morning(monday, 8, 30)) == []  # before nine there
+    [first] = digests(morning(monday, 9, 1))
+    assert first.startswith("Your morning digest:") and "**Due today or overdue:" in first
+    assert f"/issues/{due})" in first
+    assert digests(morning(monday, 12, 0)) == []  # later the same day: nothing more
+    assert calls == [0, 1, 0]  # one Redmine call for bob's digest; none for a time not come or a digest sent
+    assert digests(morning(monday + dt.timedelta(days=1), 9, 5)) == []  # nothing changed since
+
+    new = rm.create("alice", "demo", f"New {uuid.uuid4().hex[:8]}", assigned_to_id=rm.user_id("bob"))
+    saturday = monday + dt.timedelta(days=5)
+    assert digests(morning(saturday, 9, 5)) == []  # a weekend
+    prefs = feed_bridge.notifications.prefs(bob["id"])
+    feed_bridge.notifications.save_prefs(bob["id"], dataclasses.replace(prefs, weekends=True))
+    [weekend] = digests(morning(saturday, 9, 6))
+    assert "**Newly assigned to you:" in weekend and f"/issues/{new})" in weekend
 
 
 def test_a_long_poll_does_not_hold_back_delivery(bridge: Bridge, emulator: Any) -> None:

@@ -53,7 +53,8 @@ def english_words(text: str, allowed: set[str]) -> list[str]:
 
 def redmine_words(redmine: RedmineInfo, texts: Iterable[str]) -> set[str]:
     """Redmine's own data, as its users named it, stays in their language: the names of projects, trackers,
-    statuses, priorities, activities and people, and the subjects of the tickets the bridge showed."""
+    statuses, priorities, activities, people and saved queries, time entries' comments, and the subjects of the
+    tickets the bridge showed."""
     headers = {"X-Redmine-API-Key": redmine.admin_key}
     names: list[str] = []
     for path, key, fields in (
@@ -63,6 +64,8 @@ def redmine_words(redmine: RedmineInfo, texts: Iterable[str]) -> set[str]:
         ("/enumerations/time_entry_activities.json", "time_entry_activities", ("name",)),
         ("/projects.json", "projects", ("name", "identifier")),
         ("/users.json", "users", ("firstname", "lastname", "login")),
+        ("/queries.json", "queries", ("name",)),  # saved queries, as their authors named them
+        ("/time_entries.json?limit=100", "time_entries", ("comments",)),  # what people wrote of their time
     ):
         answer = requests.get(f"{redmine.url}{path}", headers=headers, timeout=15).json()
         names += [str(item.get(field, "")) for item in answer[key] for field in fields]
@@ -220,6 +223,8 @@ def notifications(bridge: Bridge, emulator: Any, redmine: RedmineInfo, heard: He
     poll_once(bridge.services, bridge.store)
     deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
     wait_for(lambda: emulator.posts_in(news), timeout=30)
-    assert remind_due(bridge.services, dt.datetime.now(dt.UTC).replace(hour=9)) >= 1
+    weekday = dt.datetime.now(dt.UTC).replace(hour=9)
+    weekday += dt.timedelta(days=(7 - weekday.weekday()) % 7 if weekday.weekday() >= 5 else 0)  # the digest's days
+    assert remind_due(bridge.services, weekday) >= 1
     deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
     heard.posts("a channel's notification", emulator.posts_in(news), emulator.bot["id"])

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     and_,
     delete,
     false,
@@ -27,7 +28,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from app_integration.adapters.store.state_store import upsert
-from app_integration.core.events import EVENT_KINDS, PERSONAL_KINDS, ChannelDefaults, NotificationPrefs, Subscription
+from app_integration.core.events import (
+    EVENT_KINDS,
+    PERSONAL_KINDS,
+    ChannelDefaults,
+    DigestState,
+    NotificationPrefs,
+    Subscription,
+)
 
 _metadata = MetaData()
 _subscriptions = Table(
@@ -83,6 +91,15 @@ _prefs = Table(
     Column("chat_user_id", String(26), primary_key=True),
     Column("off", String(255), nullable=False),
     Column("reminder_time", String(5), nullable=False),
+    Column("weekends", Boolean, nullable=False, default=False),
+)
+_digests = Table(
+    "digest_state",
+    _metadata,
+    Column("chat_user_id", String(26), primary_key=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("assigned", Text, nullable=False),
+    Column("due", Text, nullable=False),
 )
 _channel_defaults = Table(
     "channel_defaults",
@@ -208,11 +225,31 @@ class NotificationTables:
         if row is None:
             return NotificationPrefs()
         off = frozenset(k for k in str(row.off).split(",") if k in PERSONAL_KINDS)
-        return NotificationPrefs(off, dt.time.fromisoformat(str(row.reminder_time)))  # type: ignore[arg-type]
+        at = dt.time.fromisoformat(str(row.reminder_time))
+        return NotificationPrefs(off, at, bool(row.weekends))  # type: ignore[arg-type]
 
     def save_prefs(self, chat_user_id: str, prefs: NotificationPrefs) -> None:
-        values = {"off": ",".join(sorted(prefs.off)), "reminder_time": prefs.reminder_time.strftime("%H:%M")}
+        values = {
+            "off": ",".join(sorted(prefs.off)),
+            "reminder_time": prefs.reminder_time.strftime("%H:%M"),
+            "weekends": prefs.weekends,
+        }
         upsert(self._engine, _prefs, _prefs.c.chat_user_id, chat_user_id, values)
+
+    def digest_state(self, chat_user_id: str) -> DigestState | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(_digests).where(_digests.c.chat_user_id == chat_user_id)).first()
+        if row is None:
+            return None
+        return DigestState(as_utc(row.sent_at), _ids(row.assigned), _ids(row.due))
+
+    def save_digest_state(self, chat_user_id: str, state: DigestState) -> None:
+        values = {
+            "sent_at": state.sent_at,
+            "assigned": ",".join(map(str, sorted(state.assigned))),
+            "due": ",".join(map(str, sorted(state.due))),
+        }
+        upsert(self._engine, _digests, _digests.c.chat_user_id, chat_user_id, values)
 
     # Channel defaults ------------------------------------------------------------
     def channel_defaults(self, channel_id: str) -> ChannelDefaults:
@@ -250,6 +287,10 @@ class NotificationTables:
         with self._engine.connect() as connection:
             rows = connection.execute(select(_muted.c.issue_id).where(_muted.c.chat_user_id == chat_user_id))
             return frozenset(int(row.issue_id) for row in rows)
+
+
+def _ids(text: str) -> frozenset[int]:
+    return frozenset(int(part) for part in str(text).split(",") if part.isdigit())
 
 
 def _row(s: Subscription) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`notifications`: a person's own toggles for the DMs the bridge sends them, and their reminder time."""
+"""`notifications`: a person's own toggles for the DMs the bridge sends them, and their morning digest's time
+and days."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ KIND_LABELS: dict[PersonalKind, str] = {
     "notes": N_("Comments on my tickets"),
     "mentions": N_("Mentions"),
     "watching": N_("Tickets I watch"),
-    "reminder": N_("Daily due reminder"),
+    "reminder": N_("Morning digest"),
 }
 
 
@@ -39,6 +40,10 @@ def notifications(services: Services, context: CommandContext) -> Reply:
 def toggle_notification(services: Services, context: CommandContext) -> Reply:
     notes = services.notifications
     kind = context.argument.strip()
+    if kind == "weekends":
+        prefs = notes.prefs(context.user.id)
+        notes.save_prefs(context.user.id, dataclasses.replace(prefs, weekends=not prefs.weekends))
+        return _toggles(services, context)
     if kind not in PERSONAL_KINDS:
         raise InputError(_("That is not a kind of notification."))
     prefs = notes.prefs(context.user.id)
@@ -61,15 +66,16 @@ def _toggles(services: Services, context: CommandContext) -> Reply:
         + "\n".join(lines)
         + "\n\n"
         + _(
-            "The reminder comes at {time} in your time zone; change it with "
+            "The morning digest comes at {time} in your time zone, {days}; change the time with "
             "`/integration_with_redmine notifications 08:30`.",
             time=f"{prefs.reminder_time:%H:%M}",
+            days=_("every day") if prefs.weekends else _("on working days"),
         )
     )
     muted = sorted(notes.muted_tickets(context.user.id))
     if muted:
         text += "\n" + _("Muted tickets: {tickets} (`unmute <number>`).", tickets=", ".join(f"#{n}" for n in muted))
-    actions = tuple(
+    kinds = [
         Action(
             f"{_(label)}: {_state(prefs.wants(k))}",
             "notification_toggle",
@@ -77,7 +83,10 @@ def _toggles(services: Services, context: CommandContext) -> Reply:
             "primary" if prefs.wants(k) else "default",
         )
         for k, label in KIND_LABELS.items()
-    )
+    ]
+    on_weekends = _("Digest on weekends")
+    weekends = Action(f"{on_weekends}: {_state(prefs.weekends)}", "notification_toggle", "weekends")
+    actions = (*kinds, weekends)
     return Reply(text=text, actions=actions)
 
 
