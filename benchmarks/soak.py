@@ -252,6 +252,12 @@ def _mentions(text: str, what: str, token: str) -> int:
     return 1 if marker in text and (what == "note" or not re.search(r"Soak note rc", text)) else 0
 
 
+def _owed(kind: str, item: Any) -> bool:
+    """Whether the item must have an effect: a slash command that got no HTTP answer (its replica was killed or
+    stopped) has none to wait for; Mattermost told its person."""
+    return not (kind == "slash" and item[1] is None)
+
+
 def _name(item: Any) -> str:
     """An item of the ledger in a few words: a post's id, or the tuple it was noted as."""
     return str(item["id"]) if isinstance(item, dict) else repr(item)
@@ -262,7 +268,11 @@ def _settle(emulator: Any, ledger: soak_load.Ledger, redmine: Any, ended: float)
     deadline = ended + SETTLE
     while time.monotonic() < deadline:
         counts = _count(emulator, ledger, redmine)
-        if all(all(c >= 1 for c in values) for values in counts.values()):
+        owed = {
+            kind: [c for c, item in zip(values, ledger.items[kind], strict=True) if _owed(kind, item)]
+            for kind, values in counts.items()
+        }
+        if all(all(c >= 1 for c in values) for values in owed.values()):
             break
         time.sleep(10)
     counts = _count(emulator, ledger, redmine)
