@@ -25,7 +25,7 @@ class Recovery:
 
 
 def outage_recovery(bridge: Any, emulator: Any, issue_id: int, seconds: float, stale_after: float) -> Recovery:
-    """With the production backoff (3 s doubling to 300 s, jittered). `stale_after` is the emulator's reaper
+    """With the production backoff (3 s doubling to 8 s, jittered). `stale_after` is the emulator's reaper
     (web_hub.go: 5 minutes), shortened so that a 35 s outage shows the fresh-connection path."""
     emulator.hub.stale_after = stale_after
     channel = next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")

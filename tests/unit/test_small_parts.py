@@ -24,12 +24,13 @@ def test_json_logs_carry_the_extra_fields() -> None:
     )
 
 
-def test_backoff_grows_from_three_seconds_to_five_minutes_with_jitter() -> None:
+def test_backoff_grows_from_three_seconds_to_eight_with_jitter() -> None:
+    """An outage of 35 s once left posts unanswered 23 to 38 s after it ended (issue 33): the ceiling is 8 s."""
     backoff = Backoff()
     first = [backoff.delay(0) for _ in range(200)]
     assert all(1.5 <= d <= 3.0 for d in first) and len(set(first)) > 1
-    assert all(150.0 <= backoff.delay(30) <= 300.0 for _ in range(200))
-    assert max(backoff.delay(n) for n in range(60)) <= 300.0
+    assert all(4.0 <= backoff.delay(30) <= 8.0 for _ in range(200))
+    assert max(backoff.delay(n) for n in range(60)) <= 8.0
 
 
 def test_a_post_longer_than_the_limit_is_cut_with_a_link() -> None:

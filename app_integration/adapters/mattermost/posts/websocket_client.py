@@ -66,8 +66,12 @@ def next_attempt(attempt: int, heard: bool, lasted: float) -> int:
 
 @dataclass
 class Backoff:
+    """Between reconnects: 3 s doubling, but never past 8 s. The bridge is one connection, not a crowd of
+    browsers, so a short ceiling costs the server nothing; a long one (Mattermost's clients wait up to 5 minutes)
+    kept posts unanswered half a minute after an outage ended. Within 8 s plus a backfill, they are answered."""
+
     first: float = 3.0
-    most: float = 300.0
+    most: float = 8.0
 
     def delay(self, attempt: int) -> float:
         """Exponential from `first` up to `most`, with full jitter in its upper half."""
