@@ -166,6 +166,11 @@ class PeopleAndPosts:
             "remote_id": "",
             "channel_id": post["channel_id"],
         }
+        # store/sqlstore/reaction_store.go updatePostForReactionsOnInsert: the post gets HasReactions and a new
+        # UpdateAt, so `posts?since=` returns it again; app/post_metadata.go lists its reactions in metadata.
+        with self.lock:
+            post["update_at"], post["has_reactions"] = reaction["update_at"], True
+            post.setdefault("metadata", {}).setdefault("reactions", []).append(dict(reaction))
         self._broadcast("reaction_added", {"reaction": json.dumps(reaction)}, post["channel_id"])
         return reaction
 

@@ -146,3 +146,24 @@ def test_a_dm_answer_retried_past_mattermosts_window_is_posted_once(
         assert len(answers) == 1
     finally:
         listener.stop()
+
+
+def test_a_ticket_emoji_made_while_no_listener_heard_it_is_offered_by_the_next(
+    redmine: RedmineInfo, emulator: Any, tmp_path: Path
+) -> None:
+    """A change of lead leaves a gap; a reaction in it reaches no websocket. The backfill reads the posts
+    changed since, and a reaction changes its post (store/sqlstore/reaction_store.go), so it is offered once."""
+    first, _bridge = start(redmine, emulator, tmp_path)
+    post = emulator.post_as("carol", town(emulator), "Order more paper for the printer")
+    wait_for(first.settled)
+    first.stop()
+    before = len(emulator.dm_posts("bob"))
+    emulator.react_as("bob", post["id"], "ticket")
+    second, _ = start(redmine, emulator, tmp_path)
+    try:
+        offers = wait_for(lambda: emulator.dm_posts("bob")[before:], timeout=30)
+        wait_for(second.settled)
+        assert len(emulator.dm_posts("bob")) == before + 1
+        assert offers[0]["props"]["attachments"][0]["actions"][0]["name"] == "Create a ticket from this post"
+    finally:
+        second.stop()

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from app_integration.adapters import metrics
-from app_integration.adapters.mattermost.posts.reaction_offers import ListenerParts, offer_for_reaction
+from app_integration.adapters.mattermost.posts.reaction_offers import ListenerParts, offer_for_reaction, reactions_since
 from app_integration.adapters.mattermost.posts.websocket_client import Backoff, EventStream
 from app_integration.adapters.mattermost.rest_files import RETRYING_SINCE
 from app_integration.adapters.redmine.call_scope import call_scope
@@ -393,6 +393,8 @@ class PostListener:
                             metrics.BACKFILLED.inc()
                             data = {"post": json.dumps(raw), "channel_type": kind}
                             self.events.put({"event": "posted", "data": data})
+                        for event in reactions_since(raw, since):
+                            self.events.put(event)
             except BridgeError as error:
                 log.warning("listener: backfill failed (%s); trying again", error.user_message)
                 self._backfill_owed.set()

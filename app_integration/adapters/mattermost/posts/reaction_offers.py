@@ -94,3 +94,14 @@ def offer_for_reaction(bridge: ListenerParts, bot_id: str, data: dict[str, Any],
     except BridgeError as error:
         log.info("listener: no ticket offer for a reaction: %s", error.user_message)
     done(key, message)
+
+
+def reactions_since(raw: dict[str, Any], since: int) -> list[dict[str, Any]]:
+    """A backfilled post's reactions made since then, as the websocket would have brought them: a reaction gives
+    its post a new update_at (store/sqlstore/reaction_store.go), so `posts?since=` returns the post with them."""
+    reactions = (raw.get("metadata") or {}).get("reactions") or []
+    return [
+        {"event": "reaction_added", "data": {"reaction": json.dumps(reaction)}}
+        for reaction in reactions
+        if reaction.get("create_at", 0) >= since and not reaction.get("delete_at")
+    ]
