@@ -114,7 +114,7 @@ def test_dm_commands_are_answered_in_the_dm(listener: PostListener, emulator: An
     created = {"command": "create_tickets", "surface": "dm", "outcome": "ok"}
     before = sample("bridge_commands_total", **created)
     emulator.post_as("carol", dm["id"], "help")
-    wait_for(lambda: any("| `tickets_for_me` |" in p["message"] for p in bot_posts()))
+    wait_for(lambda: any("| `tickets_for_me [saved query]` |" in p["message"] for p in bot_posts()))
     emulator.post_as("carol", dm["id"], f"create_tickets ops\n1. From a DM {bridge_tag} @carol 01.03.27")
     table = wait_for(lambda: [p for p in bot_posts() if "created a ticket for @carol" in p["message"]])
     assert "/issues/" in table[-1]["props"]["attachments"][0]["text"]
