@@ -9,6 +9,7 @@ session then does what people would do, and every reply is printed as they would
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -81,7 +82,7 @@ def run_demo(keep: bool = False) -> int:
     try:
         running = _RunningBridge(values, emulator, sandbox)
         with running as (web_url, slash_token):
-            _session(web_url, slash_token, emulator, people, channel["id"], values, running.start_feed)
+            _session(web_url, slash_token, emulator, people, channel["id"], values, running.start_feed, running.digest)
             if keep:
                 print(f"\n--keep: the bridge runs at {web_url}, Redmine at {values['REDMINE_URL']}. Ctrl-C stops.")
                 threading.Event().wait()
@@ -183,6 +184,17 @@ class _RunningBridge:
 
         self._runner = NotificationRunner(self._bridge, poll_seconds=1.0).start()
 
+    def digest(self) -> None:
+        """The morning digest as the leader sends it, with everyone's digest time moved to midnight, every day:
+        a demo cannot wait for nine o'clock."""
+        from app_integration.core.redmine_updates.due_reminders import remind_due
+
+        notes = self._bridge.notifications
+        for link in self._bridge.services.people.all_links():
+            prefs = notes.prefs(link.chat_user_id)
+            notes.save_prefs(link.chat_user_id, dataclasses.replace(prefs, reminder_time=dt.time(0, 0), weekends=True))
+        remind_due(self._bridge.services, dt.datetime.now(dt.UTC))
+
     def __exit__(self, *_: object) -> None:
         if self._runner is not None:
             self._runner.stop()
@@ -198,8 +210,10 @@ def _session(
     channel: str,
     values: dict[str, str],
     start_feed: Callable[[], None],
+    digest: Callable[[], None],
 ) -> None:
     from mattermost_server.demo_company import company_scene
+    from mattermost_server.demo_daily import daily_scene
     from mattermost_server.emulator import trigger_id
     from tests.waiting import wait_for
 
@@ -359,6 +373,7 @@ def _session(
     company_scene(
         log, web, slash, lambda user, room, button: _click(web, user, room, button), emulator, people, channel
     )
+    daily_scene(log, slash, emulator, ids[0], digest)
 
     log.step("What an operator's Prometheus sees")
     scraped = requests.get(f"{web}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)

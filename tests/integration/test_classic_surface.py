@@ -37,6 +37,9 @@ def test_app_info_is_generated_help_with_link_status_and_buttons(
         "subscribe",
         "subscriptions",
         "notifications",
+        "queries",
+        "spent",
+        "channel_settings",
     }
     assert all(a["id"].isalnum() for a in actions)
     assert all(a["type"] == "button" for a in actions)  # PostAction.IsValid refuses an action with no type
