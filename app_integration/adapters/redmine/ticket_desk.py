@@ -119,9 +119,16 @@ class RedmineTickets:
             params["issue_id"] = issue_id
 
         def load(r: Redmine) -> list[TimeEntry]:
-            # python-redmine pages the list itself, a hundred at a time; at most a thousand entries are read.
-            found = r.time_entry.filter(limit=1000, **params)
-            return [_time_entry(entry.raw()) for entry in found]
+            # A page of a hundred, and more only while Redmine says there are: one call for a usual week (a
+            # python-redmine set of limit=1000 asks for all ten pages whatever the total).
+            found: list[TimeEntry] = []
+            for page in range(10):
+                query = {**params, "limit": 100, "offset": page * 100}
+                raw = r.engine.request("get", f"{r.url}/time_entries.json", params=query)
+                found += [_time_entry(entry) for entry in raw.get("time_entries") or []]
+                if len(found) >= int(raw.get("total_count") or 0):
+                    break
+            return found
 
         return self._gateway.as_user(login, load)
 
