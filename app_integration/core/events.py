@@ -168,6 +168,7 @@ class Subscription:
     open_only: bool = False
     sync_replies: bool = False  # replies in its tickets' threads become Redmine notes, as their writers
     locale: str = ""  # the language of its posts; empty: DEFAULT_LOCALE
+    query_id: int | None = None  # a saved query of the owner's: only its tickets (checked apart, in Redmine)
     id: int = 0
 
     def matches(self, event: IssueEvent, ancestors: tuple[int, ...]) -> bool:

@@ -104,6 +104,10 @@ class Finder(Protocol):
         """The query's tickets, in its own order and with its own filters."""
         ...
 
+    def recently_in_query(self, login: str, query: SavedQuery, since: dt.datetime) -> frozenset[int]:
+        """The query's tickets updated since then, as the person sees them (a few pages at most)."""
+        ...
+
 
 class FieldCatalog(Protocol):
     """What a ticket in a project asks (trackers, their standard fields, custom fields, versions, categories),

@@ -321,3 +321,19 @@ def test_a_long_poll_does_not_hold_back_delivery(bridge: Bridge, emulator: Any) 
 
     measured = delivery_during_long_poll(bridge, emulator, poll_seconds=30.0, samples=3)
     assert measured.samples == 3  # all delivered while the poll still ran (the helper checks it)
+
+
+def test_a_subscription_narrowed_by_a_saved_query_hears_only_what_it_finds(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    """The owner's saved query "Open bugs in demo" (the seed's): a new Bug is posted, a new Feature is not."""
+    tag = uuid.uuid4().hex[:8]
+    channel = channel_named(emulator, f"bugs-{tag}", kind="P")
+    query = next(q for q in feed_bridge.services.finder.saved_queries("alice") if q.name == "Open bugs in demo")
+    subscribe(feed_bridge, emulator, channel, "alice", demo_id(feed_bridge), query_id=query.id)
+    bug = rm.create("alice", "demo", f"A bug {tag}", tracker_id=1)
+    feature = rm.create("alice", "demo", f"A feature {tag}", tracker_id=2)
+    cycle(feed_bridge)
+    posted = texts(emulator, channel)
+    assert any(f"/issues/{bug})" in t for t in posted), posted
+    assert not any(f"/issues/{feature})" in t for t in posted)

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Any
 
 from redminelib import Redmine
 
 from app_integration.adapters.redmine.gateway import RedmineGateway
-from app_integration.adapters.redmine.issue_mapping import issue_from
+from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
 from app_integration.adapters.redmine.memo import Memo
 from app_integration.core.models import Found, FoundPage, IssuePage, SavedQuery
 
@@ -50,6 +51,9 @@ class RedmineFinder:
 
         return self._queries.get(login, load)
 
+    def recently_in_query(self, login: str, query: SavedQuery, since: dt.datetime) -> frozenset[int]:
+        return self._gateway.as_user(login, lambda r: _recently(r, query, since))
+
     def query_issues(self, login: str, query: SavedQuery, limit: int) -> IssuePage:
         def load(r: Redmine) -> IssuePage:
             # A project's query is found only within its project (QueriesHelper#retrieve_query).
@@ -61,6 +65,24 @@ class RedmineFinder:
             return IssuePage(issues, int(raw.get("total_count") or len(issues)))
 
         return self._gateway.as_user(login, load)
+
+
+RECENT_PAGES = 5  # a subscription's query is read a hundred tickets a page, newest update first
+
+
+def _recently(r: Redmine, query: SavedQuery, since: dt.datetime) -> frozenset[int]:
+    found: set[int] = set()
+    for page in range(RECENT_PAGES):
+        # Redmine ignores other filters with a query_id, but keeps `sort` (QueriesHelper#retrieve_query).
+        params = {"query_id": str(query.id), "sort": "updated_on:desc", "limit": "100", "offset": str(page * 100)}
+        if query.project_id:
+            params["project_id"] = str(query.project_id)
+        issues = _get(r, "/issues.json", params).get("issues") or []
+        found.update(int(item["id"]) for item in issues)
+        oldest = timestamp(issues[-1].get("updated_on")) if issues else None
+        if len(issues) < 100 or oldest is None or oldest < since:
+            break
+    return frozenset(found)
 
 
 def _get(r: Redmine, path: str, params: dict[str, str]) -> dict[str, Any]:

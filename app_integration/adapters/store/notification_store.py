@@ -55,6 +55,7 @@ _subscriptions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("sync_replies", Boolean, nullable=False, server_default=false()),
     Column("locale", String(8), nullable=False, server_default=""),
+    Column("query_id", Integer, nullable=True),
 )
 _threads = Table(
     "issue_threads",
@@ -307,6 +308,7 @@ def _row(s: Subscription) -> dict[str, Any]:
         "open_only": s.open_only,
         "sync_replies": s.sync_replies,
         "locale": s.locale,
+        "query_id": s.query_id,
     }
 
 
@@ -324,5 +326,6 @@ def _subscription(row: Any) -> Subscription:
         open_only=bool(row.open_only),
         sync_replies=bool(row.sync_replies),
         locale=str(row.locale or ""),
+        query_id=row.query_id,
         id=int(row.id),
     )

@@ -74,6 +74,14 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
             options=any_choice + tuple(services.tracker.priorities()),
             default=str(current.priority_id or ""),
         ),
+        FormField(
+            "query",
+            _("Saved query"),
+            "select",
+            options=any_choice + tuple(Choice(str(q.id), q.name) for q in services.finder.saved_queries(login)),
+            default=str(current.query_id or ""),
+            help=_("Only the tickets this query of yours finds in Redmine"),
+        ),
         FormField("mine", _("Only assigned to me"), "bool", default=flag[mine], help=_("Or choose a person below")),
         FormField(
             "assignee", _("Assigned to"), "user", default=assignee, help=_("Only tickets assigned to this person")
@@ -200,7 +208,17 @@ def _from_values(services: Services, context: CommandContext, values: Mapping[st
         open_only=values.get("status") == "open",
         sync_replies=_on(values.get("sync_replies")),
         locale=(values.get("locale") or "") if (values.get("locale") or "") in ("en", "ru") else "",
+        query_id=_query(services, login, values.get("query")),
     )
+
+
+def _query(services: Services, login: str, chosen: str | None) -> int | None:
+    """A saved query the person may use, by its number; none chosen is none."""
+    if not chosen:
+        return None
+    if not any(str(q.id) == chosen for q in services.finder.saved_queries(login)):
+        raise InputError(_("Choose one of your saved queries."), {"query": _("Choose one of your saved queries")})
+    return int(chosen)
 
 
 def _assignee(services: Services, login: str, values: Mapping[str, str | None]) -> int | None:
@@ -299,6 +317,7 @@ def describe(s: Subscription) -> str:
     filters = [
         _("tracker {id}", id=s.tracker_id) if s.tracker_id else "",
         _("priority {id}", id=s.priority_id) if s.priority_id else "",
+        _("saved query {id}", id=s.query_id) if s.query_id else "",
     ]
     filters += [_("assignee set") if s.assignee_id else "", _("open only") if s.open_only else ""]
     filters += [_("replies become notes") if s.sync_replies else ""]

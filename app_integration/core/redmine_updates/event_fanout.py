@@ -9,6 +9,7 @@ Nothing is posted that its reader could not see in Redmine:
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ _MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.@-]+)")
 _MENTION_TAIL = ".@-"
 # A note written from a thread reply ends with the reply's permalink (…/_redirect/pl/<post id>).
 _CITED_POST = re.compile(r"/pl/([a-z0-9]{26})\b")
+QUERY_LOOK_BACK = dt.timedelta(hours=1)  # a cycle's events are minutes old; a catch-up's are read from here
 _REASONS: dict[PersonalKind, str] = {
     "mentions": N_("you were mentioned"),
     "assigned": N_("it is assigned to you"),
@@ -51,6 +53,18 @@ class FanOutCycle:
     subscriptions: list[Subscription] | None = None
     skipped: dict[str, str] = field(default_factory=dict)  # login -> why Redmine would not act as it
     fine: set[str] = field(default_factory=set)
+    in_queries: dict[tuple[str, int], frozenset[int]] = field(default_factory=dict)  # (login, query) -> tickets
+
+    def in_query(self, login: str, query_id: int, event: IssueEvent) -> bool:
+        """Whether the owner's saved query finds the event's ticket: the query's tickets updated lately, read
+        once per cycle and owner, as the owner (a query they may no longer use finds nothing)."""
+        if (login, query_id) not in self.in_queries:
+            finder = self.services.finder
+            query = next((q for q in finder.saved_queries(login) if q.id == query_id), None)
+            since = (event.issue.updated_on or dt.datetime.now(dt.UTC)) - QUERY_LOOK_BACK
+            found = finder.recently_in_query(login, query, since) if query else frozenset()
+            self.in_queries[(login, query_id)] = found
+        return event.issue.id in self.in_queries[(login, query_id)]
 
     def sees(self, login: str, event: IssueEvent) -> bool:
         """A locked or missing account (or a refused personal key) sees nothing: it costs only its own
@@ -134,6 +148,8 @@ def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]
             continue
         login = cycle.login_of(subscription.owner_id)
         if login is None or not cycle.sees(login, event):
+            continue
+        if subscription.query_id and not cycle.in_query(login, subscription.query_id, event):
             continue
         if sensitive is None:  # not for every reader of a public channel (core/privacy.py); asked once an event
             sensitive = not everyone_may_see(services, event.issue, "O")
