@@ -185,15 +185,16 @@ class _RunningBridge:
         self._runner = NotificationRunner(self._bridge, poll_seconds=1.0).start()
 
     def digest(self) -> None:
-        """The morning digest as the leader sends it, with everyone's digest time moved to midnight, every day:
-        a demo cannot wait for nine o'clock."""
+        """Tomorrow's morning digest, as the leader will send it (today's went out when the feed started), with
+        everyone's digest time moved to midnight, every day: a demo cannot wait for nine o'clock."""
         from app_integration.core.redmine_updates.due_reminders import remind_due
 
         notes = self._bridge.notifications
         for link in self._bridge.services.people.all_links():
             prefs = notes.prefs(link.chat_user_id)
             notes.save_prefs(link.chat_user_id, dataclasses.replace(prefs, reminder_time=dt.time(0, 0), weekends=True))
-        remind_due(self._bridge.services, dt.datetime.now(dt.UTC))
+        tomorrow = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(0, 30), dt.UTC)
+        remind_due(self._bridge.services, tomorrow)
 
     def __exit__(self, *_: object) -> None:
         if self._runner is not None:
