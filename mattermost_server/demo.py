@@ -189,10 +189,9 @@ class _RunningBridge:
         everyone's digest time moved to midnight, every day: a demo cannot wait for nine o'clock."""
         from app_integration.core.redmine_updates.due_reminders import remind_due
 
-        notes = self._bridge.notifications
+        notes, midnight = self._bridge.notifications, {"reminder_time": dt.time(0, 0), "weekends": True}
         for link in self._bridge.services.people.all_links():
-            prefs = notes.prefs(link.chat_user_id)
-            notes.save_prefs(link.chat_user_id, dataclasses.replace(prefs, reminder_time=dt.time(0, 0), weekends=True))
+            notes.save_prefs(link.chat_user_id, dataclasses.replace(notes.prefs(link.chat_user_id), **midnight))
         tomorrow = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(0, 30), dt.UTC)
         remind_due(self._bridge.services, tomorrow)
 

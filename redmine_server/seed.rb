@@ -31,7 +31,7 @@ def seed_project(identifier, name, is_public:)
   project.name = name
   project.is_public = is_public
   project.trackers = Tracker.sorted.to_a
-  project.enabled_module_names = %w[issue_tracking time_tracking wiki]
+  project.enabled_module_names = %w[issue_tracking time_tracking wiki news]
   project.save!
   project
 end

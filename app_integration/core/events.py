@@ -10,6 +10,11 @@ from app_integration.core.models import Issue, Ref
 
 EventKind = Literal["created", "status", "assignee", "priority", "due_date", "note", "fields"]
 EVENT_KINDS: tuple[EventKind, ...] = ("created", "status", "assignee", "priority", "due_date", "note", "fields")
+# What else of a project a subscription may take (off unless chosen): read apart from tickets
+# (core/redmine_updates/project_activity.py).
+ProjectKind = Literal["news", "wiki", "versions", "time"]
+PROJECT_KINDS: tuple[ProjectKind, ...] = ("news", "wiki", "versions", "time")
+SUBSCRIBABLE: tuple[EventKind | ProjectKind, ...] = (*EVENT_KINDS, *PROJECT_KINDS)
 # A custom field's change is a detail named "cf:<field id>" (Redmine's property "cf"), with the field's name.
 CUSTOM_FIELD = "cf:"
 # Journal detail names that make an event, as Redmine names the attributes.
@@ -160,7 +165,7 @@ class Subscription:
     owner_id: str  # the Mattermost user id that subscribed; their Redmine view decides what is posted
     project_id: int
     project_name: str
-    events: frozenset[EventKind] = frozenset(EVENT_KINDS)
+    events: frozenset[EventKind | ProjectKind] = frozenset(EVENT_KINDS)
     with_subprojects: bool = True
     tracker_id: int | None = None
     priority_id: int | None = None

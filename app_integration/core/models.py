@@ -148,6 +148,20 @@ class FoundPage:
 
 
 @dataclass(frozen=True)
+class ProjectItem:
+    """Something of a project other than a ticket, as Redmine shows it: a news item, a wiki page's new version,
+    a released version or a time entry. `key` names it once and for all (the outbox's key)."""
+
+    key: str
+    kind: str  # news, wiki, versions or time
+    title: str
+    url: str
+    when: dt.datetime
+    author: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class SavedQuery:
     """An issue query saved in Redmine that the person may use; a project's own is run within its project."""
 

@@ -22,6 +22,7 @@ from app_integration.core.models import (
     LinkMethod,
     OutsiderView,
     Project,
+    ProjectItem,
     SavedQuery,
     Upload,
     UserLink,
@@ -107,6 +108,15 @@ class Finder(Protocol):
     def recently_in_query(self, login: str, query: SavedQuery, since: dt.datetime) -> frozenset[int]:
         """The query's tickets updated since then, as the person sees them (a few pages at most)."""
         ...
+
+
+class ProjectActivity(Protocol):
+    """A project's news, wiki pages, versions and time entries, as a login sees them (None: as anyone, with no
+    login at all)."""
+
+    def items_since(
+        self, login: str | None, project_id: int, kinds: frozenset[str], since: dt.datetime
+    ) -> list[ProjectItem]: ...
 
 
 class FieldCatalog(Protocol):

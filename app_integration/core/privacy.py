@@ -15,6 +15,9 @@ sent or assumed.
    the person; a private note carries no files, because Redmine shows a ticket's attachments to everyone who
    sees the ticket.
 4. **A DM between the bot and its person is that person's own**: it shows what they may see.
+5. **A project's news, wiki pages, versions and time go into a public channel only when Redmine shows them to
+   anyone**: the same list read with no login at all holds the item. A private channel hears what the
+   subscription's owner may see (rule 2).
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ def readers_may_see_project(view: OutsiderView, channel_kind: str | None) -> boo
     if channel_kind is None or not view.project_public or view.non_members not in SEES_PUBLIC_TICKETS:
         return False
     return not (channel_kind == "O" and view.anonymous_allowed and view.anonymous not in SEES_PUBLIC_TICKETS)
+
+
+def everyone_may_read(item_key: str, anyones: frozenset[str], channel_kind: str | None) -> bool:
+    """Rule 5: an item of a project (not a ticket) for a channel of this kind, given the keys of what Redmine
+    showed with no login. A channel that is not public hears what its subscription's owner saw."""
+    if channel_kind is None:
+        return False
+    return channel_kind != "O" or item_key in anyones
 
 
 def readers_may_see(view: OutsiderView, issue: Issue, channel_kind: str | None) -> bool:

@@ -23,6 +23,7 @@ from app_integration.core.ports import (
     NotificationStore,
     Outbox,
     Outsiders,
+    ProjectActivity,
     Sealer,
     TicketDesk,
     UserDirectory,
@@ -48,6 +49,7 @@ class Services:
     outsiders: Outsiders  # what people outside a project may see of it (core/privacy.py decides with it)
     fields: FieldCatalog  # what a ticket in a project asks: custom fields, trackers' fields, versions
     finder: Finder  # Redmine's search and saved queries, as the person
+    activity: ProjectActivity  # a project's news, wiki, versions and time, for subscriptions
     list_limit: int = 50
     today: Callable[[], dt.date] = field(default=dt.date.today)
     connect_by_email: bool = True

@@ -54,6 +54,8 @@ EXPECTED = {
     "bridge_listener_reconnects": (),
     "bridge_listener_resumes": ("how",),
     "bridge_listener_backfilled_posts": (),
+    "bridge_web_work_waiting": (),
+    "bridge_web_work_refused": (),
 }
 
 

@@ -179,6 +179,7 @@ def services(
         outsiders=FakeOutsiders(),
         fields=BareFields(),
         finder=Unused("finder"),  # type: ignore[arg-type]
+        activity=Unused("activity"),  # type: ignore[arg-type]
         list_limit=50,
         today=lambda: dt.date(2026, 11, 22),
     )

@@ -20,6 +20,7 @@ from app_integration.core.errors import BridgeError
 from app_integration.core.redmine_updates.change_feed import poll_once
 from app_integration.core.redmine_updates.due_reminders import remind_due
 from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.redmine_updates.project_activity import poll_project_activity
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,6 +86,8 @@ class NotificationRunner:
         with counting() as tally:
             report = self._guarded("feed", lambda: poll_once(self._bridge.services, self._bridge.store))
         metrics.FEED_SECONDS.observe(time.perf_counter() - started)
+        services, state, now = self._bridge.services, self._bridge.store, dt.datetime.now(dt.UTC)
+        self._guarded("project activity", lambda: poll_project_activity(services, state, now))
         metrics.FEED_CALLS.observe(tally.round_trips)
         if report is None:
             return

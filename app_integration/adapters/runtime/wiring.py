@@ -11,6 +11,7 @@ from app_integration.adapters.redmine.finder import RedmineFinder
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.http_engine import bound_calls
 from app_integration.adapters.redmine.outsiders import RedmineOutsiders
+from app_integration.adapters.redmine.project_activity import RedmineProjectActivity
 from app_integration.adapters.redmine.ticket_desk import RedmineTickets
 from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.adapters.redmine.uploads import RedmineAttachments
@@ -80,6 +81,7 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         attachments=RedmineAttachments(gateway),
         fields=catalog,
         finder=RedmineFinder(gateway, settings.redmine_cache_ttl),
+        activity=RedmineProjectActivity(gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout)),
         outsiders=RedmineOutsiders(
             gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout), settings.redmine_cache_ttl
         ),

@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 
 from app_integration.adapters.store.state_store import upsert
 from app_integration.core.events import (
-    EVENT_KINDS,
     PERSONAL_KINDS,
+    SUBSCRIBABLE,
     ChannelDefaults,
     DigestState,
     NotificationPrefs,
@@ -300,7 +300,7 @@ def _row(s: Subscription) -> dict[str, Any]:
         "owner_id": s.owner_id,
         "project_id": s.project_id,
         "project_name": s.project_name,
-        "events": ",".join(k for k in EVENT_KINDS if k in s.events),
+        "events": ",".join(k for k in SUBSCRIBABLE if k in s.events),
         "with_subprojects": s.with_subprojects,
         "tracker_id": s.tracker_id,
         "priority_id": s.priority_id,
@@ -318,7 +318,7 @@ def _subscription(row: Any) -> Subscription:
         owner_id=str(row.owner_id),
         project_id=int(row.project_id),
         project_name=str(row.project_name),
-        events=frozenset(k for k in EVENT_KINDS if k in str(row.events).split(",")),
+        events=frozenset(k for k in SUBSCRIBABLE if k in str(row.events).split(",")),
         with_subprojects=bool(row.with_subprojects),
         tracker_id=row.tracker_id,
         priority_id=row.priority_id,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from app_integration.core.chat_commands.project_access import project_choices
 from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.errors import BridgeError, InputError, NotFound, PermissionDenied
-from app_integration.core.events import EVENT_KINDS, EventKind, Subscription
+from app_integration.core.events import SUBSCRIBABLE, EventKind, ProjectKind, Subscription
 from app_integration.core.formatting import plain
 from app_integration.core.i18n import N_, _, speaking
 from app_integration.core.idempotency import run_once
@@ -32,6 +32,12 @@ EVENT_LABELS: dict[EventKind, str] = {
     "due_date": N_("Due date changes"),
     "note": N_("Comments"),
     "fields": N_("Custom field changes"),
+}
+PROJECT_LABELS: dict[ProjectKind, str] = {
+    "news": N_("The project's news"),
+    "wiki": N_("Wiki page changes"),
+    "versions": N_("Released versions"),
+    "time": N_("Time logged"),
 }
 
 
@@ -58,7 +64,7 @@ def subscribe(services: Services, context: CommandContext) -> Reply:
         FormField("subprojects", _("With subprojects"), "bool", default=flag[current.with_subprojects]),
         *(
             FormField(f"event_{kind}", _(label), "bool", default=flag[kind in current.events])
-            for kind, label in EVENT_LABELS.items()
+            for kind, label in (*EVENT_LABELS.items(), *PROJECT_LABELS.items())
         ),
         FormField(
             "tracker",
@@ -190,7 +196,7 @@ def _from_values(services: Services, context: CommandContext, values: Mapping[st
     if kind == "O" and not channel_may_hear_project(services, project.id, kind):
         problem = _("Redmine does not let everyone see this project's tickets: they go only to a private channel")
         raise InputError(problem + ".", {"projects": problem})
-    events = frozenset(k for k in EVENT_KINDS if _on(values.get(f"event_{k}")))
+    events = frozenset(k for k in SUBSCRIBABLE if _on(values.get(f"event_{k}")))
     if not events:
         raise InputError(
             _("Choose at least one kind of event."), {"event_created": _("Choose at least one kind of event")}
@@ -313,7 +319,8 @@ def _editable(services: Services, context: CommandContext, argument: str) -> Sub
 
 
 def describe(s: Subscription) -> str:
-    events = ", ".join(_(EVENT_LABELS[k]).lower() for k in EVENT_KINDS if k in s.events)
+    labels = dict((*EVENT_LABELS.items(), *PROJECT_LABELS.items()))
+    events = ", ".join(_(labels[k]).lower() for k in SUBSCRIBABLE if k in s.events)
     filters = [
         _("tracker {id}", id=s.tracker_id) if s.tracker_id else "",
         _("priority {id}", id=s.priority_id) if s.priority_id else "",

@@ -130,6 +130,9 @@ def _deliver(chat: Chat, notes: NotificationStore, delivery: Delivery) -> None:
         chat.post(chat.direct_channel(delivery.direct_to), ChatMessage(text=delivery.text), once=once)
         return
     channel = delivery.target
+    if not delivery.issue_id:  # a project's news, wiki page, version or time: a post of its own, no thread
+        chat.post(channel, ChatMessage(text=delivery.text), once=once)
+        return
     if delivery.sensitive and chat.channel_kind(channel, fresh=True) in ("O", None):
         # Made public (or deleted) since the event was fanned out: what only members could see stays out.
         raise PermissionDenied("the channel is public now; the event is not for everyone")
