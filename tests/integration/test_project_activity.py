@@ -5,6 +5,7 @@ public channel only what Redmine shows with no login (core/privacy.py, rule 5)."
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 import uuid
 from typing import Any
@@ -14,6 +15,7 @@ from app_integration.core.events import Subscription
 from app_integration.core.redmine_updates.outbox_delivery import deliver_due
 from app_integration.core.redmine_updates.project_activity import poll_project_activity
 from tests.integration.feed_support import Redmine, channel_named, texts
+from tests.waiting import wait_for
 
 
 def poll(bridge: Bridge) -> int:
@@ -61,3 +63,25 @@ def test_wiki_versions_and_time_reach_the_channels_that_chose_them(
         assert team.count(said) == 1, (said, team)
     assert f"[{page}](" in town and hidden not in town  # the secret project's page is not for everyone
     assert "Soakpage" not in team  # what was there before the bridge began listening is not replayed
+
+
+def test_a_redmine_7_webhook_brings_a_wiki_change_before_any_poll(
+    feed_bridge: Bridge, emulator: Any, rm: Redmine
+) -> None:
+    from tests.integration.test_redmine_webhooks import PAYLOADS, hook_client, signed
+
+    tag = uuid.uuid4().hex[:8]
+    alice = emulator.user("alice")["id"]
+    demo = feed_bridge.gateway.project("alice", "demo").id
+    channel = channel_named(emulator, f"wiki-{tag}", kind="P")
+    feed_bridge.notifications.add_subscription(Subscription(channel, alice, demo, "Demo", events=frozenset({"wiki"})))
+    page = f"Hooked{tag}"
+    rm._call("alice", "PUT", f"/projects/demo/wiki/{page}.json", {"wiki_page": {"text": "h1. Pushed"}})
+    payload = json.loads((PAYLOADS / "wiki_page.updated.json").read_text())
+    payload["data"]["wiki_page"].update(title=page, project={"id": demo, "name": "Demo"})
+    body = json.dumps(payload).encode()
+    assert hook_client(feed_bridge).post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 202
+    key = f"wiki:{demo}:{page}:1"
+    wait_for(lambda: feed_bridge.outbox.has_delivery(key, channel))
+    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
+    assert sum(f"[{page}](" in text for text in texts(emulator, channel)) == 1

@@ -78,8 +78,8 @@ def test_webhooks_without_a_valid_signature_are_refused(bridge: Bridge) -> None:
     assert client.post("/webhooks/redmine", data=tampered, headers=signed(body)).status_code == 401
     junk = b"[1, 2"
     assert client.post("/webhooks/redmine", data=junk, headers=signed(junk)).status_code == 400
-    news = json.dumps({"type": "news.created", "data": {"news": {"id": 1}}}).encode()
-    answer = client.post("/webhooks/redmine", data=news, headers=signed(news))
+    user = json.dumps({"type": "user.created", "data": {"user": {"id": 1}}}).encode()
+    answer = client.post("/webhooks/redmine", data=user, headers=signed(user))
     assert (answer.status_code, answer.get_json()) == (202, {"status": "ignored"})
     assert bridge.outbox.outbox_states() == {}
 

@@ -41,6 +41,20 @@ def poll_project_activity(services: Services, state: StateStore, now: dt.datetim
             state.save_state(STARTED, now.isoformat())
         return 0
     since = max(dt.datetime.fromisoformat(saved) - OVERLAP, dt.datetime.fromisoformat(started))
+    queued = _queue(services, subscribed, since)
+    # Only once everything is in the outbox: a cycle that Redmine cut short is read again from the same point.
+    state.save_state(CURSOR, now.isoformat())
+    return queued
+
+
+def enqueue_pushed_activity(services: Services, project_id: int, kind: str, now: dt.datetime) -> int:
+    """A Redmine 7 webhook said a project's news, wiki page, version or time changed: that project's
+    subscriptions that chose it read it now, as the poll would (the outbox keeps either from posting twice)."""
+    subscribed = [s for s in services.notifications.subscriptions() if s.project_id == project_id and kind in s.events]
+    return _queue(services, subscribed, now - OVERLAP) if subscribed else 0
+
+
+def _queue(services: Services, subscribed: list[Subscription], since: dt.datetime) -> int:
     seen: dict[tuple[str | None, int, frozenset[str]], list[ProjectItem]] = {}
     queued = 0
     for subscription in subscribed:
@@ -60,8 +74,6 @@ def poll_project_activity(services: Services, state: StateStore, now: dt.datetim
             _delivery(services, subscription, item) for item in items if everyone_may_read(item.key, anyones, kind)
         ]
         queued += services.outbox.enqueue(deliveries)
-    # Only once everything is in the outbox: a cycle that Redmine cut short is read again from the same point.
-    state.save_state(CURSOR, now.isoformat())
     return queued
 
 
