@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 SRC := app_integration mattermost_server tests benchmarks imgs
 
-.PHONY: demo test test-lowest lint fmt run bench soak imgs catalogs redmine redmine-stop redmine-prod clean venv
+.PHONY: demo test unit test-lowest lint fmt run bench soak imgs catalogs redmine redmine-stop redmine-prod clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ test: venv lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 	@$(MAKE) --no-print-directory test-lowest
+
+# The quick path: the unit tests alone (no Redmine, no root, no database server), in under a minute.
+unit: venv
+	@$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 # The declared floors, proven: a resolver that picks the lowest allowed version of every direct dependency
 # (uv's lowest-direct) installs them into a venv of their own, and the unit tests run there.
