@@ -27,9 +27,11 @@ fmt: venv
 	$(BIN)/ruff check --fix $(SRC)
 	$(BIN)/ruff format $(SRC)
 
-# pytest exits 5 when it collected no test: that must fail, never pass silently.
+# pytest exits 5 when it collected no test: that must fail, never pass silently. The servers the tests start
+# (Redmine instances, PostgreSQL) are stopped afterwards, unless they were running before.
 test: venv lint
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@tests/services.sh snapshot .services-before; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; tests/services.sh restore .services-before; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 	@$(MAKE) --no-print-directory test-lowest
 
