@@ -178,10 +178,9 @@ class PostListener:
 
     # State -----------------------------------------------------------------------
     def _last_post_at(self) -> int:
-        """Where the last post handled was, by any process: its claim keeps its time. (Before the claims kept
-        it, the listener saved it under STATE_KEY: an upgraded store starts from there.) No connection is kept:
-        it is this process's own, and a takeover resuming a dead leader's connection would meet a server that
-        sends it no hello."""
+        """Where the last post handled was, by any process: its claim keeps its time, and STATE_KEY what a
+        store written by an older version holds. No connection is kept: it is this process's own, and a
+        takeover resuming a dead leader's connection would meet a server that sends it no hello."""
         raw = self._bridge.store.load_state(STATE_KEY)
         saved = int(json.loads(raw).get("last_post_at", 0)) if raw else 0
         return max(saved, self.fence.last_post_at())
