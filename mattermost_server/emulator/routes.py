@@ -13,7 +13,7 @@ from mattermost_server.emulator.dialogs import dialog_problems
 from mattermost_server.emulator.ids import new_id, now_ms
 
 if TYPE_CHECKING:
-    from mattermost_server.emulator.server import MattermostEmulator
+    from mattermost_server.emulator.server_state import ServerState
 
 POST_MESSAGE_MAX_RUNES = 16383  # model/post.go PostMessageMaxRunesV2
 PENDING_POST_IDS_TTL = 30.0  # app/post.go pendingPostIDsCacheTTL
@@ -37,7 +37,7 @@ def denied(permission: str) -> Response:
     )
 
 
-def routes(app: Flask, em: MattermostEmulator) -> None:
+def routes(app: Flask, em: ServerState) -> None:
     @app.get("/api/v4/config/client")
     def client_config() -> Any:
         if request.args.get("format") != "old":  # api4/config.go: only the old format is implemented

@@ -10,10 +10,10 @@ from flask import Flask, Response, jsonify
 from mattermost_server.emulator.routes import denied, error
 
 if TYPE_CHECKING:
-    from mattermost_server.emulator.server import MattermostEmulator
+    from mattermost_server.emulator.server_state import ServerState
 
 
-def file_routes(app: Flask, em: MattermostEmulator) -> None:
+def file_routes(app: Flask, em: ServerState) -> None:
     def readable(file_id: str) -> tuple[dict[str, Any], bytes] | Response:
         """getFile and getFileInfo: the creator, or read_channel on the channel of the file's post."""
         found = em.files.get(file_id)
