@@ -9,6 +9,9 @@ import os
 import platform
 import socket
 import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,3 +80,17 @@ def provision(instance: str) -> RedmineUnderTest:
     label = f"Redmine {values['REDMINE_VERSION'].split('.stable')[0]} on {values.get('REDMINE_SERVER', '?')}"
     seed = json.loads(values.get("SEED_JSON", "{}"))
     return RedmineUnderTest(label, values["REDMINE_URL"], values["REDMINE_ADMIN_KEY"], seed)
+
+
+def open_loop(total: int, rate: float, one: Callable[[int, float], None], workers: int = 128) -> float:
+    """Calls `one(i, due)` for request i at t0 + i/rate on a pool, whether or not the earlier ones have
+    answered; the seconds it took, from t0 to the last answer."""
+    start = time.perf_counter() + 0.1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i in range(total):
+            due = start + i / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            pool.submit(one, i, due)
+    return time.perf_counter() - start

@@ -15,7 +15,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from app_integration.core.commands import dispatch
 from app_integration.core.models import ChatMessage, ChatUser, CommandContext, Reply
 from app_integration.core.settings import Settings
 from benchmarks.daily_bench import daily_counts
+from benchmarks.sandbox import open_loop
 from mattermost_server.emulator.sample_files import png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,15 +240,7 @@ def constant_rate(
         with lock:
             results.append((time.perf_counter() - due, ok))
 
-    start = time.perf_counter() + 0.1
-    with ThreadPoolExecutor(max_workers=128) as pool:
-        for i in range(total):
-            due = start + i / rate
-            pause = due - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            pool.submit(one, due, urls[i % len(urls)])
-    elapsed = time.perf_counter() - start
+    elapsed = open_loop(total, rate, lambda i, due: one(due, urls[i % len(urls)]))
     latencies = [latency for latency, ok in results if ok]
     overheads = [max(0.0, latency - redmine_floor) for latency in latencies]
     return LoadResult(
