@@ -38,7 +38,7 @@ def digest_calls(bridge_factory: Callable[[], Bridge]) -> tuple[int, int]:
     for _round in range(2):
         bridge = bridge_factory()
         bridge.users.sync_map(bridge.chat)
-        links = bridge.services.people.all_links()
+        links = bridge.services.store.all_links()
         for link in links:  # everyone's digest due now, whatever the day and hour the benchmark runs at
             prefs = bridge.notifications.prefs(link.chat_user_id)
             bridge.notifications.save_prefs(

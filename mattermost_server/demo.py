@@ -190,7 +190,7 @@ class _RunningBridge:
         from app_integration.core.redmine_updates.due_reminders import remind_due
 
         notes, midnight = self._bridge.notifications, {"reminder_time": dt.time(0, 0), "weekends": True}
-        for link in self._bridge.services.people.all_links():
+        for link in self._bridge.services.store.all_links():
             notes.save_prefs(link.chat_user_id, dataclasses.replace(notes.prefs(link.chat_user_id), **midnight))
         tomorrow = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(0, 30), dt.UTC)
         remind_due(self._bridge.services, tomorrow)

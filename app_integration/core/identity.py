@@ -30,18 +30,18 @@ def _now() -> dt.datetime:
 
 
 class Directory:
-    """Implements the UserDirectory port over the store's links and the operator's map."""
+    """Implements the AccountLinks port (who is who) over the links in the store and the operator's map."""
 
     def __init__(
         self,
-        links: LinkStore,
+        store: LinkStore,
         operator_map: UserDirectory,
         tracker: IssueTracker,
         sealer: Sealer | None = None,
         chat: Chat | None = None,
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
-        self._links = links
+        self._store = store
         self._map = operator_map
         self._tracker = tracker
         self._sealer = sealer
@@ -53,7 +53,7 @@ class Directory:
         """The login's own API key, where its person linked one. In someone's command or post, only that
         person's own link counts; outside one (the feed, reminders), the login's link that holds a key."""
         actor = acting_for.get()
-        link = self._links.link_for(actor) if actor else self._links.link_for_login(login, with_key=True)
+        link = self._store.link_for(actor) if actor else self._store.link_for_login(login, with_key=True)
         if link is None or link.redmine_login != login or not link.sealed_key or self._sealer is None:
             return None
         return self._sealer.open(link.sealed_key)
@@ -61,8 +61,8 @@ class Directory:
     def key_refused(self, login: str) -> None:
         """Redmine refused a personal key: the link goes, and its person hears so once, not once per call."""
         with self._refusals:
-            link = self._links.link_for_login(login)
-            if link is None or link.method != "key" or not self._links.remove_link(link.chat_user_id):
+            link = self._store.link_for_login(login)
+            if link is None or link.method != "key" or not self._store.remove_link(link.chat_user_id):
                 return
         log.warning("identity: Redmine refused %s's personal key; unlinked", link.chat_user_id)
         if self._chat is not None:
@@ -78,14 +78,14 @@ class Directory:
         link = self.link_of(user)
         if link is None:
             if user.id:
-                self._links.note_unlinked(user)
+                self._store.note_unlinked(user)
             return None
         return link.redmine_login
 
     def link_of(self, user: ChatUser) -> UserLink | None:
         """The user's link, claiming the operator's map entry for their username the first time."""
         if user.id:
-            link = self._links.link_for(user.id)
+            link = self._store.link_for(user.id)
             if link is not None:
                 return self._as_mapped_now(link) if link.method == "map" else link
         return self._claim_from_map(user)
@@ -97,28 +97,28 @@ class Directory:
         login = self._map.redmine_login(claimed_as)
         if login == link.redmine_login:
             return link
-        self._links.remove_link(link.chat_user_id)
+        self._store.remove_link(link.chat_user_id)
         return None if login is None else self._claim_from_map(claimed_as)
 
     def entries(self) -> Sequence[tuple[str, str]]:
         return self._map.entries()
 
     def chat_user_for(self, redmine_user_id: int) -> str | None:
-        return self._links.chat_user_for(redmine_user_id)
+        return self._store.chat_user_for(redmine_user_id)
 
     def link(
         self, user: ChatUser, redmine_user_id: int, login: str, method: LinkMethod, sealed_key: str | None = None
     ) -> UserLink:
         """One Redmine account, one person: a link to an account someone else holds is refused, and they hear
         of the attempt."""
-        holder = self._links.chat_user_for(redmine_user_id)
+        holder = self._store.chat_user_for(redmine_user_id)
         if holder is not None and holder != user.id:
             self._tell_holder(holder, login, user)
             raise AccountTaken(
                 _("That Redmine account is linked to another Mattermost account already; its owner has been told.")
             )
         link = UserLink(user.id, redmine_user_id, login, method, self._clock(), sealed_key=sealed_key)
-        self._links.save_link(link)
+        self._store.save_link(link)
         log.info("identity: %s linked to Redmine user %s by %s", user.id, redmine_user_id, method)
         return link
 
@@ -140,7 +140,7 @@ class Directory:
             log.warning("identity: could not tell %s of the refused link", holder)
 
     def unlink(self, user: ChatUser) -> bool:
-        return self._links.remove_link(user.id)
+        return self._store.remove_link(user.id)
 
     def sync_map(self, chat: Chat) -> None:
         """Resolves every map entry to its user's id now, so a rename before first use loses nothing."""
@@ -162,7 +162,7 @@ class Directory:
         login = self._map.redmine_login(user)
         if login is None or not user.id:
             return None
-        claimed = self._links.map_claim(user.username)
+        claimed = self._store.map_claim(user.username)
         if claimed is not None and claimed.chat_user_id != user.id:
             log.warning(
                 "identity: @%s's map entry belongs to an earlier holder of that name; not linked", user.username
@@ -172,5 +172,5 @@ class Directory:
         if account is None:
             return UserLink(user.id, 0, login, "map", self._clock(), map_username=user.username)  # not kept
         link = UserLink(user.id, account.id, account.login, "map", self._clock(), map_username=user.username)
-        self._links.save_link(link)
+        self._store.save_link(link)
         return link

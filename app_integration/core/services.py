@@ -17,17 +17,15 @@ from app_integration.core.ports import (
     Chat,
     FieldCatalog,
     Finder,
-    IdempotencyStore,
     IssueTracker,
-    LinkStore,
     NotificationStore,
     Outbox,
     Outsiders,
     ProjectActivity,
     Sealer,
     TicketDesk,
-    UserDirectory,
 )
+from app_integration.core.store_ports import BridgeState
 
 
 @dataclass
@@ -36,14 +34,12 @@ class Services:
 
     tracker: IssueTracker
     chat: Chat
-    users: UserDirectory
-    store: IdempotencyStore
-    links: AccountLinks  # self-service linking
+    users: AccountLinks  # who is who: the operator's map and the links people made themselves
+    store: BridgeState  # form submissions kept once, and who is who by Mattermost user id
     sealer: Sealer  # personal API keys, encrypted at rest (`available` is False without LINK_ENCRYPTION_KEYS)
     feed: ChangeFeed  # Redmine's changes back into the chat
     notifications: NotificationStore
     outbox: Outbox
-    people: LinkStore  # who is who, by Redmine user id: for mentions and personal DMs
     desk: TicketDesk  # one ticket's card and its actions
     attachments: Attachments  # files into Redmine
     outsiders: Outsiders  # what people outside a project may see of it (core/privacy.py decides with it)

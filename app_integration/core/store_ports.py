@@ -159,3 +159,7 @@ class Sealer(Protocol):
     def seal(self, secret: str) -> str: ...
 
     def open(self, sealed: str) -> str: ...
+
+
+class BridgeState(IdempotencyStore, LinkStore, Protocol):
+    """The bridge's own store as the use cases see it: form submissions kept once, and who is who by user id."""

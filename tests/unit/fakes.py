@@ -168,12 +168,10 @@ def services(
         chat=chat or FakeChat(),
         users=StaticUserMap(dict(mapping)),
         store=MemoryStore(),
-        links=Unused("links"),  # type: ignore[arg-type]
         sealer=Unused("sealer"),  # type: ignore[arg-type]
         feed=Unused("feed"),  # type: ignore[arg-type]
         notifications=NoChannelDefaults("notifications"),  # type: ignore[arg-type]
         outbox=Unused("outbox"),  # type: ignore[arg-type]
-        people=Unused("people"),  # type: ignore[arg-type]
         desk=Unused("desk"),  # type: ignore[arg-type]
         attachments=Unused("attachments"),  # type: ignore[arg-type]
         outsiders=FakeOutsiders(),

@@ -71,7 +71,6 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         users=users,
         store=store,
         list_limit=settings.ticket_list_limit,
-        links=users,
         sealer=vault,
         connect_by_email=settings.connect_by_email,
         connect_by_key=settings.connect_by_key and vault.available,
@@ -87,7 +86,6 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         ),
         notifications=notifications,
         outbox=outbox,
-        people=store,
         default_locale=settings.default_locale,
     )
     return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault, notifications, outbox)

@@ -21,7 +21,7 @@ KEY_FIELD = "api_key"
 
 
 def connect(services: Services, context: CommandContext) -> Reply:
-    link = services.links.link_of(context.user)
+    link = services.users.link_of(context.user)
     if link is not None and link.redmine_user_id:
         return Reply(
             text=_("You are already linked: {describe} Use `disconnect` first to change it.", describe=describe(link))
@@ -52,7 +52,7 @@ def connect_email_confirm(services: Services, context: CommandContext) -> Reply:
     account = _email_match(services, context)
     if str(account.id) != context.argument.strip():
         raise BridgeError(_("Your email now matches another Redmine account. Run `connect` again."))
-    link = services.links.link(context.user, account.id, account.login, "email")
+    link = services.users.link(context.user, account.id, account.login, "email")
     return Reply(text=_("Linked: {link}", link=describe(link)))
 
 
@@ -101,12 +101,12 @@ def submit_key(services: Services, context: CommandContext) -> Reply:
         ) from None
     if not services.sealer.available:
         raise BridgeError(_("Linking by API key is off on this bridge."))
-    link = services.links.link(context.user, account.id, account.login, "key", services.sealer.seal(key))
+    link = services.users.link(context.user, account.id, account.login, "key", services.sealer.seal(key))
     return Reply(text=_("Linked: {link}", link=describe(link)))
 
 
 def disconnect(services: Services, context: CommandContext) -> Reply:
-    links = services.links
+    links = services.users
     link = links.link_of(context.user)
     if link is None or not link.redmine_user_id:
         return Reply(text=_("You are not linked to Redmine."))
@@ -132,7 +132,7 @@ def whoami(services: Services, context: CommandContext) -> Reply:
 
 def link_status(services: Services, context: CommandContext) -> str:
     """The caller's link, how it was made, and whether Redmine accepts it now."""
-    link = services.links.link_of(context.user)
+    link = services.users.link_of(context.user)
     login = link.redmine_login if link is not None else services.users.redmine_login(context.user)
     if login is None:
         return _(

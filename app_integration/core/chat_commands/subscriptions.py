@@ -149,7 +149,7 @@ def _assignee_defaults(services: Services, login: str, current: Subscription) ->
         return False, None
     if services.tracker.current_user(login).id == current.assignee_id:
         return True, None
-    people = services.people
+    people = services.store
     return False, people.chat_user_for(current.assignee_id)
 
 
@@ -181,7 +181,7 @@ def _save(services: Services, context: CommandContext) -> Reply:
 
 
 def _assignee_unshown(services: Services, existing: Subscription) -> bool:
-    people = services.people
+    people = services.store
     return existing.assignee_id is not None and people.chat_user_for(existing.assignee_id) is None
 
 

@@ -33,7 +33,7 @@ def remind_due(services: Services, now: dt.datetime) -> int:
     """Enqueues today's digest for everyone whose time has come; how many were enqueued."""
     notes = services.notifications
     enqueued = 0
-    for link in services.people.all_links():
+    for link in services.store.all_links():
         prefs = notes.prefs(link.chat_user_id)
         if not prefs.wants("reminder"):
             continue

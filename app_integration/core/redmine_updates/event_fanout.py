@@ -106,7 +106,7 @@ class FanOutCycle:
 
     def username(self, redmine_user_id: int) -> str | None:
         if redmine_user_id not in self.usernames:
-            people = self.services.people
+            people = self.services.store
             chat_id = people.chat_user_for(redmine_user_id)
             user = self.services.chat.user(chat_id) if chat_id else None
             self.usernames[redmine_user_id] = user.username if user else None
@@ -169,7 +169,7 @@ def _channel_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]
 def _personal_deliveries(cycle: FanOutCycle, event: IssueEvent) -> list[Delivery]:
     services = cycle.services
     notes = services.notifications
-    people = services.people
+    people = services.store
     names = Names(cycle.username, event.actor.id)
     deliveries = []
     for redmine_id, kind in _recipients(cycle, event).items():
@@ -219,7 +219,7 @@ def mentioned_logins(notes: str) -> list[str]:
 
 def _mentioned(cycle: FanOutCycle, notes: str) -> list[int]:
     """Redmine user ids of the linked people a note names as @login."""
-    people = cycle.services.people
+    people = cycle.services.store
     found = []
     for login in mentioned_logins(notes):
         link = people.link_for_login(login)
