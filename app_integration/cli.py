@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app_integration.core.configuration import env_file_problem, load_configuration
+from app_integration.adapters.runtime.configuration import env_file_problem, load_configuration
 from app_integration.core.settings import ENV_FILE_VARIABLE, Settings, SettingsError, env_file_path
 from app_integration.logging_setup import configure_logging
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from app_integration.adapters.runtime.configuration import load_configuration
 from app_integration.adapters.store.state_store import BridgeStore
-from app_integration.core.configuration import load_configuration
 from app_integration.core.settings import SettingsError
 from app_integration.core.user_map import user_map_from
 

@@ -8,9 +8,9 @@ import dataclasses
 import re
 
 from app_integration.core.chat_commands.custom_values import asked, value_of
+from app_integration.core.chat_commands.input_parsing import LineError, TicketLine
 from app_integration.core.errors import InputError
 from app_integration.core.i18n import _
-from app_integration.core.input_parsing import LineError, TicketLine
 from app_integration.core.tickets import CustomField, TicketFields
 
 _ASSIGNMENT = re.compile(r"^([^\s=]+)=(\S+)$")

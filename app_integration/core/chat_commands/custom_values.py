@@ -14,9 +14,9 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable, Mapping
 
+from app_integration.core.chat_commands.input_parsing import parse_date
 from app_integration.core.errors import RedmineRejected
 from app_integration.core.i18n import _
-from app_integration.core.input_parsing import parse_date
 from app_integration.core.models import FormField
 from app_integration.core.tickets import CustomField, TicketFields
 

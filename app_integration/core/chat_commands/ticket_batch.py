@@ -18,12 +18,18 @@ from dataclasses import dataclass
 
 from app_integration.core.chat_commands import batch_fields, custom_values
 from app_integration.core.chat_commands.channel_settings import channel_project
+from app_integration.core.chat_commands.input_parsing import (
+    MAX_LINES,
+    MAX_SUBJECT,
+    LineError,
+    TicketLine,
+    parse_ticket_lines,
+)
 from app_integration.core.chat_commands.project_access import assignee_problem, project_choices, project_members
 from app_integration.core.errors import BridgeError, InputError, OutcomeUnknown
 from app_integration.core.formatting import cell, fit, issue_link, issue_table, mentions
 from app_integration.core.i18n import N_, _, ngettext
 from app_integration.core.idempotency import run_once
-from app_integration.core.input_parsing import MAX_LINES, MAX_SUBJECT, LineError, TicketLine, parse_ticket_lines
 from app_integration.core.models import Account, ChatMessage, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketFields

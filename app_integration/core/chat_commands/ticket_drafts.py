@@ -8,9 +8,9 @@ import datetime as dt
 from collections.abc import Mapping
 
 from app_integration.core.chat_commands import custom_values
+from app_integration.core.chat_commands.input_parsing import parse_date, parse_hours
 from app_integration.core.errors import InputError
 from app_integration.core.i18n import _
-from app_integration.core.input_parsing import parse_date, parse_hours
 from app_integration.core.models import Choice, IssueDraft
 from app_integration.core.tickets import TicketFields
 

@@ -10,11 +10,11 @@ import datetime as dt
 import re
 from decimal import Decimal
 
+from app_integration.core.chat_commands.input_parsing import parse_date, parse_hours
 from app_integration.core.chat_commands.ticket_cards import NOT_VISIBLE
 from app_integration.core.errors import InputError, NotFound, RedmineRejected
 from app_integration.core.formatting import cell, issue_link, link
 from app_integration.core.i18n import _, number
-from app_integration.core.input_parsing import parse_date, parse_hours
 from app_integration.core.models import Choice, CommandContext, Reply
 from app_integration.core.services import Services
 from app_integration.core.tickets import TimeEntry, TimeEntryDraft

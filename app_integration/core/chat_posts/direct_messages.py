@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from app_integration.core.chat_posts.ticket_links import TicketLinker
+from app_integration.core.chat_posts.ticket_refs import find_refs
 from app_integration.core.commands import CommandRegistry, dispatch
 from app_integration.core.i18n import N_, _
 from app_integration.core.models import ChatMessage, ChatPost, CommandContext, Reply
 from app_integration.core.services import Services
-from app_integration.core.ticket_refs import find_refs
 
 NOT_UNDERSTOOD = N_("I did not understand that. Send `help` to see what I can do, or write `#t10` to get a link.")
 FORMS_ELSEWHERE = N_("Forms open from the slash command: `/integration_with_redmine {name}`.")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 
+from app_integration.core.chat_posts.ticket_refs import find_refs, markdown_link, rewrite_refs
 from app_integration.core.errors import BridgeError, EditTooLate, NotMapped, PermissionDenied
 from app_integration.core.formatting import POST_LIMIT, issue_url, plain
 from app_integration.core.i18n import _
@@ -21,7 +22,6 @@ from app_integration.core.models import ChatMessage, ChatPost, Issue
 from app_integration.core.privacy import everyone_may_see
 from app_integration.core.services import Services
 from app_integration.core.settings import LinkMode
-from app_integration.core.ticket_refs import find_refs, markdown_link, rewrite_refs
 
 log = logging.getLogger(__name__)
 CARDS_PER_POST = 3
