@@ -1,4 +1,23 @@
-"""The core's view of the outside world. Adapters implement these protocols."""
+"""The core's view of the outside world. Adapters implement these protocols (the store's are in store_ports):
+
+| Port | Adapter | File |
+|---|---|---|
+| IssueTracker | RedmineGateway | adapters/redmine/gateway.py |
+| TicketDesk | RedmineTickets | adapters/redmine/ticket_desk.py |
+| ChangeFeed | RedmineFeed | adapters/redmine/feed.py |
+| FieldCatalog | RedmineFieldCatalog | adapters/redmine/ticket_fields.py |
+| Outsiders | RedmineOutsiders | adapters/redmine/outsiders.py |
+| Attachments | RedmineAttachments | adapters/redmine/uploads.py |
+| Finder | RedmineFinder | adapters/redmine/finder.py |
+| ProjectActivity | RedmineProjectActivity | adapters/redmine/project_activity.py |
+| Chat, WebChat | MattermostChat (with FilesAndThreads) | adapters/mattermost/rest.py, rest_files.py |
+| UserDirectory, AccountLinks | Directory (the map and the links, in the core) | core/identity.py |
+| IdempotencyStore, LinkStore, StateStore (BridgeState) | BridgeStore | adapters/store/state_store.py |
+| NotificationStore | NotificationTables | adapters/store/notification_store.py |
+| Outbox | OutboxTable | adapters/store/outbox_store.py |
+| LeadFence | Fence | adapters/store/leadership.py |
+| Sealer | KeyVault | adapters/store/key_vault.py |
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import IO, Any, BinaryIO, TypeVar, cast
+from typing import IO, Any, BinaryIO, Protocol, TypeVar, cast
 
 import httpx
 from mattermostautodriver import TypedDriver
@@ -62,22 +62,25 @@ def _download(driver: TypedDriver, file_id: str, sink: IO[bytes], limit: int | N
             sink.write(chunk)
 
 
+class ChatHost(Protocol):
+    """What FilesAndThreads needs of the class it is mixed into (MattermostChat): its methods say so with a
+    self-type, instead of re-declaring them as stubs."""
+
+    def _call(self, call: Callable[[TypedDriver], T]) -> T: ...
+
+    def user(self, user_id: str) -> ChatUser | None: ...
+
+    def channel_kind(self, channel_id: str, fresh: bool = False) -> str | None: ...
+
+    def bot(self) -> ChatUser: ...
+
+    def post_from(self, raw: dict[str, Any]) -> ChatPost | None: ...
+
+
 class FilesAndThreads:
     """Mixed into MattermostChat: the part of the Chat port that brings posts into tickets."""
 
-    def _call(self, call: Callable[[TypedDriver], T]) -> T:
-        raise NotImplementedError
-
-    def user(self, user_id: str) -> ChatUser | None:
-        raise NotImplementedError
-
-    def channel_kind(self, channel_id: str, fresh: bool = False) -> str | None:
-        raise NotImplementedError
-
-    def bot(self) -> ChatUser:
-        raise NotImplementedError
-
-    def file_info(self, file_id: str) -> ChatFile | None:
+    def file_info(self: ChatHost, file_id: str) -> ChatFile | None:
         """The file's name, size and type, or None when it is gone or the bot may not read it."""
         try:
             raw = self._call(lambda d: d.files.get_file_info(checked_id(file_id)))
@@ -91,7 +94,7 @@ class FilesAndThreads:
         )
 
     @contextmanager
-    def file_stream(self, file_id: str, limit: int | None) -> Iterator[BinaryIO]:
+    def file_stream(self: ChatHost, file_id: str, limit: int | None) -> Iterator[BinaryIO]:
         """The file, streamed from Mattermost into a spool: in memory up to SPOOL_IN_MEMORY bytes, on disk past
         that, so five 50 MB files at once cost the bridge no more memory than five small ones. More than `limit`
         bytes (Redmine's limit, where known) stops the download with FileRefused."""
@@ -100,7 +103,7 @@ class FilesAndThreads:
             spool.seek(0)
             yield cast(BinaryIO, spool)
 
-    def posted_once(self, channel_id: str, once: str, since: dt.datetime) -> bool:
+    def posted_once(self: ChatHost, channel_id: str, once: str, since: dt.datetime) -> bool:
         """GET /channels/{id}/posts?since= (api4/post.go getPostsForChannel): the channel's posts changed since
         then, searched for the key's digest in their props."""
         since_ms = int(since.timestamp() * 1000)
@@ -111,7 +114,7 @@ class FilesAndThreads:
         posts = (raw or {}).get("posts") or {}
         return any((p.get("props") or {}).get(ONCE_PROP) == digest and not p.get("delete_at") for p in posts.values())
 
-    def posts_since(self, channel_id: str, since_ms: int, pages: int = 50) -> list[dict[str, Any]]:
+    def posts_since(self: ChatHost, channel_id: str, since_ms: int, pages: int = 50) -> list[dict[str, Any]]:
         """Posts changed since then, oldest first, page after page: the server gives at most 1000 at a time
         (store/sqlstore/post_store.go GetPostsSince), so a long outage in a busy channel reads on from the last
         page's newest change. The server includes deleted ones: they are left out."""
@@ -128,7 +131,7 @@ class FilesAndThreads:
         posts = [p for p in found.values() if not p.get("delete_at")]
         return sorted(posts, key=lambda p: p.get("create_at", 0))
 
-    def thread(self, post_id: str) -> list[ChatPost]:
+    def thread(self: ChatHost, post_id: str) -> list[ChatPost]:
         """Every post people wrote in the post's thread, the root first. The bot's own (its announcements, its
         links) are not the conversation, and a post it cannot attribute is left out."""
         raw = self._call(lambda d: d.posts.get_post_thread(checked_id(post_id)))
@@ -140,7 +143,7 @@ class FilesAndThreads:
         posts = [self.post_from(p) for p in ordered if not p.get("delete_at") and p.get("user_id") != bot]
         return [p for p in posts if p is not None]
 
-    def post_from(self, raw: dict[str, Any]) -> ChatPost | None:
+    def post_from(self: ChatHost, raw: dict[str, Any]) -> ChatPost | None:
         author = self.user(str(raw.get("user_id", "")))
         kind = self.channel_kind(str(raw.get("channel_id", "")))
         if raw.get("delete_at") or author is None or kind is None:
