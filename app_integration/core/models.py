@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -276,3 +277,13 @@ class UserLink:
     linked_at: dt.datetime
     map_username: str | None = None  # for the operator's map: the username the entry was resolved from
     sealed_key: str | None = None  # a personal API key, encrypted; only the key vault can open it
+
+
+# Mattermost ids, checked before any of them reaches an API path. A person can post their own dialog submission
+# or button click through Mattermost's API, so any id in a request may be anything (`me`, `../teams`): only a
+# well-formed id (26 lower-case letters and digits) is ever put into a path.
+_CHAT_ID = re.compile(r"^[a-z0-9]{26}$")
+
+
+def is_chat_id(value: object) -> bool:
+    return isinstance(value, str) and _CHAT_ID.match(value) is not None

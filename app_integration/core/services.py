@@ -25,7 +25,7 @@ from app_integration.core.ports import (
     Sealer,
     TicketDesk,
 )
-from app_integration.core.store_ports import BridgeState
+from app_integration.core.ports.store import BridgeState
 
 
 @dataclass

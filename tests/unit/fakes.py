@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app_integration.adapters.runtime.user_map import StaticUserMap
 from app_integration.core.errors import BridgeError
 from app_integration.core.events import ChannelDefaults
 from app_integration.core.models import (
@@ -23,7 +24,6 @@ from app_integration.core.models import (
 )
 from app_integration.core.services import Services
 from app_integration.core.tickets import CustomField, TicketFields
-from app_integration.core.user_map import StaticUserMap
 
 ACCOUNTS = {
     "alice": Account(5, "alice", "Alice", True),

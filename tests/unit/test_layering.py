@@ -17,7 +17,8 @@ MAX_LINES = 400
 # Each folder with its layer (lower may not import higher) and what it is. Packages on one layer are
 # siblings: a flow, or a system, that does not import its sibling.
 LAYERS: dict[str, tuple[int, str]] = {
-    "app_integration.core": (0, "the kernel every flow shares: models, ports, settings, errors, parsers"),
+    "app_integration.core": (0, "the kernel every flow shares: models, ports, settings, errors, privacy"),
+    "app_integration.core.ports": (0, "the kernel's ports: every Protocol the adapters implement"),
     "app_integration.core.chat_commands": (1, "flow 1: commands people type or click"),
     "app_integration.core.chat_posts": (1, "flow 2: what the bridge does with posts"),
     "app_integration.core.redmine_updates": (1, "flow 3: Redmine coming back into the chat"),
@@ -36,6 +37,9 @@ LAYERS: dict[str, tuple[int, str]] = {
 # flow 1's surfaces make theirs.
 ALLOWED_SIDEWAYS = {
     ("app_integration.adapters.mattermost.posts", "app_integration.adapters.mattermost.commands"),
+    # The ports are the kernel's own: they speak its models, and its services hold them.
+    ("app_integration.core", "app_integration.core.ports"),
+    ("app_integration.core.ports", "app_integration.core"),
 }
 
 
@@ -90,6 +94,27 @@ def test_no_module_imports_one_above_it_or_a_sibling_beside_it() -> None:
             elif LAYERS[there][0] == LAYERS[here][0] and there != here and (here, there) not in ALLOWED_SIDEWAYS:
                 wrong.append(f"{module} -> {target} (sideways)")
     assert len(edges) > 80 and wrong == []
+
+
+KERNEL_MOST = 12  # modules (or packages) at the kernel's top: what a newcomer reads first
+
+
+def test_the_kernel_is_small_and_each_part_of_it_is_shared() -> None:
+    """The kernel holds only what flows share: at most KERNEL_MOST modules at its top, and each is imported by
+    more than one flow or adapter (a module one flow alone uses lives in that flow)."""
+    known = modules()
+    flows = {name for name, (layer, _what) in LAYERS.items() if layer == 1}
+    top = sorted(m for m in known if m.startswith("app_integration.core.") and m.count(".") == 2 and m not in flows)
+    users: dict[str, set[str]] = {m: set() for m in top}
+    kernel_packages = {"app_integration.core", "app_integration.core.ports"}
+    for module, targets in graph().items():
+        place = package_of(module, known)
+        for target in targets:
+            part = ".".join(target.split(".")[:3])
+            if part in users and place not in kernel_packages:
+                users[part].add(place)
+    lonely = {m: sorted(places) for m, places in users.items() if len(places) < 2}
+    assert len(top) <= KERNEL_MOST and lonely == {}, (len(top), top, lonely)
 
 
 @pytest.mark.parametrize("package", [PACKAGE, ROOT / "mattermost_server"], ids=lambda p: p.name)

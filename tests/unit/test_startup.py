@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from app_integration.adapters.runtime.configuration import load_configuration
+from app_integration.adapters.runtime.user_map import user_map_from
 from app_integration.adapters.store.state_store import BridgeStore
 from app_integration.core.settings import SettingsError
-from app_integration.core.user_map import user_map_from
 
 ORIGINAL = "REDMINE_HOST=redmine\nREDMINE_PORT=3000\nADMIN_REDMINE_KEY_API=adminkey0123456789\n"
 BAD_MAP = "alice=alice\nbob=bob\n'unclosed=x\ncarol=carol\nalice=alice2\n"

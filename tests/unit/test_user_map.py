@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from app_integration.adapters.runtime.user_map import build_user_map
 from app_integration.core.models import ChatUser
 from app_integration.core.settings import Settings, SettingsError
-from app_integration.core.user_map import build_user_map
 
 
 def settings(**values: object) -> Settings:

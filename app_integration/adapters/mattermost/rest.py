@@ -27,7 +27,6 @@ from app_integration.adapters.mattermost.rest_driver import (
     translated_errors,
 )
 from app_integration.adapters.mattermost.rest_files import ONCE_PROP, RETRYING_SINCE, FilesAndThreads, once_digest
-from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.errors import (
     BridgeError,
     EmailNotVouched,
@@ -37,7 +36,7 @@ from app_integration.core.errors import (
 )
 from app_integration.core.formatting import fit
 from app_integration.core.i18n import _, locale_of
-from app_integration.core.models import ChatMessage, ChatPost, ChatUser
+from app_integration.core.models import ChatMessage, ChatPost, ChatUser, is_chat_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -20,7 +20,6 @@ from mattermostautodriver.exceptions import (
     TooManyRequests,
 )
 
-from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.errors import (
     ChatRefused,
     ChatTokenRefused,
@@ -31,6 +30,7 @@ from app_integration.core.errors import (
     PermissionDenied,
 )
 from app_integration.core.i18n import _
+from app_integration.core.models import is_chat_id
 
 log = logging.getLogger(__name__)
 # api4/post.go postPatchChecks: the 400 a patch gets past ServiceSettings.PostEditTimeLimit.

@@ -23,6 +23,7 @@ from urllib3.util.retry import Retry
 
 from app_integration.adapters import metrics
 from app_integration.adapters.redmine.call_scope import current_scope
+from app_integration.core.commands import note_write
 from app_integration.core.errors import (
     AccountUnavailable,
     BridgeError,
@@ -35,7 +36,6 @@ from app_integration.core.errors import (
     RedmineUnavailable,
 )
 from app_integration.core.i18n import N_, _
-from app_integration.core.idempotency import note_write
 
 UNAVAILABLE = N_("Redmine is unavailable right now. Try again in a minute.")
 BUSY = N_("The bridge is waiting on Redmine for many requests at once. Try again in a minute.")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from app_integration.adapters.runtime.user_map import StaticUserMap, user_map_from
 from app_integration.core.settings import Settings, SettingsError, load_settings
-from app_integration.core.user_map import StaticUserMap, user_map_from
 
 
 def env_file_problem(env_file: Path, named: bool) -> str | None:

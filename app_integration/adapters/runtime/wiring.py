@@ -15,6 +15,7 @@ from app_integration.adapters.redmine.project_activity import RedmineProjectActi
 from app_integration.adapters.redmine.ticket_desk import RedmineTickets
 from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.adapters.redmine.uploads import RedmineAttachments
+from app_integration.adapters.runtime.user_map import build_user_map
 from app_integration.adapters.store.key_vault import KeyVault
 from app_integration.adapters.store.notification_store import NotificationTables
 from app_integration.adapters.store.outbox_store import OutboxTable
@@ -24,7 +25,6 @@ from app_integration.core.commands import CommandRegistry
 from app_integration.core.identity import Directory
 from app_integration.core.services import Services
 from app_integration.core.settings import Settings
-from app_integration.core.user_map import build_user_map
 
 
 @dataclass

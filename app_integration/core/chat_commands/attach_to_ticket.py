@@ -19,10 +19,10 @@ from app_integration.core.chat_commands.post_material import (
     source_post,
 )
 from app_integration.core.chat_commands.ticket_cards import NOT_VISIBLE
+from app_integration.core.commands import run_once
 from app_integration.core.errors import BridgeError, InputError, NotFound, PermissionDenied
 from app_integration.core.formatting import issue_link, issue_url, plain
 from app_integration.core.i18n import N_, _, ngettext
-from app_integration.core.idempotency import run_once
 from app_integration.core.models import ChatMessage, Choice, CommandContext, Form, FormField, Reply
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketChange

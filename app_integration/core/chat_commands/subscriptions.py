@@ -14,13 +14,12 @@ import uuid
 from collections.abc import Mapping
 
 from app_integration.core.chat_commands.project_access import project_choices
-from app_integration.core.chat_ids import is_chat_id
+from app_integration.core.commands import run_once
 from app_integration.core.errors import BridgeError, InputError, NotFound, PermissionDenied
 from app_integration.core.events import SUBSCRIBABLE, EventKind, ProjectKind, Subscription
 from app_integration.core.formatting import plain
 from app_integration.core.i18n import N_, _, speaking
-from app_integration.core.idempotency import run_once
-from app_integration.core.models import Action, ChatMessage, Choice, CommandContext, Form, FormField, Reply
+from app_integration.core.models import Action, ChatMessage, Choice, CommandContext, Form, FormField, Reply, is_chat_id
 from app_integration.core.privacy import channel_may_hear_project
 from app_integration.core.services import Services
 

@@ -11,12 +11,11 @@ from collections.abc import Callable
 from app_integration.core.chat_commands import custom_values
 from app_integration.core.chat_commands.input_parsing import parse_date, parse_hours
 from app_integration.core.chat_commands.ticket_cards import card_reply, issue_id_of, view_for
-from app_integration.core.chat_ids import is_chat_id
+from app_integration.core.commands import run_once
 from app_integration.core.errors import InputError, PermissionDenied, RedmineRejected
 from app_integration.core.formatting import plain
 from app_integration.core.i18n import _, number
-from app_integration.core.idempotency import run_once
-from app_integration.core.models import CommandContext, Form, FormField, Reply
+from app_integration.core.models import CommandContext, Form, FormField, Reply, is_chat_id
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketChange, TicketView, TimeEntryDraft
 

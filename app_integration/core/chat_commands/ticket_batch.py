@@ -26,10 +26,10 @@ from app_integration.core.chat_commands.input_parsing import (
     parse_ticket_lines,
 )
 from app_integration.core.chat_commands.project_access import assignee_problem, project_choices, project_members
+from app_integration.core.commands import run_once
 from app_integration.core.errors import BridgeError, InputError, OutcomeUnknown
 from app_integration.core.formatting import cell, fit, issue_link, issue_table, mentions
 from app_integration.core.i18n import N_, _, ngettext
-from app_integration.core.idempotency import run_once
 from app_integration.core.models import Account, ChatMessage, CommandContext, Form, FormField, Issue, IssueDraft, Reply
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketFields

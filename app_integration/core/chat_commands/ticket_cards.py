@@ -13,10 +13,10 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 
+from app_integration.core.commands import run_once
 from app_integration.core.errors import InputError, NotFound, PermissionDenied, RedmineRejected
 from app_integration.core.formatting import issue_url, link, plain
 from app_integration.core.i18n import N_, _, number
-from app_integration.core.idempotency import run_once
 from app_integration.core.models import Action, ChatMessage, CommandContext, Reply
 from app_integration.core.privacy import everyone_may_see
 from app_integration.core.services import Services

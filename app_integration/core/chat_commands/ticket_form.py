@@ -28,11 +28,10 @@ from app_integration.core.chat_commands.ticket_from_post import (
     post_fields,
     subject_of,
 )
-from app_integration.core.chat_ids import is_chat_id
+from app_integration.core.commands import run_once
 from app_integration.core.errors import BridgeError, InputError, RedmineRejected
 from app_integration.core.formatting import issue_link, issue_table, plain
 from app_integration.core.i18n import _
-from app_integration.core.idempotency import run_once
 from app_integration.core.models import (
     ChatMessage,
     ChatPost,
@@ -42,6 +41,7 @@ from app_integration.core.models import (
     FormField,
     IssueDraft,
     Reply,
+    is_chat_id,
 )
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketFields

@@ -9,10 +9,10 @@ import dataclasses
 import logging
 
 from app_integration.core.chat_commands.post_material import Carried, Material, carry_files, gather, note_text
+from app_integration.core.commands import nothing_written
 from app_integration.core.errors import BridgeError, InputError
 from app_integration.core.formatting import issue_link, plain, source_footer
 from app_integration.core.i18n import _
-from app_integration.core.idempotency import nothing_written
 from app_integration.core.models import ChatMessage, ChatPost, CommandContext, FormField, Issue, IssueDraft
 from app_integration.core.services import Services
 from app_integration.core.tickets import TicketChange

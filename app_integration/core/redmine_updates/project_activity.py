@@ -13,9 +13,9 @@ from app_integration.core.events import PROJECT_KINDS, Delivery, Subscription
 from app_integration.core.formatting import link, plain
 from app_integration.core.i18n import N_, _, speaking
 from app_integration.core.models import ProjectItem
+from app_integration.core.ports.store import StateStore
 from app_integration.core.privacy import everyone_may_read
 from app_integration.core.services import Services
-from app_integration.core.store_ports import StateStore
 
 log = logging.getLogger(__name__)
 CURSOR = "project_activity_cursor"

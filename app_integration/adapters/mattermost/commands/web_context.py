@@ -16,12 +16,11 @@ from app_integration.adapters.mattermost.commands.form_rendering import signed_b
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
 from app_integration.adapters.mattermost.commands.work_queue import WorkQueue
 from app_integration.adapters.redmine.call_scope import call_scope
-from app_integration.core.chat_ids import is_chat_id
 from app_integration.core.commands import Command, CommandRegistry, dispatch
 from app_integration.core.errors import BridgeError, Unauthorized
 from app_integration.core.i18n import adopt
 from app_integration.core.identity import acting_for
-from app_integration.core.models import Action, ChatMessage, ChatUser, CommandContext, Reply
+from app_integration.core.models import Action, ChatMessage, ChatUser, CommandContext, Reply, is_chat_id
 from app_integration.core.ports import WebChat
 from app_integration.core.services import Services
 from app_integration.core.settings import Settings

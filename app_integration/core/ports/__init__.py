@@ -46,13 +46,13 @@ from app_integration.core.models import (
     Upload,
     UserLink,
 )
-from app_integration.core.store_ports import IdempotencyStore as IdempotencyStore
-from app_integration.core.store_ports import LeadFence as LeadFence
-from app_integration.core.store_ports import LinkStore as LinkStore
-from app_integration.core.store_ports import NotificationStore as NotificationStore
-from app_integration.core.store_ports import Outbox as Outbox
-from app_integration.core.store_ports import Sealer as Sealer
-from app_integration.core.store_ports import StateStore as StateStore
+from app_integration.core.ports.store import IdempotencyStore as IdempotencyStore
+from app_integration.core.ports.store import LeadFence as LeadFence
+from app_integration.core.ports.store import LinkStore as LinkStore
+from app_integration.core.ports.store import NotificationStore as NotificationStore
+from app_integration.core.ports.store import Outbox as Outbox
+from app_integration.core.ports.store import Sealer as Sealer
+from app_integration.core.ports.store import StateStore as StateStore
 from app_integration.core.tickets import (
     CustomField,
     TicketChange,
