@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from app_integration.adapters import metrics
+from app_integration.adapters.mattermost.posts.post_events import acts_for_someone, decode
 from app_integration.adapters.mattermost.posts.reaction_offers import ListenerParts, offer_for_reaction, reactions_since
 from app_integration.adapters.mattermost.posts.websocket_client import Backoff, EventStream
 from app_integration.adapters.mattermost.rest_files import RETRYING_SINCE
@@ -44,7 +45,7 @@ from app_integration.core.errors import (
 )
 from app_integration.core.i18n import N_, _, speaking
 from app_integration.core.identity import acting_for
-from app_integration.core.models import ChatPost, is_chat_id
+from app_integration.core.models import ChatPost
 
 log = logging.getLogger(__name__)
 GAVE_UP = N_(
@@ -186,24 +187,24 @@ class PostListener:
 
     # Events ------------------------------------------------------------------------
     def handle(self, message: dict[str, Any]) -> None:
-        """decode → filter → claim → act → done, for one event."""
-        event = message.get("event")
-        data = message.get("data") or {}
-        if event in ("channel_converted", "channel_updated"):
+        """The door: decode → filter → claim → route, then done (or again, for a retry)."""
+        incoming = decode(message, self._on_edit)
+        if incoming is None:
+            return
+        data, raw = incoming.data, incoming.raw
+        if incoming.kind == "channel":
             self._forget_channel(str(data.get("channel_id") or message.get("broadcast", {}).get("channel_id", "")))
             return
-        if event == "reaction_added":
+        if incoming.kind == "reaction":
             self._reacted(data)
             return
-        if event not in ("posted", "post_edited") or (event == "post_edited" and not self._on_edit):
-            return
-        raw = json.loads(data.get("post") or "{}")
         if data.get("channel_type"):
             with self._lock:
                 self._channel_types[raw.get("channel_id", "")] = data["channel_type"]
-        key = f"post:{raw.get('id', '')}" if event == "posted" else f"edit:{raw.get('id', '')}:{raw.get('edit_at', 0)}"
-        created = int(raw.get("create_at", 0)) if event == "posted" else 0
-        claim = self._claimed(key, message, created)
+        if not acts_for_someone(raw, self._bot_id):
+            return  # nothing to claim: the bot's own posts, system messages, other bots, webhooks
+        key, event = incoming.key, incoming.kind
+        claim = self._claimed(key, message, incoming.post_at)
         if claim is None:
             return
         try:
@@ -215,7 +216,7 @@ class PostListener:
         # Acting again on a claim tried before: what the earlier try posted is looked for before posting.
         retrying = RETRYING_SINCE.set(int(raw.get("create_at") or 1) if claim is Claim.AGAIN else 0)
         try:
-            answered = post is None or self._answer(post, message, edited=event == "post_edited")
+            answered = post is None or self._answer(post, message, edited=event == "edit")
         finally:
             RETRYING_SINCE.reset(retrying)
         self._done(key, message) if answered else self._again(message)
@@ -266,16 +267,9 @@ class PostListener:
         self._chat.forget_channel(channel_id)
 
     def _post(self, raw: dict[str, Any]) -> ChatPost | None:
-        """The post and its author, named by Mattermost for the post's user_id. An event's sender_name is the
-        webhook's override_username for a webhook post, chosen by whoever made the hook, so it never names
-        anyone; webhook posts themselves act for no one."""
-        user_id = str(raw.get("user_id", ""))
-        props = raw.get("props") or {}
-        if user_id == self._bot_id or str(raw.get("type", "")).startswith("system_") or props.get("from_bot"):
-            return None
-        if str(props.get("from_webhook", "")).lower() == "true" or not is_chat_id(user_id):
-            return None
-        author = self._chat.user(user_id)
+        """The post and its author, named by Mattermost for the post's user_id (never by the event's
+        sender_name)."""
+        author = self._chat.user(str(raw.get("user_id", "")))
         if author is None:
             return None
         channel_id = str(raw.get("channel_id", ""))
