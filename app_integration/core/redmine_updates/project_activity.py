@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from app_integration.core.errors import AccountUnavailable, PersonalKeyRefused
 from app_integration.core.events import PROJECT_KINDS, Delivery, Subscription
 from app_integration.core.formatting import link, plain
 from app_integration.core.i18n import N_, _, speaking
@@ -56,15 +57,22 @@ def enqueue_pushed_activity(services: Services, project_id: int, kind: str, now:
 
 def _queue(services: Services, subscribed: list[Subscription], since: dt.datetime) -> int:
     seen: dict[tuple[str | None, int, frozenset[str]], list[ProjectItem]] = {}
+    skipped: dict[str, str] = {}  # login -> why Redmine would not act as it: only its subscriptions wait
+    fine: set[str] = set()
     queued = 0
     for subscription in subscribed:
         user = services.chat.user(subscription.owner_id)
         login = services.users.redmine_login(user) if user else None
         kind = services.chat.channel_kind(subscription.channel_id)
-        if login is None or kind is None:
+        if login is None or kind is None or login in skipped:
             continue
         kinds = frozenset(k for k in PROJECT_KINDS if k in subscription.events)
-        items = _read(services, seen, login, subscription.project_id, kinds, since)
+        try:
+            items = _read(services, seen, login, subscription.project_id, kinds, since)
+        except (AccountUnavailable, PersonalKeyRefused) as refused:
+            skipped[login] = refused.user_message
+            continue
+        fine.add(login)
         anyones = (
             frozenset(i.key for i in _read(services, seen, None, subscription.project_id, kinds, since))
             if kind == "O"
@@ -74,6 +82,8 @@ def _queue(services: Services, subscribed: list[Subscription], since: dt.datetim
             _delivery(services, subscription, item) for item in items if everyone_may_read(item.key, anyones, kind)
         ]
         queued += services.outbox.enqueue(deliveries)
+    for login in services.notifications.note_skipped(skipped, fine):
+        log.warning("project activity: skipping what only %s would get: %s", login, skipped[login])
     return queued
 
 
