@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from typing import Any
-
-from redminelib import Redmine
 
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp
 from app_integration.adapters.redmine.memo import Memo
 from app_integration.core.models import Found, FoundPage, IssuePage, SavedQuery
+
+RECENT_PAGES = 5  # a subscription's query is read a hundred tickets a page, newest update first
 
 
 class RedmineFinder:
@@ -23,25 +22,19 @@ class RedmineFinder:
     def search_issues(self, login: str, words: str, limit: int, offset: int) -> FoundPage:
         """Redmine's own search (every word, in subjects, descriptions and notes; open and closed tickets), newest
         first as Redmine ranks it; a private ticket or note only where the person may see it."""
-        params = {"q": words, "issues": "1", "all_words": "1", "limit": str(limit), "offset": str(offset)}
-
-        def load(r: Redmine) -> FoundPage:
-            raw = _get(r, "/search.json", params)
-            found = tuple(
-                Found(int(item["id"]), str(item.get("title") or ""))
-                for item in raw.get("results") or []
-                if item.get("type", "issue").startswith("issue")
-            )
-            return FoundPage(found, int(raw.get("total_count") or len(found)))
-
-        return self._gateway.as_user(login, load)
+        raw = self._gateway.get(login, "/search.json", q=words, issues=1, all_words=1, limit=limit, offset=offset)
+        found = tuple(
+            Found(int(item["id"]), str(item.get("title") or ""))
+            for item in raw.get("results") or []
+            if item.get("type", "issue").startswith("issue")
+        )
+        return FoundPage(found, int(raw.get("total_count") or len(found)))
 
     def saved_queries(self, login: str) -> list[SavedQuery]:
         def load() -> list[SavedQuery]:
             found: list[SavedQuery] = []
             for page in range(20):  # a hundred a page: at most 2,000 queries
-                params = {"limit": "100", "offset": str(page * 100)}
-                raw = self._gateway.as_user(login, functools.partial(_get, path="/queries.json", params=params))
+                raw = self._gateway.get(login, "/queries.json", limit=100, offset=page * 100)
                 for item in raw.get("queries") or []:
                     project = item.get("project_id")
                     found.append(SavedQuery(int(item["id"]), str(item["name"]), int(project) if project else None))
@@ -52,39 +45,23 @@ class RedmineFinder:
         return self._queries.get(login, load)
 
     def recently_in_query(self, login: str, query: SavedQuery, since: dt.datetime) -> frozenset[int]:
-        return self._gateway.as_user(login, lambda r: _recently(r, query, since))
+        found: set[int] = set()
+        for page in range(RECENT_PAGES):
+            # Redmine ignores other filters with a query_id, but keeps `sort` (QueriesHelper#retrieve_query).
+            raw = self._query(login, query, sort="updated_on:desc", limit=100, offset=page * 100)
+            issues = raw.get("issues") or []
+            found.update(int(item["id"]) for item in issues)
+            oldest = timestamp(issues[-1].get("updated_on")) if issues else None
+            if len(issues) < 100 or oldest is None or oldest < since:
+                break
+        return frozenset(found)
 
     def query_issues(self, login: str, query: SavedQuery, limit: int) -> IssuePage:
-        def load(r: Redmine) -> IssuePage:
-            # A project's query is found only within its project (QueriesHelper#retrieve_query).
-            params = {"query_id": str(query.id), "limit": str(limit)}
-            if query.project_id:
-                params["project_id"] = str(query.project_id)
-            raw = _get(r, "/issues.json", params)
-            issues = tuple(issue_from(item) for item in raw.get("issues") or [])
-            return IssuePage(issues, int(raw.get("total_count") or len(issues)))
+        raw = self._query(login, query, limit=limit)
+        issues = tuple(issue_from(item) for item in raw.get("issues") or [])
+        return IssuePage(issues, int(raw.get("total_count") or len(issues)))
 
-        return self._gateway.as_user(login, load)
-
-
-RECENT_PAGES = 5  # a subscription's query is read a hundred tickets a page, newest update first
-
-
-def _recently(r: Redmine, query: SavedQuery, since: dt.datetime) -> frozenset[int]:
-    found: set[int] = set()
-    for page in range(RECENT_PAGES):
-        # Redmine ignores other filters with a query_id, but keeps `sort` (QueriesHelper#retrieve_query).
-        params = {"query_id": str(query.id), "sort": "updated_on:desc", "limit": "100", "offset": str(page * 100)}
-        if query.project_id:
-            params["project_id"] = str(query.project_id)
-        issues = _get(r, "/issues.json", params).get("issues") or []
-        found.update(int(item["id"]) for item in issues)
-        oldest = timestamp(issues[-1].get("updated_on")) if issues else None
-        if len(issues) < 100 or oldest is None or oldest < since:
-            break
-    return frozenset(found)
-
-
-def _get(r: Redmine, path: str, params: dict[str, str]) -> dict[str, Any]:
-    answer = r.engine.request("get", f"{r.url}{path}", params=params)
-    return answer if isinstance(answer, dict) else {}
+    def _query(self, login: str, query: SavedQuery, **params: Any) -> dict[str, Any]:
+        # A project's query is found only within its project (QueriesHelper#retrieve_query).
+        where = {"project_id": query.project_id} if query.project_id else {}
+        return self._gateway.get(login, "/issues.json", query_id=query.id, **where, **params)

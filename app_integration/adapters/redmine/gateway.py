@@ -160,9 +160,10 @@ class RedmineGateway:
             self._on_refused(refused.login)
             raise
 
-    def admin_get(self, path: str, **params: Any) -> dict[str, Any]:
-        """One GET of the REST API with the admin key, as Redmine answered it (an object, or {})."""
-        answer = self.as_user(None, lambda r: r.engine.request("get", f"{r.url}{path}", params=params))
+    def get(self, login: str | None, path: str, **params: Any) -> dict[str, Any]:
+        """One GET of the REST API as `login` (the admin for None), as Redmine answered it (an object, or {}):
+        for what python-redmine has no resource for, or would page past what is asked."""
+        answer = self.as_user(login, lambda r: r.engine.request("get", f"{r.url}{path}", params=params))
         return answer if isinstance(answer, dict) else {}
 
     def ping(self) -> None:

@@ -67,7 +67,7 @@ class RedmineOutsiders:
         return self._memo.get(name, load)
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self._gateway.admin_get(path, **params)
+        return self._gateway.get(None, path, **params)
 
     def _builtin_roles(self) -> tuple[int | None, int | None]:
         """(Non member, Anonymous): the two roles Redmine does not list as givable, oldest first."""

@@ -7,6 +7,8 @@ all (what anyone may see, for a public channel). A list Redmine refuses (a modul
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -29,39 +31,36 @@ class RedmineProjectActivity:
     def items_since(
         self, login: str | None, project_id: int, kinds: frozenset[str], since: dt.datetime
     ) -> list[ProjectItem]:
-        def read(r: Redmine) -> list[ProjectItem]:
-            found: list[ProjectItem] = []
-            for kind, load in (("news", _news), ("wiki", _wiki), ("versions", _versions), ("time", _time)):
-                if kind in kinds:
-                    found += [item for item in load(self, r, project_id, since) if item.when > since]
-            return sorted(found, key=lambda item: item.when)
+        read = functools.partial(self._read, login)
+        found: list[ProjectItem] = []
+        for kind, load in (("news", _news), ("wiki", _wiki), ("versions", _versions), ("time", _time)):
+            if kind in kinds:
+                found += [item for item in load(self._gateway.base_url, read, project_id, since) if item.when > since]
+        return sorted(found, key=lambda item: item.when)
 
-        if login is not None:
-            return self._gateway.as_user(login, read)
-        anonymous = Redmine(self._gateway.base_url, engine=CallEngine, requests={"timeout": self._timeout})
-        return read(anonymous)
-
-    @property
-    def base(self) -> str:
-        return self._gateway.base_url
-
-
-def _get(r: Redmine, path: str, **params: Any) -> dict[str, Any]:
-    try:
-        answer = r.engine.request("get", f"{r.url}{path}", params=params)
-    except (NotFound, PermissionDenied, OperatorError):  # the module is off, or this reader may not see it
-        return {}
-    return answer if isinstance(answer, dict) else {}
+    def _read(self, login: str | None, path: str, **params: Any) -> dict[str, Any]:
+        """A list as `login` sees it, or as anyone with no login at all (None); empty where Redmine refuses it."""
+        try:
+            if login is not None:
+                return self._gateway.get(login, path, **params)
+            anyone = Redmine(self._gateway.base_url, engine=CallEngine, requests={"timeout": self._timeout})
+            answer = anyone.engine.request("get", f"{anyone.url}{path}", params=params)
+        except (NotFound, PermissionDenied, OperatorError):  # the module is off, or this reader may not see it
+            return {}
+        return answer if isinstance(answer, dict) else {}
 
 
-def _news(source: RedmineProjectActivity, r: Redmine, project_id: int, since: dt.datetime) -> list[ProjectItem]:
-    items = _get(r, f"/projects/{project_id}/news.json", limit=25).get("news") or []
+Read = Callable[..., dict[str, Any]]
+
+
+def _news(base: str, read: Read, project_id: int, since: dt.datetime) -> list[ProjectItem]:
+    items = read(f"/projects/{project_id}/news.json", limit=25).get("news") or []
     return [
         ProjectItem(
             f"news:{item['id']}",
             "news",
             str(item.get("title") or ""),
-            f"{source.base}/news/{item['id']}",
+            f"{base}/news/{item['id']}",
             timestamp(item.get("created_on")) or since,
             str((item.get("author") or {}).get("name") or ""),
             str(item.get("summary") or item.get("description") or "")[:TEXT],
@@ -70,28 +69,28 @@ def _news(source: RedmineProjectActivity, r: Redmine, project_id: int, since: dt
     ]
 
 
-def _wiki(source: RedmineProjectActivity, r: Redmine, project_id: int, since: dt.datetime) -> list[ProjectItem]:
-    pages = _get(r, f"/projects/{project_id}/wiki/index.json").get("wiki_pages") or []
+def _wiki(base: str, read: Read, project_id: int, since: dt.datetime) -> list[ProjectItem]:
+    pages = read(f"/projects/{project_id}/wiki/index.json").get("wiki_pages") or []
     return [
         ProjectItem(
             f"wiki:{project_id}:{page['title']}:{page.get('version', 0)}",
             "wiki",
             str(page["title"]),
-            f"{source.base}/projects/{project_id}/wiki/{quote(str(page['title']))}",
+            f"{base}/projects/{project_id}/wiki/{quote(str(page['title']))}",
             timestamp(page.get("updated_on")) or since,
         )
         for page in pages
     ]
 
 
-def _versions(source: RedmineProjectActivity, r: Redmine, project_id: int, since: dt.datetime) -> list[ProjectItem]:
-    versions = _get(r, f"/projects/{project_id}/versions.json").get("versions") or []
+def _versions(base: str, read: Read, project_id: int, since: dt.datetime) -> list[ProjectItem]:
+    versions = read(f"/projects/{project_id}/versions.json").get("versions") or []
     return [
         ProjectItem(
             f"version:{version['id']}:closed",
             "versions",
             str(version.get("name") or ""),
-            f"{source.base}/versions/{version['id']}",
+            f"{base}/versions/{version['id']}",
             timestamp(version.get("updated_on")) or since,
             text=str(version.get("description") or "")[:TEXT],
         )
@@ -100,14 +99,14 @@ def _versions(source: RedmineProjectActivity, r: Redmine, project_id: int, since
     ]
 
 
-def _time(source: RedmineProjectActivity, r: Redmine, project_id: int, since: dt.datetime) -> list[ProjectItem]:
-    entries = _get(r, "/time_entries.json", project_id=project_id, limit=100, **{"from": since.date().isoformat()})
+def _time(base: str, read: Read, project_id: int, since: dt.datetime) -> list[ProjectItem]:
+    entries = read("/time_entries.json", project_id=project_id, limit=100, **{"from": since.date().isoformat()})
     return [
         ProjectItem(
             f"time:{entry['id']}",
             "time",
             f"#{entry['issue']['id']}" if entry.get("issue") else "",
-            f"{source.base}/issues/{entry['issue']['id']}" if entry.get("issue") else f"{source.base}/time_entries",
+            f"{base}/issues/{entry['issue']['id']}" if entry.get("issue") else f"{base}/time_entries",
             timestamp(entry.get("created_on")) or since,
             str((entry.get("user") or {}).get("name") or ""),
             f"{entry.get('hours')} h" + (f": {str(entry.get('comments'))[:TEXT]}" if entry.get("comments") else ""),

@@ -11,8 +11,6 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from redminelib import Redmine
-
 from app_integration.adapters.redmine.feed import RedmineFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp, uploads_field
@@ -118,19 +116,15 @@ class RedmineTickets:
         if issue_id is not None:
             params["issue_id"] = issue_id
 
-        def load(r: Redmine) -> list[TimeEntry]:
-            # A page of a hundred, and more only while Redmine says there are: one call for a usual week (a
-            # python-redmine set of limit=1000 asks for all ten pages whatever the total).
-            found: list[TimeEntry] = []
-            for page in range(10):
-                query = {**params, "limit": 100, "offset": page * 100}
-                raw = r.engine.request("get", f"{r.url}/time_entries.json", params=query)
-                found += [_time_entry(entry) for entry in raw.get("time_entries") or []]
-                if len(found) >= int(raw.get("total_count") or 0):
-                    break
-            return found
-
-        return self._gateway.as_user(login, load)
+        # A page of a hundred, and more only while Redmine says there are: one call for a usual week (a
+        # python-redmine set of limit=1000 asks for all ten pages whatever the total).
+        found: list[TimeEntry] = []
+        for page in range(10):
+            raw = self._gateway.get(login, "/time_entries.json", **params, limit=100, offset=page * 100)
+            found += [_time_entry(entry) for entry in raw.get("time_entries") or []]
+            if len(found) >= int(raw.get("total_count") or 0):
+                break
+        return found
 
     def activities(self) -> list[Choice]:
         return self._gateway.cached_list(

@@ -74,7 +74,7 @@ class RedmineFieldCatalog:
         return self._site.get(name, load)
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self._gateway.admin_get(path, **params)
+        return self._gateway.get(None, path, **params)
 
     def _load_custom_fields(self) -> tuple[CustomField, ...]:
         try:

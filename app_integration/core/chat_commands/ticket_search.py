@@ -1,12 +1,12 @@
-"""`find <words>`, `queries`, and a saved query by name or number for `tickets_for_me`/`my_tickets`: tickets as
-the person finds them in Redmine (its search and its saved queries, asked as them)."""
+"""`find <words>`, `queries`, and a saved query found by name or number (for `tickets_for_me`/`my_tickets`):
+tickets as the person finds them in Redmine (its search and its saved queries, asked as them)."""
 
 from __future__ import annotations
 
 from app_integration.core.errors import InputError
-from app_integration.core.formatting import PersonColumn, issue_table, link, plain
+from app_integration.core.formatting import link, plain
 from app_integration.core.i18n import _, ngettext
-from app_integration.core.models import Action, ChatMessage, CommandContext, Reply, SavedQuery
+from app_integration.core.models import Action, CommandContext, Reply, SavedQuery
 from app_integration.core.services import Services
 
 PAGE = 10  # results a find shows at once; *More* shows the next ones
@@ -51,7 +51,7 @@ def queries(services: Services, context: CommandContext) -> Reply:
     saved = services.finder.saved_queries(login)
     if not saved:
         return Reply(text=_("You have no saved queries in Redmine, and none is public."))
-    lines = [f"- `{query.id}` {link(query.name, _query_url(services, query))}" for query in saved]
+    lines = [f"- `{query.id}` {link(query.name, query_url(services, query))}" for query in saved]
     return Reply(
         text=_("Saved queries you may use: {count}", count=len(saved))
         + "\n"
@@ -61,7 +61,7 @@ def queries(services: Services, context: CommandContext) -> Reply:
     )
 
 
-def _query_url(services: Services, query: SavedQuery) -> str:
+def query_url(services: Services, query: SavedQuery) -> str:
     return f"{services.tracker.base_url}/issues?query_id={query.id}"
 
 
@@ -87,34 +87,4 @@ def saved_query(services: Services, login: str, wanted: str) -> SavedQuery:
         _("No saved query of yours is “{wanted}”. Yours: {names}.", wanted=plain(wanted), names=names or "—")
         + " "
         + _("`queries` lists them.")
-    )
-
-
-def query_tickets(services: Services, context: CommandContext, person: PersonColumn) -> Reply:
-    """A saved query's tickets, sent as a DM like the lists: the query's own filters and order decide."""
-    login = services.login_for(context.user)
-    query = saved_query(services, login, context.argument)
-    page = services.finder.query_issues(login, query, services.list_limit)
-    url = _query_url(services, query)
-    if not page.issues:
-        return Reply(text=_("No tickets in your query “{name}”.", name=plain(query.name)))
-    table, shown = issue_table(services.tracker.base_url, page.issues, person)
-    more = page.total - shown
-    body = table + (
-        "\n\n"
-        + _("…and {count} more.", count=more)
-        + " "
-        + link(_("Open all {count} in Redmine", count=page.total), url)
-        if more
-        else ""
-    )
-    title = _("Your query “{name}” ({count})", name=plain(query.name), count=page.total)
-    services.chat.send_direct(context.user.id, ChatMessage(text=title, title=title, title_link=url, body=body))
-    return Reply(
-        text=_(
-            "Your query “{name}”: {count}. I sent them to you in a direct message.",
-            name=plain(query.name),
-            count=page.total,
-        ),
-        sent_as_dm=True,
     )

@@ -84,8 +84,8 @@ def log_time(services: Services, context: CommandContext) -> Reply:
     hours, issue_id, rest = None, None, []
     for word in context.argument.split():  # the hours and the ticket wherever they stand
         ticket = _TICKET.match(word) if word.startswith("#") else None
-        if hours is None and hours_of(word) is not None:
-            hours = hours_of(word)
+        if hours is None and (found := hours_of(word)) is not None:
+            hours = found
         elif issue_id is None and ticket is not None:
             issue_id = int(ticket.group(1))
         else:

@@ -55,9 +55,7 @@ def _digest(services: Services, link: UserLink, local: dt.datetime, now: dt.date
         raise  # everyone's digest waits for Redmine: the next round asks again
     except BridgeError as error:  # this person's account is locked, gone or refused: today is skipped
         log.info("digest: skipped %s today: %s", link.redmine_login, error.user_message)
-        services.outbox.enqueue([empty])
-        services.outbox.drop(empty, error.user_message)
-        return 0
+        return _none_today(services, empty, error.user_message)
     notes = services.notifications
     last = notes.digest_state(link.chat_user_id)
     issues = page.issues
@@ -71,12 +69,17 @@ def _digest(services: Services, link: UserLink, local: dt.datetime, now: dt.date
     )
     same_due = (last is not None and frozenset(i.id for i in due) == last.due) or not due
     if not new and not changed and same_due:
-        services.outbox.enqueue([empty])
-        services.outbox.drop(empty, "nothing changed")  # remembered, so today is not asked again
-        return 0
+        return _none_today(services, empty, "nothing changed")
     with speaking(services.locale_of_user(link.chat_user_id)):
         text = _text(services, new, changed, due, page.total)
     return int(services.outbox.enqueue([Delivery(empty.event_key, empty.target, 0, text)]))
+
+
+def _none_today(services: Services, empty: Delivery, why: str) -> int:
+    """No digest today, remembered under today's key, so no later round or replica asks again."""
+    services.outbox.enqueue([empty])
+    services.outbox.drop(empty, why)
+    return 0
 
 
 def _text(services: Services, new: list[Issue], changed: list[Issue], due: list[Issue], total: int) -> str:

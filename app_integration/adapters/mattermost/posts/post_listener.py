@@ -219,7 +219,10 @@ class PostListener:
             answered = post is None or self._answer(post, message, edited=event == "edit")
         finally:
             RETRYING_SINCE.reset(retrying)
-        self._done(key, message) if answered else self._again(message)
+        if answered:
+            self._done(key, message)
+        else:
+            self._again(message)
 
     def _claimed(self, key: str, message: dict[str, Any], post_at: int = 0) -> Claim | None:
         """The claim when this process is to act on it now (the first, or one never done that is taken again),
