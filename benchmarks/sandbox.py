@@ -94,3 +94,15 @@ def open_loop(total: int, rate: float, one: Callable[[int, float], None], worker
                 time.sleep(pause)
             pool.submit(one, i, due)
     return time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class Tier:
+    """How big a run is. `default` is what `make bench` runs (every section's headline figure, under ten
+    minutes on two cores); `full` is `make bench-full` (the long sizes: the 1,000-issue cycle, the 35 s outage,
+    the 10,000-entry map); `quick` is a smoke run."""
+
+    name: str
+
+    def pick(self, quick: Any, default: Any, full: Any) -> Any:
+        return {"quick": quick, "default": default, "full": full}[self.name]

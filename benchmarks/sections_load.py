@@ -9,18 +9,18 @@ from typing import Any
 
 from benchmarks import listener_bench, suite
 from benchmarks.fake_redmine import FakeRedmine
-from benchmarks.sandbox import RedmineUnderTest, free_port
+from benchmarks.sandbox import RedmineUnderTest, Tier, free_port
 
 
 def _bridge(redmine: RedmineUnderTest, emulator: Any, tmp: Path, **extra: Any) -> Any:
     return suite.bridge_factory(redmine.url, redmine.admin_key, emulator, tmp, **extra)()
 
 
-def section_limits(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_limits(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     from benchmarks import limits_bench
 
-    size, repeats = (10, 1) if quick else (50, 3)
-    concurrencies = (1, 4) if quick else (1, 4, 8, 16)
+    size, repeats = tier.pick((10, 1), (30, 1), (50, 3))
+    concurrencies = tier.pick((1, 4), (1, 4, 8), (1, 4, 8, 16))
     rows = [
         "## 1b. Batches against Redmine's own parallel limit",
         "",
@@ -52,7 +52,7 @@ def section_limits(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: P
         rows.append("")
     production = redmines[0]
     production_factory = functools.partial(_bridge, production, emulator, tmp)
-    batches = 2 if quick else 4
+    batches = tier.pick(2, 3, 4)
     rows += [
         f"A burst: {batches} batches of {size} lines at once in one process (each at `REDMINE_CONCURRENCY=4`),",
         f"against {production.label}, with the per-process bound `REDMINE_MAX_CALLS` and without it.",
@@ -68,7 +68,7 @@ def section_limits(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: P
     return [*rows, ""]
 
 
-def section_load(emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_load(emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     rows = [
         "## 2. The bridge's own overhead, and 3. capacity",
         "",
@@ -87,8 +87,9 @@ def section_load(emulator: Any, tmp: Path, quick: bool) -> list[str]:
         with suite.gunicorn(env, free_port()) as url:
             warm = suite.slash_form(emulator, "tickets_for_me")
             suite.constant_rate(url, warm, 10, 1, 0.05)
-            plan = [("app_info", 20, 3 if quick else 10), ("tickets_for_me", 20, 3 if quick else 10)]
-            plan += [("app_info", rate, 2 if quick else 8) for rate in ((60,) if quick else (50, 100, 150, 200))]
+            plan = [("app_info", 20, tier.pick(3, 5, 10)), ("tickets_for_me", 20, tier.pick(3, 5, 10))]
+            rates = tier.pick((60,), (50, 100, 200), (50, 100, 150, 200))
+            plan += [("app_info", rate, tier.pick(2, 5, 8)) for rate in rates]
             for text, rate, seconds in plan:
                 result = suite.constant_rate(url, suite.slash_form(emulator, text), rate, seconds, 0.05)
                 rows.append(
@@ -99,7 +100,7 @@ def section_load(emulator: Any, tmp: Path, quick: bool) -> list[str]:
     return [*rows, ""]
 
 
-def section_listener(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_listener(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     rows = [
         "## 4. The listener",
         "",
@@ -111,7 +112,7 @@ def section_listener(redmine_url: str, admin_key: str, emulator: Any, tmp: Path,
     ]
     with FakeRedmine(latency=0.05) as fake:
         bridge = suite.bridge_factory(fake.url, "bench", emulator, tmp)()
-        for matching, count in ((False, 2000 if quick else 50_000), (True, 20 if quick else 200)):
+        for matching, count in ((False, tier.pick(2000, 20_000, 50_000)), (True, tier.pick(20, 100, 200))):
             result = listener_bench.listener_events(bridge, emulator, count, matching)
             rows.append(
                 f"| {result.kind} | {result.events} | {result.events_per_second_per_core:,.0f} | "
@@ -125,7 +126,8 @@ def section_listener(redmine_url: str, admin_key: str, emulator: Any, tmp: Path,
         deadline = time.monotonic() + 10
         while not emulator.connected() and time.monotonic() < deadline:
             time.sleep(0.05)
-        latencies, raw = listener_bench.post_to_link(emulator, listener, redmine_url, admin_key, 5 if quick else 40, 1)
+        posts = tier.pick(5, 20, 40)
+        latencies, raw = listener_bench.post_to_link(emulator, listener, redmine_url, admin_key, posts, 1)
     finally:
         listener.stop()
     one_trip = suite.percentile(raw, 50)
@@ -143,7 +145,7 @@ def section_listener(redmine_url: str, admin_key: str, emulator: Any, tmp: Path,
     return rows
 
 
-def section_real(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_real(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     rows = [
         "## 5. Commands against the real Redmine",
         "",
@@ -156,7 +158,7 @@ def section_real(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Pat
         bridge = suite.bridge_factory(redmine.url, redmine.admin_key, emulator, tmp)()
         bridge.users.sync_map(bridge.chat)
         ratios = suite.real_ratios(
-            bridge, emulator, redmine.url, redmine.admin_key, 2 if quick else 7, 2 if quick else 10
+            bridge, emulator, redmine.url, redmine.admin_key, tier.pick(2, 5, 7), tier.pick(2, 5, 10)
         )
         rows += [
             f"**{redmine.label}**",
@@ -166,7 +168,8 @@ def section_real(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Pat
         ]
         rows += [f"| {r.command} | {r.command_ms:.1f} | {r.raw_ms:.1f} | {r.ratio:.2f} |" for r in ratios]
         rows.append("")
-        shares.append((redmine, suite.list_share(bridge, emulator, redmine.url, redmine.admin_key, 5 if quick else 40)))
+        samples = tier.pick(5, 20, 40)
+        shares.append((redmine, suite.list_share(bridge, emulator, redmine.url, redmine.admin_key, samples)))
     rows += [
         "`tickets_for_me`: the bridge's share is the command's median minus the direct GET's, measured",
         "interleaved; the DM alone (posting into the emulator, in this process) is part of it. Goal: under 20 ms.",
@@ -181,10 +184,10 @@ def section_real(redmines: tuple[RedmineUnderTest, ...], emulator: Any, tmp: Pat
     return [*rows, ""]
 
 
-def section_files(quick: bool) -> list[str]:
+def section_files(tier: Tier) -> list[str]:
     from benchmarks.attach_memory_bench import attach_memory
 
-    count, size_mb = (2, 10) if quick else (5, 50)
+    count, size_mb = tier.pick((2, 10), (3, 50), (5, 50))
     found = attach_memory(count, size_mb)
     return [
         "## 9. Files into Redmine: the bridge's memory",
@@ -206,7 +209,7 @@ def section_files(quick: bool) -> list[str]:
     ]
 
 
-def section_user_map(small: Any, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_user_map(small: Any, emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     from benchmarks.suite import make_settings
     from benchmarks.user_map_bench import company_map, map_figures
 
@@ -222,7 +225,7 @@ def section_user_map(small: Any, emulator: Any, tmp: Path, quick: bool) -> list[
         "|---:|---:|---:|---:|---:|",
     ]
     made = 0
-    for size in (100, 1000) if quick else (100, 1000, 10_000):
+    for size in tier.pick((100, 1000), (100, 1000, 10_000), (100, 1000, 10_000)):
         folder = tmp / f"map-{size}"
         folder.mkdir(exist_ok=True)
         path = company_map(emulator, size, folder, existing=made)
@@ -236,11 +239,11 @@ def section_user_map(small: Any, emulator: Any, tmp: Path, quick: bool) -> list[
     return [*rows, ""]
 
 
-def section_slow_redmine(production: Any, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_slow_redmine(production: Any, emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     from benchmarks.sandbox import free_port
     from benchmarks.slow_redmine_bench import slow_answers
 
-    delay, rate, seconds = 1.5, 40.0, 5.0 if quick else 10.0
+    delay, rate, seconds = 1.5, 40.0, tier.pick(5.0, 10.0, 10.0)
     f = slow_answers(production.url, production.admin_key, emulator, tmp, free_port(), delay, rate, seconds)
     return [
         "## 11. A slow Redmine: answers within seconds",

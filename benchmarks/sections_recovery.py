@@ -8,10 +8,10 @@ from typing import Any
 
 from benchmarks import suite
 from benchmarks.fake_redmine import FakeRedmine
-from benchmarks.sandbox import ROOT, RedmineUnderTest, free_port
+from benchmarks.sandbox import ROOT, RedmineUnderTest, Tier, free_port
 
 
-def section_recovery(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_recovery(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     from benchmarks import recovery_bench
 
     bridge = suite.bridge_factory(redmine_url, admin_key, emulator, tmp)()
@@ -22,21 +22,22 @@ def section_recovery(redmine_url: str, admin_key: str, emulator: Any, tmp: Path,
         "",
         "A websocket outage, a post made during it, and the time from the outage's end to that post linked, with",
         "the production backoff (3 s doubling to 8 s, jittered). The emulator keeps connections as web_hub.go",
-        "does; its reaper is shortened to 30 s so that the 35 s outage shows the fresh connection and the REST",
-        "backfill.",
+        "does; its reaper is shortened to 30 s so that an outage past it (35 s, in `make bench-full`) shows the",
+        "fresh connection and the REST backfill.",
         "",
         "| Outage (s) | The reconnect got | Recovery (s) |",
         "|---:|---|---:|",
     ]
-    for seconds in (6.0,) if quick else (6.0, 35.0):
+    for seconds in tier.pick((6.0,), (6.0,), (6.0, 35.0)):
         result = recovery_bench.outage_recovery(bridge, emulator, issue, seconds, stale_after=30.0)
         rows.append(f"| {result.outage_s:.0f} | {result.how} | {result.recovery_s:.1f} |")
-    poll = 5.0 if quick else 50.0
-    under = recovery_bench.delivery_during_long_poll(bridge, emulator, poll, 5 if quick else 40)
+    poll = tier.pick(5.0, 20.0, 50.0)
+    under = recovery_bench.delivery_during_long_poll(bridge, emulator, poll, tier.pick(5, 20, 40))
     rows += [
         "",
-        f"Outbox delivery while one poll cycle runs for {under.poll_s:.0f} s (a 1,000-issue cycle at 50 ms per",
-        "issue read), the poll on its own thread: enqueue to the DM in Mattermost.",
+        f"Outbox delivery while one poll cycle runs for {under.poll_s:.0f} s (a {under.poll_s / 0.05:,.0f}-issue cycle"
+        " at",
+        "50 ms per issue read), the poll on its own thread: enqueue to the DM in Mattermost.",
         "",
         "| Samples | p50 (ms) | p95 (ms) |",
         "|---:|---:|---:|",
@@ -48,7 +49,7 @@ def section_recovery(redmine_url: str, admin_key: str, emulator: Any, tmp: Path,
         redmine_url,
         admin_key,
         emulator,
-        100 if quick else 1000,
+        tier.pick(100, 200, 1000),
     )
     rows += [
         f"A real long poll: {real.issues} new issues in a subscribed project, read by one cycle against the",
@@ -72,7 +73,7 @@ def postgres_url() -> str | None:
     return found[0] if done.returncode == 0 and found else None
 
 
-def section_replicas(emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_replicas(emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     from benchmarks import replica_bench
 
     rows = [
@@ -86,8 +87,8 @@ def section_replicas(emulator: Any, tmp: Path, quick: bool) -> list[str]:
     ]
     with FakeRedmine(latency=0.05) as fake:
         env = suite.load_env(fake.url, emulator, tmp)
-        rates = (100,) if quick else (100, 200, 300)
-        for load in replica_bench.replica_load(env, [free_port(), free_port()], rates, 2 if quick else 8, emulator):
+        rates = tier.pick((100,), (100, 300), (100, 200, 300))
+        for load in replica_bench.replica_load(env, [free_port(), free_port()], rates, tier.pick(2, 5, 8), emulator):
             rows.append(
                 f"| {load.replicas} | {load.rate:.0f} | {load.achieved:.1f} | {load.p50:.1f} | {load.p99:.1f} |"
             )
@@ -115,8 +116,8 @@ def section_replicas(emulator: Any, tmp: Path, quick: bool) -> list[str]:
                 continue
             result = replica_bench.takeover(env_file, url, tmp)
             rows.append(f"| {name} | {result.seconds:.1f} | {bounds[name]} |")
-        commands = 1000 if quick else 10_000
-        events = 10_000 if quick else 100_000
+        commands = tier.pick(1000, 2000, 10_000)
+        events = tier.pick(10_000, 20_000, 100_000)
         serve = replica_bench.serve_memory(env, free_port(), emulator, commands)
         bridge = suite.bridge_factory(fake.url, "bench", emulator, tmp)()
         listen = replica_bench.listener_memory(bridge, emulator, events)
@@ -128,7 +129,7 @@ def section_replicas(emulator: Any, tmp: Path, quick: bool) -> list[str]:
     return [*rows, ""]
 
 
-def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     from benchmarks import feed_bench
 
     def factory(**extra: Any) -> Any:
@@ -147,7 +148,7 @@ def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, qui
         "| Changed issues | Feed only | Next cycle | With a subscription and linked people |",
         "|---:|---:|---:|---:|",
     ]
-    for changed in (0, 1, 5) if quick else (0, 1, 50):
+    for changed in tier.pick((0, 1, 5), (0, 1, 20), (0, 1, 50)):
         calls = feed_bench.calls_per_cycle(factory, redmine, emulator, changed)
         rows.append(f"| {calls.changed} | {calls.feed_only} | {calls.next_cycle} | {calls.with_subscription} |")
     rows += [
@@ -159,13 +160,13 @@ def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, qui
         "| Changed issues | Owners | Calls, impersonating | Limit | Calls, personal keys | Limit |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
-    for changed in (0, 1, 5) if quick else (0, 1, 50):
-        for owners in (1, 3) if quick else (1, 10):
+    for changed in tier.pick((0, 1, 5), (0, 1, 20), (0, 1, 50)):
+        for owners in tier.pick((1, 3), (1, 5), (1, 10)):
             found = feed_bench.calls_with_owners(factory, redmine, emulator, changed, owners)
             limit = 1 + changed + (owners if changed else 0)
             keyed = limit + (owners if changed else 0)
             rows.append(f"| {changed} | {owners} | {found.impersonated} | {limit} | {found.personal_keys} | {keyed} |")
-    latency = feed_bench.change_to_post(factory, redmine, emulator, 5 if quick else 30)
+    latency = feed_bench.change_to_post(factory, redmine, emulator, tier.pick(5, 15, 30))
     rows += [
         "",
         f"From a change in Redmine to its reply in the channel, with `REDMINE_POLL_SECONDS={latency.interval:g}` and",
@@ -173,7 +174,7 @@ def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, qui
         "Expected: about half the interval on average, at most the interval plus one cycle's work.",
         "",
     ]
-    fan = feed_bench.many_subscriptions(factory, redmine, emulator, 3 if quick else 10, 20 if quick else 100)
+    fan = feed_bench.many_subscriptions(factory, redmine, emulator, tier.pick(3, 5, 10), tier.pick(20, 50, 100))
     rows += [
         f"Fan-out: {fan.events} new issues to {fan.subscriptions} subscribed channels = {fan.deliveries} posts "
         f"(cards). Fan-out {fan.fan_out_s:.2f} s, delivery {fan.deliver_s:.2f} s: {fan.per_second:.0f} "
@@ -183,12 +184,12 @@ def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, qui
     return rows
 
 
-def section_company(company: RedmineUnderTest, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_company(company: RedmineUnderTest, emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     from benchmarks.company_bench import company_counts
 
     factory = suite.bridge_factory(company.url, company.admin_key, emulator, tmp, redmine_concurrency=1)
     fields = company.seed["company"]["fields"]
-    counts = company_counts(factory, emulator, fields, sizes=(1, 3) if quick else (1, 10, 50))
+    counts = company_counts(factory, emulator, fields, sizes=tier.pick((1, 3), (1, 10, 20), (1, 10, 50)))
     rows = [
         "## 1c. Round trips on a real company's Redmine (custom fields)",
         "",
@@ -204,9 +205,11 @@ def section_company(company: RedmineUnderTest, emulator: Any, tmp: Path, quick: 
     return [*rows, ""]
 
 
-def section_round_trips(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, quick: bool) -> list[str]:
+def section_round_trips(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, tier: Tier) -> list[str]:
     counts = suite.round_trip_counts(
-        suite.bridge_factory(redmine_url, admin_key, emulator, tmp), emulator, sizes=(1, 3) if quick else (1, 10, 50)
+        suite.bridge_factory(redmine_url, admin_key, emulator, tmp),
+        emulator,
+        sizes=tier.pick((1, 3), (1, 10, 20), (1, 10, 50)),
     )
     rows = [
         "## 1. Redmine round trips per command (real Redmine, counted at the HTTP layer)",

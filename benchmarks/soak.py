@@ -2,7 +2,7 @@
 once, `#t` posts in a public and a private channel, DM commands, slash commands on both replicas, dialog
 batches, and Redmine notes and new tickets in a subscribed project; a fault about every minute, each kind in
 turn (benchmarks/soak_rig.py). At the end, once every fault is over and the bridge has had time to catch up,
-an exact account per kind: sent, done once, lost, doubled. Written into docs/benchmarks.md."""
+an exact account per kind: sent, done once, lost, doubled. Written into docs/benchmarks-full.md."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from benchmarks.soak_rig import Replica, Rig, fresh_database, through
 from tests.fault_proxy import FaultProxy
 
 SETTLE = 420.0  # seconds the bridge gets after the last fault to finish what it owes (retries run 10 minutes)
-OUTPUT = ROOT / "docs" / "benchmarks.md"
+OUTPUT = ROOT / "docs" / "benchmarks-full.md"
 HEADING = "## 12. Soak with faults"
 
 
@@ -330,7 +330,7 @@ def _report(
 
 
 def _write(lines: list[str]) -> None:
-    """Replaces the soak's section of docs/benchmarks.md (the rest is `make bench`'s)."""
+    """Replaces the soak's section of docs/benchmarks-full.md (the rest is `make bench-full`'s)."""
     existing = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else "# Benchmarks\n"
     before = existing.split(HEADING, 1)[0].rstrip("\n")
     OUTPUT.write_text(before + "\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
