@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app_integration.adapters.runtime.wiring import Bridge
-from app_integration.core.commands import dispatch
+from app_integration.core.dispatch import dispatch
 from app_integration.core.models import ChatUser, CommandContext, Reply
 from benchmarks.suite import Count, counted
 

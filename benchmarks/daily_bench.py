@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app_integration.adapters.redmine.call_scope import counting
-from app_integration.core.redmine_updates.due_reminders import remind_due
+from app_integration.core.updates.morning_digest import send_morning_digests
 
 if TYPE_CHECKING:
     from app_integration.adapters.runtime.wiring import Bridge
@@ -40,11 +40,11 @@ def digest_calls(bridge_factory: Callable[[], Bridge]) -> tuple[int, int]:
         bridge.users.sync_map(bridge.chat)
         links = bridge.services.store.all_links()
         for link in links:  # everyone's digest due now, whatever the day and hour the benchmark runs at
-            prefs = bridge.notifications.prefs(link.chat_user_id)
-            bridge.notifications.save_prefs(
-                link.chat_user_id, dataclasses.replace(prefs, reminder_time=dt.time(0, 0), weekends=True)
+            prefs = bridge.subscriptions.prefs(link.chat_user_id)
+            bridge.subscriptions.save_prefs(
+                link.chat_user_id, dataclasses.replace(prefs, digest_time=dt.time(0, 0), weekends=True)
             )
         with counting() as tally:
-            remind_due(bridge.services, dt.datetime.now(dt.UTC) + dt.timedelta(days=_round))
+            send_morning_digests(bridge.services, dt.datetime.now(dt.UTC) + dt.timedelta(days=_round))
         figures.append(round(tally.round_trips / max(1, len(links))))
     return figures[0], figures[1]

@@ -14,12 +14,12 @@ from typing import Any
 import requests
 
 from app_integration.adapters.redmine.call_scope import counting
-from app_integration.adapters.runtime.notification_runner import NotificationRunner
+from app_integration.adapters.runtime.update_runner import UpdateRunner
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.events import Subscription
 from app_integration.core.models import ChatUser
-from app_integration.core.redmine_updates.change_feed import poll_once
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.change_feed import poll_once
+from app_integration.core.updates.outbox_delivery import deliver_due
 
 
 class RedmineClient:
@@ -65,7 +65,7 @@ def calls_per_cycle(factory: Callable[..., Bridge], redmine: RedmineClient, emul
     observed = started(factory())
     channel = emulator.add_channel(f"bench-{tag}", [emulator.bot, emulator.user("alice")], kind="P")["id"]
     demo = observed.gateway.project("alice", "demo").id
-    observed.notifications.add_subscription(Subscription(channel, emulator.user("alice")["id"], demo, "Demo"))
+    observed.subscriptions.add_subscription(Subscription(channel, emulator.user("alice")["id"], demo, "Demo"))
     for round_ in ("warm-up", "measured"):  # the first round fills the caches of names, statuses, projects
         for issue in issues:
             redmine.note("bob", issue, f"a note for the benchmark ({round_})")
@@ -96,9 +96,9 @@ def change_to_post(factory: Callable[..., Bridge], redmine: RedmineClient, emula
     tag = secrets.token_hex(3)
     channel = emulator.add_channel(f"lat-{tag}", [emulator.bot, emulator.user("alice")], kind="P")["id"]
     demo = bridge.gateway.project("alice", "demo").id
-    bridge.notifications.add_subscription(Subscription(channel, emulator.user("alice")["id"], demo, "Demo"))
+    bridge.subscriptions.add_subscription(Subscription(channel, emulator.user("alice")["id"], demo, "Demo"))
     issue = redmine.create("alice", f"Latency bench {tag}")
-    runner = NotificationRunner(bridge, interval).start()
+    runner = UpdateRunner(bridge, interval).start()
     latencies = []
     rng = secrets.SystemRandom()
     try:
@@ -144,7 +144,7 @@ def many_subscriptions(
     owner = emulator.user("alice")
     for n in range(subscriptions):
         channel = emulator.add_channel(f"fan-{tag}-{n}", [emulator.bot, owner], kind="P")["id"]
-        bridge.notifications.add_subscription(Subscription(channel, owner["id"], demo, "Demo"))
+        bridge.subscriptions.add_subscription(Subscription(channel, owner["id"], demo, "Demo"))
     for n in range(events):
         redmine.create("carol", f"Fan-out bench {tag} {n}")
     begun = time.perf_counter()
@@ -153,7 +153,7 @@ def many_subscriptions(
     begun = time.perf_counter()
     sent = 0
     for _ in range(10_000):  # bounded: each round delivers up to 100
-        done = deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC)).sent
+        done = deliver_due(bridge.chat, bridge.subscriptions, bridge.outbox, dt.datetime.now(dt.UTC)).sent
         sent += done
         if not done:
             break
@@ -239,7 +239,7 @@ def calls_with_owners(
                 sealed = bridge.services.sealer.seal(key) if bridge.services.sealer else None
                 bridge.users.link(ChatUser(chat_user["id"], login), redmine_id, login, "key", sealed_key=sealed)
             channel = emulator.add_channel(f"own-{tag}-{login}-{impersonation}", [emulator.bot, chat_user], kind="P")
-            bridge.notifications.add_subscription(Subscription(channel["id"], chat_user["id"], demo, "Demo"))
+            bridge.subscriptions.add_subscription(Subscription(channel["id"], chat_user["id"], demo, "Demo"))
         poll_once(bridge.services, bridge.store)
         bridges.append(bridge)
     time.sleep(1.1)

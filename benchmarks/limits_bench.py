@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from app_integration.adapters.runtime.wiring import Bridge
-from app_integration.core.chat_commands.ticket_batch import create_batch
+from app_integration.core.commands.ticket_batch import create_batch
 from app_integration.core.models import ChatUser, CommandContext
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app_integration.adapters.mattermost.posts.post_listener import PostListener
-from app_integration.adapters.runtime import notification_runner
+from app_integration.adapters.runtime import update_runner
 from app_integration.core.events import Delivery, Subscription
 from tests.waiting import wait_for as _wait
 
@@ -64,10 +64,10 @@ def delivery_during_long_poll(bridge: Any, emulator: Any, poll_seconds: float, s
         release.wait(poll_seconds)
         return None
 
-    namespace = vars(notification_runner)  # the runner calls poll_once through its module
+    namespace = vars(update_runner)  # the runner calls poll_once through its module
     original = namespace["poll_once"]
     namespace["poll_once"] = long_poll
-    runner = notification_runner.NotificationRunner(bridge, poll_seconds=3600.0).start()
+    runner = update_runner.UpdateRunner(bridge, poll_seconds=3600.0).start()
     bob = emulator.user("bob")["id"]
     latencies = []
     try:
@@ -120,7 +120,7 @@ def delivery_during_real_poll(
     owner = emulator.user("alice")
     channel = emulator.add_channel(f"long-poll-{time.time_ns()}", [emulator.bot, owner], kind="P")["id"]
     demo = bridge.gateway.project("alice", "demo").id
-    bridge.notifications.add_subscription(Subscription(channel, owner["id"], demo, "Demo"))
+    bridge.subscriptions.add_subscription(Subscription(channel, owner["id"], demo, "Demo"))
     direct_creates(redmine_url, admin_key, issues, 4, f"poll{time.time_ns()}")
     time.sleep(1.1)  # Redmine's clock has whole seconds
     queued: dict[int, float] = {}
@@ -133,7 +133,7 @@ def delivery_during_real_poll(
         return int(enqueue(deliveries))
 
     bridge.outbox.enqueue = noting  # type: ignore[method-assign]
-    runner = notification_runner.NotificationRunner(bridge, poll_seconds=3600.0)
+    runner = update_runner.UpdateRunner(bridge, poll_seconds=3600.0)
     calls_before = _feed_calls()
     begun = time.monotonic()
     runner.start()

@@ -201,7 +201,7 @@ def _subscribe(
     }
     settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
     bridge = build_bridge(settings, None)
-    bridge.notifications.add_subscription(Subscription(feed, owner["id"], int(found["id"]), str(found["name"])))
+    bridge.subscriptions.add_subscription(Subscription(feed, owner["id"], int(found["id"]), str(found["name"])))
     identifier = requests.get(
         f"{redmine.url}/projects/{found['id']}.json", headers={"X-Redmine-API-Key": redmine.admin_key}, timeout=30
     ).json()["project"]["identifier"]

@@ -25,7 +25,7 @@ from cryptography.fernet import Fernet
 
 from app_integration.adapters.redmine.call_scope import counting
 from app_integration.adapters.runtime.wiring import Bridge, build_bridge
-from app_integration.core.commands import dispatch
+from app_integration.core.dispatch import dispatch
 from app_integration.core.models import ChatMessage, ChatUser, CommandContext, Reply
 from app_integration.core.settings import Settings
 from benchmarks.daily_bench import daily_counts

@@ -180,20 +180,20 @@ class _RunningBridge:
 
     def start_feed(self) -> None:
         """Redmine's changes back into the chat, read every second here (30 s by default)."""
-        from app_integration.adapters.runtime.notification_runner import NotificationRunner
+        from app_integration.adapters.runtime.update_runner import UpdateRunner
 
-        self._runner = NotificationRunner(self._bridge, poll_seconds=1.0).start()
+        self._runner = UpdateRunner(self._bridge, poll_seconds=1.0).start()
 
     def digest(self) -> None:
         """Tomorrow's morning digest, as the leader will send it (today's went out when the feed started), with
         everyone's digest time moved to midnight, every day: a demo cannot wait for nine o'clock."""
-        from app_integration.core.redmine_updates.due_reminders import remind_due
+        from app_integration.core.updates.morning_digest import send_morning_digests
 
-        notes, midnight = self._bridge.notifications, {"reminder_time": dt.time(0, 0), "weekends": True}
+        subs, midnight = self._bridge.subscriptions, {"digest_time": dt.time(0, 0), "weekends": True}
         for link in self._bridge.services.store.all_links():
-            notes.save_prefs(link.chat_user_id, dataclasses.replace(notes.prefs(link.chat_user_id), **midnight))
+            subs.save_prefs(link.chat_user_id, dataclasses.replace(subs.prefs(link.chat_user_id), **midnight))
         tomorrow = dt.datetime.combine(dt.date.today() + dt.timedelta(days=1), dt.time(0, 30), dt.UTC)
-        remind_due(self._bridge.services, tomorrow)
+        send_morning_digests(self._bridge.services, tomorrow)
 
     def __exit__(self, *_: object) -> None:
         if self._runner is not None:

@@ -11,7 +11,7 @@ from app_integration.core.models import Issue, Ref
 EventKind = Literal["created", "status", "assignee", "priority", "due_date", "note", "fields"]
 EVENT_KINDS: tuple[EventKind, ...] = ("created", "status", "assignee", "priority", "due_date", "note", "fields")
 # What else of a project a subscription may take (off unless chosen): read apart from tickets
-# (core/redmine_updates/project_activity.py).
+# (core/updates/project_activity.py).
 ProjectKind = Literal["news", "wiki", "versions", "time"]
 PROJECT_KINDS: tuple[ProjectKind, ...] = ("news", "wiki", "versions", "time")
 SUBSCRIBABLE: tuple[EventKind | ProjectKind, ...] = (*EVENT_KINDS, *PROJECT_KINDS)
@@ -233,7 +233,7 @@ class NotificationPrefs:
     """A person's toggles for personal DMs; everything is on until they turn it off."""
 
     off: frozenset[PersonalKind] = frozenset()
-    reminder_time: dt.time = dt.time(9, 0)
+    digest_time: dt.time = dt.time(9, 0)
     weekends: bool = False  # the morning digest on Saturdays and Sundays too
 
     def wants(self, kind: PersonalKind) -> bool:

@@ -51,7 +51,8 @@ class Directory:
 
     def personal_key(self, login: str) -> str | None:
         """The login's own API key, where its person linked one. In someone's command or post, only that
-        person's own link counts; outside one (the feed, reminders), the login's link that holds a key."""
+        person's own link counts; outside one (the change feed, the morning digest), the login's link that holds
+        a key."""
         actor = acting_for.get()
         link = self._store.link_for(actor) if actor else self._store.link_for_login(login, with_key=True)
         if link is None or link.redmine_login != login or not link.sealed_key or self._sealer is None:

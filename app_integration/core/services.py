@@ -18,11 +18,11 @@ from app_integration.core.ports import (
     FieldCatalog,
     Finder,
     IssueTracker,
-    NotificationStore,
     Outbox,
     Outsiders,
     ProjectActivity,
     Sealer,
+    SubscriptionStore,
     TicketDesk,
 )
 from app_integration.core.ports.store import BridgeState
@@ -38,7 +38,7 @@ class Services:
     store: BridgeState  # form submissions kept once, and who is who by Mattermost user id
     sealer: Sealer  # personal API keys, encrypted at rest (`available` is False without LINK_ENCRYPTION_KEYS)
     feed: ChangeFeed  # Redmine's changes back into the chat
-    notifications: NotificationStore
+    subscriptions: SubscriptionStore
     outbox: Outbox
     desk: TicketDesk  # one ticket's card and its actions
     attachments: Attachments  # files into Redmine

@@ -12,7 +12,7 @@ import pytest
 
 from app_integration.adapters.mattermost.posts.post_listener import PostListener
 from app_integration.adapters.runtime.wiring import Bridge
-from app_integration.core.redmine_updates.change_feed import load_cursor, poll_once
+from app_integration.core.updates.change_feed import load_cursor, poll_once
 from tests.conftest import RedmineInfo
 from tests.integration.feed_support import Redmine
 from tests.integration.listener_support import ROLES, start

@@ -10,8 +10,8 @@ import requests
 
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.events import Subscription
-from app_integration.core.redmine_updates.change_feed import poll_once
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.change_feed import poll_once
+from app_integration.core.updates.outbox_delivery import deliver_due
 from tests.conftest import RedmineInfo
 
 
@@ -51,7 +51,7 @@ class Redmine:
 
 def cycle(bridge: Bridge) -> None:
     poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.subscriptions, bridge.outbox, dt.datetime.now(dt.UTC))
 
 
 def channel_named(emulator: Any, name: str, kind: str = "O", members: tuple[str, ...] = ()) -> str:
@@ -61,7 +61,7 @@ def channel_named(emulator: Any, name: str, kind: str = "O", members: tuple[str,
 
 def subscribe(bridge: Bridge, emulator: Any, channel: str, owner: str, project_id: int, **extra: Any) -> Subscription:
     subscription = Subscription(channel, emulator.user(owner)["id"], project_id, "Demo", **extra)
-    return bridge.notifications.add_subscription(subscription)
+    return bridge.subscriptions.add_subscription(subscription)
 
 
 def texts(emulator: Any, channel: str) -> list[str]:

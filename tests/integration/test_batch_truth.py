@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from app_integration.adapters.runtime.wiring import build_bridge
-from app_integration.core.chat_commands.ticket_batch import create_batch
+from app_integration.core.commands.ticket_batch import create_batch
 from app_integration.core.errors import BridgeError
 from app_integration.core.models import CommandContext
 from tests.conftest import RedmineInfo, both_redmines, bridge_settings, issues_matching

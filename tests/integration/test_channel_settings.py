@@ -38,7 +38,7 @@ def test_only_a_channel_admin_may_and_the_forms_start_with_the_project(
     assert "channel admin" in slash(client, emulator, "bob", "channel_settings", channel)["text"]
     emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
     assert save(client, emulator, "alice", channel, project="ops", link_mode="card").status_code == 200
-    saved = bridge.notifications.channel_defaults(channel)
+    saved = bridge.subscriptions.channel_defaults(channel)
     assert (saved.project, saved.link_mode) == ("ops", "card")
     told = [p["message"] for p in emulator.posts_in(channel) if p["user_id"] == emulator.bot["id"]]
     assert told and told[-1].startswith("@alice changed this channel's settings: default project `ops`")
@@ -57,7 +57,7 @@ def test_a_project_the_admin_cannot_see_is_refused(client: FlaskClient, bridge: 
     emulator.channels[channel]["admins"] = {emulator.user("carol")["id"]: "channel_admin"}
     answer = save(client, emulator, "carol", channel, project="secret", link_mode="-").get_json()
     assert answer["errors"]["project"] == "Not found or not visible to you"
-    assert bridge.notifications.channel_defaults(channel).project is None
+    assert bridge.subscriptions.channel_defaults(channel).project is None
 
 
 def test_a_channel_that_turned_links_off_gets_none(
@@ -66,7 +66,7 @@ def test_a_channel_that_turned_links_off_gets_none(
     listener, bridge = start(redmine, emulator, tmp_path)
     try:
         quiet = channel_named(emulator, "q-" + uuid.uuid4().hex[:6])
-        bridge.notifications.save_channel_defaults(quiet, ChannelDefaults(None, "off"), emulator.user("alice")["id"])
+        bridge.subscriptions.save_channel_defaults(quiet, ChannelDefaults(None, "off"), emulator.user("alice")["id"])
         loud = channel_named(emulator, "l-" + uuid.uuid4().hex[:6])
         hushed = emulator.post_as("alice", quiet, f"no link here #t{seeded['public']}")
         heard = emulator.post_as("alice", loud, f"a link here #t{seeded['public']}")

@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 from app_integration.adapters.runtime.wiring import Bridge
-from app_integration.core.redmine_updates.change_feed import poll_once
+from app_integration.core.updates.change_feed import poll_once
 from tests.conftest import RedmineInfo
 from tests.integration.feed_support import Redmine, channel_named, cycle, subscribe, texts
 

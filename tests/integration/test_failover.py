@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from app_integration.adapters.store.notification_store import NotificationTables
 from app_integration.adapters.store.state_store import BridgeStore
+from app_integration.adapters.store.subscription_store import SubscriptionTables
 from app_integration.core.events import Subscription
 from tests.conftest import SIGNING_KEY, SLASH_TOKEN, USER_MAP, RedmineInfo
 from tests.waiting import wait_for
@@ -64,7 +64,7 @@ def test_a_killed_leader_is_replaced_and_nothing_is_lost_or_doubled(
     demo = requests.get(
         f"{redmine.url}/projects/demo.json", headers={"X-Redmine-API-Key": redmine.admin_key}, timeout=15
     ).json()["project"]["id"]
-    NotificationTables(store.engine).add_subscription(Subscription(watched, emulator.user("alice")["id"], demo, "Demo"))
+    SubscriptionTables(store.engine).add_subscription(Subscription(watched, emulator.user("alice")["id"], demo, "Demo"))
     logs, ports = [tmp_path / "a.log", tmp_path / "b.log"], [free_port(), free_port()]
     replicas = [start_replica(env, log, port) for log, port in zip(logs, ports, strict=True)]
     channel = next(c["id"] for c in emulator.channels.values() if c["name"] == "town-square")

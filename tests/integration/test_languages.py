@@ -13,8 +13,8 @@ from flask.testing import FlaskClient
 
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.events import Subscription
-from app_integration.core.redmine_updates.change_feed import poll_once
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.change_feed import poll_once
+from app_integration.core.updates.outbox_delivery import deliver_due
 from tests.conftest import RedmineInfo
 from tests.integration.surface_support import slash
 from tests.mattermost_payloads import dialog_submission
@@ -48,7 +48,7 @@ def test_channel_posts_follow_the_subscription_and_dms_follow_their_reader(
     bridge.users.sync_map(bridge.chat)
     channel = emulator.add_channel("ru-" + uuid.uuid4().hex[:6], [emulator.bot, emulator.user("alice")], kind="P")["id"]
     demo = bridge.gateway.project("alice", "demo").id
-    bridge.notifications.add_subscription(
+    bridge.subscriptions.add_subscription(
         Subscription(channel, emulator.user("alice")["id"], demo, "Demo", locale="ru")
     )
     poll_once(bridge.services, bridge.store)
@@ -61,7 +61,7 @@ def test_channel_posts_follow_the_subscription_and_dms_follow_their_reader(
     issue = requests.post(f"{redmine.url}/issues.json", json=body, headers=headers, timeout=15).json()["issue"]["id"]
     before = len(emulator.dm_posts("bob"))
     poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.subscriptions, bridge.outbox, dt.datetime.now(dt.UTC))
     [card] = emulator.posts_in(channel)
     assert f"#{issue}" in card["message"] and "Статус: **New**" in card["message"]
     [dm] = emulator.dm_posts("bob")[before:]

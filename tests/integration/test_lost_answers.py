@@ -117,7 +117,7 @@ def test_a_batch_with_an_unconfirmed_line_never_calls_it_not_created(
     proxy: LosingProxy, redmine: RedmineInfo, emulator: Any, tmp_path: Any
 ) -> None:
     from app_integration.adapters.runtime.wiring import build_bridge
-    from app_integration.core.chat_commands.ticket_batch import create_batch
+    from app_integration.core.commands.ticket_batch import create_batch
     from app_integration.core.models import CommandContext
     from tests.conftest import bridge_settings
 

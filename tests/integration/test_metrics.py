@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from app_integration.adapters import metrics
 from app_integration.adapters.runtime import listener_process
-from app_integration.adapters.runtime.notification_runner import NotificationRunner
+from app_integration.adapters.runtime.update_runner import UpdateRunner
 from app_integration.adapters.runtime.web_app import create_app
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.adapters.store.leadership import Leadership
@@ -127,7 +127,7 @@ def test_a_refused_command_counts_as_its_error(client: Any, emulator: Any, chann
 
 def test_the_outbox_and_the_feed_report_their_rounds(bridge: Bridge, emulator: Any) -> None:
     alice = emulator.user("alice")
-    runner = NotificationRunner(bridge, 0)
+    runner = UpdateRunner(bridge, 0)
     runner.poll()  # the feed's first cycle marks where it starts
     assert sample("bridge_feed_lag_seconds") >= 0
     cycles = sample("bridge_feed_cycle_seconds_count")

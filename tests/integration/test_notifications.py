@@ -14,8 +14,8 @@ import pytest
 
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.errors import ChatUnavailable
-from app_integration.core.redmine_updates.change_feed import load_cursor, poll_once
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.change_feed import load_cursor, poll_once
+from app_integration.core.updates.outbox_delivery import deliver_due
 from tests.conftest import RedmineInfo
 from tests.integration.feed_support import Redmine, channel_named, cycle, demo_id, subscribe, texts
 
@@ -119,7 +119,7 @@ def test_a_channel_made_public_gets_no_private_event_queued_before(
     rm.create("alice", "secret", subject)
     poll_once(feed_bridge.services, feed_bridge.store)
     emulator.convert_channel(channel, "O")
-    report = deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
+    report = deliver_due(feed_bridge.chat, feed_bridge.subscriptions, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert report.dropped == 1 and not any(subject in t for t in texts(emulator, channel))
     rm.create("alice", "secret", subject + " again")
     cycle(feed_bridge)
@@ -142,7 +142,7 @@ def test_a_locked_account_mentioned_in_a_note_costs_only_its_own_dm(
     cycle(feed_bridge)
     shown = "\n".join(texts(emulator, channel))
     assert "please have a look" in shown and "a later change" in shown
-    assert "dave" in feed_bridge.notifications.skipped_accounts()
+    assert "dave" in feed_bridge.subscriptions.skipped_accounts()
     [feed] = [f for f in diagnose(feed_bridge) if f.check == "Feed accounts"]
     assert not feed.ok and "dave" in feed.detail
 
@@ -150,7 +150,7 @@ def test_a_locked_account_mentioned_in_a_note_costs_only_its_own_dm(
 def test_a_locked_subscription_owner_pauses_only_that_subscription(
     feed_bridge: Bridge, emulator: Any, rm: Redmine
 ) -> None:
-    from app_integration.core.chat_commands.subscriptions import subscriptions
+    from app_integration.core.commands.subscriptions import subscriptions
     from app_integration.core.models import CommandContext
 
     locked = channel_named(emulator, "ld-" + uuid.uuid4().hex[:6], members=("alice", "dave"))
@@ -192,20 +192,20 @@ def test_a_mattermost_outage_delays_delivery_and_loses_nothing(feed_bridge: Brid
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)  # past any backoff
     emulator.refuse_rest = True
     try:
-        report = deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
+        report = deliver_due(feed_bridge.chat, feed_bridge.subscriptions, feed_bridge.outbox, dt.datetime.now(dt.UTC))
         assert (report.sent, report.retried) == (0, 1)
         during = rm.create("alice", "demo", f"During {uuid.uuid4().hex[:8]}")
         # the fan-out may ask Mattermost too (unless cached): then the feed pauses, its cursor kept
         with contextlib.suppress(ChatUnavailable):
             poll_once(feed_bridge.services, feed_bridge.store)
         assert (
-            deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC)).sent
+            deliver_due(feed_bridge.chat, feed_bridge.subscriptions, feed_bridge.outbox, dt.datetime.now(dt.UTC)).sent
             == 0
         )
     finally:
         emulator.refuse_rest = False
     poll_once(feed_bridge.services, feed_bridge.store)
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, later)
+    deliver_due(feed_bridge.chat, feed_bridge.subscriptions, feed_bridge.outbox, later)
     posted = texts(emulator, channel)
     assert [sum(f"#{n}" in t for t in posted) for n in (issue, during)] == [1, 1]
 
@@ -275,7 +275,7 @@ def test_the_morning_digest_comes_once_a_working_day_in_the_persons_time_zone(
     """One DM a day at the person's time in their zone: newly assigned, changed since the last digest, due
     today or overdue; nothing on a weekend unless asked, nothing when nothing changed; one Redmine call each."""
     from app_integration.adapters.redmine.call_scope import counting
-    from app_integration.core.redmine_updates.due_reminders import remind_due
+    from app_integration.core.updates.morning_digest import send_morning_digests
 
     bob = emulator.user("bob")
     bob["timezone"] = {"useAutomaticTimezone": "false", "automaticTimezone": "", "manualTimezone": "Asia/Tokyo"}
@@ -291,9 +291,9 @@ def test_the_morning_digest_comes_once_a_working_day_in_the_persons_time_zone(
     def digests(at: dt.datetime) -> list[str]:
         before = len(emulator.dm_posts("bob"))
         with counting() as tally:
-            remind_due(feed_bridge.services, at)
+            send_morning_digests(feed_bridge.services, at)
         calls.append(tally.round_trips)
-        deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
+        deliver_due(feed_bridge.chat, feed_bridge.subscriptions, feed_bridge.outbox, dt.datetime.now(dt.UTC))
         return [p["message"] for p in emulator.dm_posts("bob")[before:]]
 
     calls: list[int] = []
@@ -308,8 +308,8 @@ def test_the_morning_digest_comes_once_a_working_day_in_the_persons_time_zone(
     new = rm.create("alice", "demo", f"New {uuid.uuid4().hex[:8]}", assigned_to_id=rm.user_id("bob"))
     saturday = monday + dt.timedelta(days=5)
     assert digests(morning(saturday, 9, 5)) == []  # a weekend
-    prefs = feed_bridge.notifications.prefs(bob["id"])
-    feed_bridge.notifications.save_prefs(bob["id"], dataclasses.replace(prefs, weekends=True))
+    prefs = feed_bridge.subscriptions.prefs(bob["id"])
+    feed_bridge.subscriptions.save_prefs(bob["id"], dataclasses.replace(prefs, weekends=True))
     [weekend] = digests(morning(saturday, 9, 6))
     assert "**Newly assigned to you:" in weekend and f"/issues/{new})" in weekend
 

@@ -12,7 +12,7 @@ import requests
 from flask.testing import FlaskClient
 
 from app_integration.adapters.runtime.wiring import Bridge
-from app_integration.core.redmine_updates.change_feed import poll_once
+from app_integration.core.updates.change_feed import poll_once
 from tests.conftest import RedmineInfo
 from tests.integration.feed_support import Redmine, channel_named, cycle, texts
 from tests.integration.surface_support import click, slash
@@ -39,7 +39,7 @@ def test_whoever_saves_a_subscription_owns_it_and_the_channel_is_told(
     room = channel_named(emulator, f"eyes-{tag}", kind="P")
     emulator.channels[room]["admins"] = {emulator.user(n)["id"]: "channel_admin" for n in ("alice", "bob")}
     assert subscribe_by_dialog(client, emulator, "alice", room, event_created=True).status_code == 200
-    [saved] = bridge.notifications.subscriptions(room)
+    [saved] = bridge.subscriptions.list_subscriptions(room)
     assert saved.owner_id == emulator.user("alice")["id"]
 
     assert slash(client, emulator, "bob", f"subscribe {saved.id}", room) == {}
@@ -48,7 +48,7 @@ def test_whoever_saves_a_subscription_owns_it_and_the_channel_is_told(
     submission = {"projects": "demo", "status": "any", "event_created": True}
     answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("bob"), room, submission))
     assert answer.status_code == 200 and not (answer.get_json() or {}).get("errors")
-    [edited] = bridge.notifications.subscriptions(room)
+    [edited] = bridge.subscriptions.list_subscriptions(room)
     assert edited.owner_id == emulator.user("bob")["id"]
     told = texts(emulator, room)[-1]
     assert told.startswith(f"@bob changed this channel's subscription #{saved.id}") and "Demo" in told
@@ -156,9 +156,9 @@ def test_a_public_channel_may_not_subscribe_a_project_outsiders_cannot_see(
     emulator.team_admins.add(emulator.user("alice")["id"])
     answer = subscribe_by_dialog(company_client, emulator, "alice", room, projects="acme")
     assert "private channel" in answer.get_json()["errors"]["projects"]
-    assert company_bridge.notifications.subscriptions(room) == []
+    assert company_bridge.subscriptions.list_subscriptions(room) == []
     assert subscribe_by_dialog(company_client, emulator, "alice", room, projects="handbook").status_code == 200
-    assert len(company_bridge.notifications.subscriptions(room)) == 1
+    assert len(company_bridge.subscriptions.list_subscriptions(room)) == 1
 
 
 # 4. The Apps form's state is bound to its channel ---------------------------------------------------------------

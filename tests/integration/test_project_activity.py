@@ -12,15 +12,15 @@ from typing import Any
 
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.events import Subscription
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
-from app_integration.core.redmine_updates.project_activity import poll_project_activity
+from app_integration.core.updates.outbox_delivery import deliver_due
+from app_integration.core.updates.project_activity import poll_project_activity
 from tests.integration.feed_support import Redmine, channel_named, texts
 from tests.waiting import wait_for
 
 
 def poll(bridge: Bridge) -> int:
     queued = poll_project_activity(bridge.services, bridge.store, dt.datetime.now(dt.UTC))
-    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.subscriptions, bridge.outbox, dt.datetime.now(dt.UTC))
     return queued
 
 
@@ -33,12 +33,12 @@ def test_wiki_versions_and_time_reach_the_channels_that_chose_them(
     secret = feed_bridge.gateway.project("alice", "secret").id
     private = channel_named(emulator, f"team-{tag}", kind="P")
     public = channel_named(emulator, f"town-{tag}", kind="O")
-    notes = feed_bridge.notifications
+    subs = feed_bridge.subscriptions
     everything = frozenset({"created", "news", "wiki", "versions", "time"})
-    notes.add_subscription(Subscription(private, alice, demo, "Demo", events=everything))
-    notes.add_subscription(Subscription(private, alice, secret, "Secret", events=frozenset({"wiki"})))
-    notes.add_subscription(Subscription(public, alice, secret, "Secret", events=frozenset({"wiki"})))
-    notes.add_subscription(Subscription(public, alice, demo, "Demo", events=frozenset({"wiki"})))
+    subs.add_subscription(Subscription(private, alice, demo, "Demo", events=everything))
+    subs.add_subscription(Subscription(private, alice, secret, "Secret", events=frozenset({"wiki"})))
+    subs.add_subscription(Subscription(public, alice, secret, "Secret", events=frozenset({"wiki"})))
+    subs.add_subscription(Subscription(public, alice, demo, "Demo", events=frozenset({"wiki"})))
     assert poll(feed_bridge) == 0  # the first cycle marks where it starts
     time.sleep(1.05)  # Redmine's clock has whole seconds
 
@@ -74,7 +74,7 @@ def test_a_redmine_7_webhook_brings_a_wiki_change_before_any_poll(
     alice = emulator.user("alice")["id"]
     demo = feed_bridge.gateway.project("alice", "demo").id
     channel = channel_named(emulator, f"wiki-{tag}", kind="P")
-    feed_bridge.notifications.add_subscription(Subscription(channel, alice, demo, "Demo", events=frozenset({"wiki"})))
+    feed_bridge.subscriptions.add_subscription(Subscription(channel, alice, demo, "Demo", events=frozenset({"wiki"})))
     page = f"Hooked{tag}"
     rm._call("alice", "PUT", f"/projects/demo/wiki/{page}.json", {"wiki_page": {"text": "h1. Pushed"}})
     payload = json.loads((PAYLOADS / "wiki_page.updated.json").read_text())
@@ -83,5 +83,5 @@ def test_a_redmine_7_webhook_brings_a_wiki_change_before_any_poll(
     assert hook_client(feed_bridge).post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 202
     key = f"wiki:{demo}:{page}:1"
     wait_for(lambda: feed_bridge.outbox.has_delivery(key, channel))
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(feed_bridge.chat, feed_bridge.subscriptions, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert sum(f"[{page}](" in text for text in texts(emulator, channel)) == 1

@@ -14,7 +14,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from app_integration.adapters.runtime.wiring import Bridge
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.outbox_delivery import deliver_due
 from tests.integration.feed_support import Redmine, channel_named, cycle, demo_id, subscribe
 from tests.waiting import wait_for
 
@@ -52,7 +52,7 @@ def test_a_webhook_and_a_poll_deliver_the_same_change_once(feed_bridge: Bridge, 
     body = pushed("issue.created", issue)
     assert client.post("/webhooks/redmine", data=body, headers=signed(body)).status_code == 202
     wait_for(lambda: feed_bridge.outbox.has_delivery(f"issue:{issue}:0", channel))
-    deliver_due(feed_bridge.chat, feed_bridge.notifications, feed_bridge.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(feed_bridge.chat, feed_bridge.subscriptions, feed_bridge.outbox, dt.datetime.now(dt.UTC))
     assert len(emulator.posts_in(channel)) == 1  # delivered before any poll
 
     rm.update("bob", issue, status_id=2, notes="Started")

@@ -19,11 +19,11 @@ from flask.testing import FlaskClient
 
 from app_integration.adapters.mattermost.posts.post_listener import PostListener
 from app_integration.adapters.runtime.wiring import Bridge
-from app_integration.core.chat_commands.registry import build_registry
+from app_integration.core.commands.registry import build_registry
 from app_integration.core.events import Subscription
-from app_integration.core.redmine_updates.change_feed import poll_once
-from app_integration.core.redmine_updates.due_reminders import remind_due
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.change_feed import poll_once
+from app_integration.core.updates.morning_digest import send_morning_digests
+from app_integration.core.updates.outbox_delivery import deliver_due
 from tests.conftest import RedmineInfo
 from tests.integration.feed_support import Redmine
 from tests.integration.surface_support import click, slash
@@ -213,7 +213,7 @@ def notifications(bridge: Bridge, emulator: Any, redmine: RedmineInfo, heard: He
     poll_once(bridge.services, bridge.store)
     time.sleep(1.05)  # Redmine's clock has whole seconds: the changes below come after the cursor
     project = bridge.gateway.project("alice", "demo").id
-    bridge.notifications.add_subscription(
+    bridge.subscriptions.add_subscription(
         Subscription(news, emulator.user("alice")["id"], project, "Demo", locale="ru")
     )
     rm = Redmine(redmine)
@@ -221,10 +221,10 @@ def notifications(bridge: Bridge, emulator: Any, redmine: RedmineInfo, heard: He
     issue = rm.create("alice", "demo", f"Новость {tag}", assigned_to_id=rm.user_id("bob"), due_date=today)
     rm.update("alice", issue, notes=f"Заметка для @bob {tag}", status_id=2)
     poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.subscriptions, bridge.outbox, dt.datetime.now(dt.UTC))
     wait_for(lambda: emulator.posts_in(news), timeout=30)
     weekday = dt.datetime.now(dt.UTC).replace(hour=9)
     weekday += dt.timedelta(days=(7 - weekday.weekday()) % 7 if weekday.weekday() >= 5 else 0)  # the digest's days
-    assert remind_due(bridge.services, weekday) >= 1
-    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
+    assert send_morning_digests(bridge.services, weekday) >= 1
+    deliver_due(bridge.chat, bridge.subscriptions, bridge.outbox, dt.datetime.now(dt.UTC))
     heard.posts("a channel's notification", emulator.posts_in(news), emulator.bot["id"])

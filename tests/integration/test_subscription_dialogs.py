@@ -35,7 +35,7 @@ def test_only_a_channel_admin_may_subscribe_and_the_dialog_saves_it(
     assert "channel admin" in refused["text"]
     emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
     assert subscribe_by_dialog(client, emulator, "alice", channel).status_code == 200
-    [saved] = bridge.notifications.subscriptions(channel)
+    [saved] = bridge.subscriptions.list_subscriptions(channel)
     assert (saved.owner_id, saved.project_name, saved.events) == (
         emulator.user("alice")["id"],
         "Demo",
@@ -46,7 +46,7 @@ def test_only_a_channel_admin_may_subscribe_and_the_dialog_saves_it(
     assert labels == [f"Edit #{saved.id}", f"Remove #{saved.id}"]
     assert "channel admin" in slash(client, emulator, "bob", f"unsubscribe {saved.id}", channel)["text"]
     assert "Removed" in slash(client, emulator, "alice", f"unsubscribe {saved.id}", channel)["text"]
-    assert bridge.notifications.subscriptions(channel) == []
+    assert bridge.subscriptions.list_subscriptions(channel) == []
 
 
 def test_a_public_channel_cannot_subscribe_a_project_that_is_not_public(
@@ -56,7 +56,7 @@ def test_a_public_channel_cannot_subscribe_a_project_that_is_not_public(
     emulator.team_admins.add(emulator.user("alice")["id"])  # a team admin may, without being a channel admin
     answer = subscribe_by_dialog(client, emulator, "alice", channel, projects="secret")
     assert "private channel" in answer.get_json()["errors"]["projects"]
-    assert bridge.notifications.subscriptions(channel) == []
+    assert bridge.subscriptions.list_subscriptions(channel) == []
 
 
 def test_notification_toggles_are_buttons_per_person(client: FlaskClient, bridge: Bridge, emulator: Any) -> None:
@@ -71,8 +71,8 @@ def test_notification_toggles_are_buttons_per_person(client: FlaskClient, bridge
     }
     updated = client.post("/actions", json=body).get_json()["update"]
     assert "Assigned to me: **off**" in updated["message"]
-    assert not bridge.notifications.prefs(emulator.user("bob")["id"]).wants("assigned")
-    assert bridge.notifications.prefs(emulator.user("alice")["id"]).wants("assigned")
+    assert not bridge.subscriptions.prefs(emulator.user("bob")["id"]).wants("assigned")
+    assert bridge.subscriptions.prefs(emulator.user("alice")["id"]).wants("assigned")
 
 
 # Redmine 7 webhooks ------------------------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ def test_a_subscription_is_edited_through_its_button(client: FlaskClient, bridge
     submission = {"projects": "demo", "subprojects": False, "status": "open", "event_priority": True}
     answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
     assert answer.status_code == 200
-    [saved] = bridge.notifications.subscriptions(channel)
+    [saved] = bridge.subscriptions.list_subscriptions(channel)
     assert (saved.events, saved.open_only, saved.with_subprojects) == (frozenset({"priority"}), True, False)
 
 
@@ -117,12 +117,12 @@ def test_saving_an_unchanged_subscription_keeps_its_assignee_filter(
     emulator.channels[channel]["admins"] = {emulator.user("alice")["id"]: "channel_admin"}
     chosen = {"mine": True} if who == "mine" else {"assignee": emulator.user("bob")["id"]}
     assert subscribe_by_dialog(client, emulator, "alice", channel, **chosen).status_code == 200
-    [before] = bridge.notifications.subscriptions(channel)
+    [before] = bridge.subscriptions.list_subscriptions(channel)
     assert before.assignee_id is not None
     opened = open_edit_form(client, emulator, channel)
     as_shown = {e["name"]: e.get("default") for e in opened["dialog"]["elements"]}
     submission = {k: (v == "true" if v in ("true", "false") else v) for k, v in as_shown.items() if v is not None}
     answer = client.post("/dialog", json=dialog_submission(opened, emulator.user("alice"), channel, submission))
     assert answer.status_code == 200
-    [after] = bridge.notifications.subscriptions(channel)
+    [after] = bridge.subscriptions.list_subscriptions(channel)
     assert after.assignee_id == before.assignee_id and after.events == before.events

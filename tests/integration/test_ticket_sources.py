@@ -19,8 +19,8 @@ from app_integration.adapters.mattermost.posts.websocket_client import Backoff
 from app_integration.adapters.runtime.web_app import create_app
 from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.core.events import Subscription
-from app_integration.core.redmine_updates.change_feed import poll_once
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.change_feed import poll_once
+from app_integration.core.updates.outbox_delivery import deliver_due
 from mattermost_server.emulator import trigger_id
 from tests.conftest import RedmineInfo, bridge_settings, issues_matching
 from tests.integration.surface_support import slash
@@ -124,7 +124,7 @@ def subscribed_thread(bridge: Bridge, emulator: Any, redmine: RedmineInfo, chann
     """A ticket with its thread in `channel`, whose subscription syncs replies; (ticket id, root post id)."""
     demo = bridge.gateway.project("alice", "demo").id
     owner = emulator.user("alice")["id"]
-    bridge.notifications.add_subscription(Subscription(channel, owner, demo, "Demo", sync_replies=True))
+    bridge.subscriptions.add_subscription(Subscription(channel, owner, demo, "Demo", sync_replies=True))
     poll_once(bridge.services, bridge.store)
     time.sleep(1.05)
     headers = {"X-Redmine-API-Key": redmine.admin_key, "X-Redmine-Switch-User": "alice"}
@@ -133,7 +133,7 @@ def subscribed_thread(bridge: Bridge, emulator: Any, redmine: RedmineInfo, chann
         requests.post(f"{redmine.url}/issues.json", json=body, headers=headers, timeout=15).json()["issue"]["id"]
     )
     poll_once(bridge.services, bridge.store)
-    deliver_due(bridge.chat, bridge.notifications, bridge.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(bridge.chat, bridge.subscriptions, bridge.outbox, dt.datetime.now(dt.UTC))
     [root] = emulator.posts_in(channel)
     return issue, root["id"]
 
@@ -157,7 +157,7 @@ def test_a_reply_in_a_tickets_thread_becomes_a_private_note_and_never_echoes(
     assert note[0]["user"]["name"] == "Bob Brown" and note[0]["private_notes"] is True
     assert f"/_redirect/pl/{reply['id']}" in note[0]["notes"]
     poll_once(running.services, running.store)
-    deliver_due(running.chat, running.notifications, running.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(running.chat, running.subscriptions, running.outbox, dt.datetime.now(dt.UTC))
     assert [p["user_id"] for p in emulator.posts_in(channel)].count(emulator.bot["id"]) == 1  # the card only
 
     before = len(journals(redmine, issue))
@@ -184,7 +184,7 @@ def test_a_slow_redmine_cannot_echo_a_reply_back_into_its_thread(
         done = write(*args, **kwargs)
         time.sleep(1.05)  # the journal's second is over: a poll now sees it
         poll_once(running.services, running.store)
-        deliver_due(running.chat, running.notifications, running.outbox, dt.datetime.now(dt.UTC))
+        deliver_due(running.chat, running.subscriptions, running.outbox, dt.datetime.now(dt.UTC))
         polled.append(issue)
         return done
 
@@ -193,7 +193,7 @@ def test_a_slow_redmine_cannot_echo_a_reply_back_into_its_thread(
     wait_for(lambda: [j for j in journals(redmine, issue) if "Seen on prod too." in (j["notes"] or "")])
     wait_for(lambda: polled)
     poll_once(running.services, running.store)
-    deliver_due(running.chat, running.notifications, running.outbox, dt.datetime.now(dt.UTC))
+    deliver_due(running.chat, running.subscriptions, running.outbox, dt.datetime.now(dt.UTC))
     assert [p["user_id"] for p in emulator.posts_in(channel)].count(emulator.bot["id"]) == 1  # the card only
 
 

@@ -170,7 +170,7 @@ def services(
         store=MemoryStore(),
         sealer=Unused("sealer"),  # type: ignore[arg-type]
         feed=Unused("feed"),  # type: ignore[arg-type]
-        notifications=NoChannelDefaults("notifications"),  # type: ignore[arg-type]
+        subscriptions=NoChannelDefaults("subscriptions"),  # type: ignore[arg-type]
         outbox=Unused("outbox"),  # type: ignore[arg-type]
         desk=Unused("desk"),  # type: ignore[arg-type]
         attachments=Unused("attachments"),  # type: ignore[arg-type]
@@ -218,7 +218,7 @@ class Unused:
 
 
 class NoChannelDefaults(Unused):
-    """The notifications port where a form only asks whether its channel chose a default project: none did."""
+    """The subscriptions port where a form only asks whether its channel chose a default project: none did."""
 
     def channel_defaults(self, channel_id: str) -> ChannelDefaults:
         return ChannelDefaults()

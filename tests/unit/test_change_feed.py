@@ -19,7 +19,7 @@ from app_integration.core.events import (
     events_of,
 )
 from app_integration.core.models import ChatMessage, Ref
-from app_integration.core.redmine_updates.outbox_delivery import deliver_due
+from app_integration.core.updates.outbox_delivery import deliver_due
 from tests.unit.fakes import make_issue
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.UTC)
@@ -228,7 +228,7 @@ def test_where_the_root_cannot_be_edited_the_reply_carries_the_state() -> None:
 
 
 def test_a_mention_ends_before_trailing_punctuation() -> None:
-    from app_integration.core.redmine_updates.event_fanout import mentioned_logins
+    from app_integration.core.updates.event_fanout import mentioned_logins
 
     found = mentioned_logins("@alice. and @bob-x, (@carol) mail@example.org @d.e @Alice @.@.")
     assert found == ["alice", "bob-x", "carol", "d.e"]

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import responses
 
-from app_integration.adapters.redmine.feed import RedmineFeed, iso
+from app_integration.adapters.redmine.change_feed import RedmineChangeFeed, iso
 from app_integration.adapters.redmine.gateway import RedmineGateway
 
 URL = "http://redmine.test"
@@ -45,7 +45,7 @@ def test_an_issue_that_changes_between_pages_hides_no_other() -> None:
         updated[5] = T0 + dt.timedelta(seconds=500)  # a note added while the first page was read
 
     serve(updated, change_issue_5)
-    found = RedmineFeed(RedmineGateway(URL, "admin-key")).changed_since(T0, pages=5)
+    found = RedmineChangeFeed(RedmineGateway(URL, "admin-key")).changed_since(T0, pages=5)
     ids = [issue_id for issue_id, _ in found]
     assert sorted(ids) == list(range(1, 151))  # every issue read, none twice
     assert dict(found)[5] == T0 + dt.timedelta(seconds=500)  # at its latest change
@@ -55,6 +55,6 @@ def test_an_issue_that_changes_between_pages_hides_no_other() -> None:
 def test_a_bulk_edit_of_one_second_is_read_whole() -> None:
     updated = {n: T0 for n in range(1, 251)}  # 250 issues changed in the same second
     asked = serve(updated, lambda: None)
-    found = RedmineFeed(RedmineGateway(URL, "admin-key")).changed_since(T0, pages=5)
+    found = RedmineChangeFeed(RedmineGateway(URL, "admin-key")).changed_since(T0, pages=5)
     assert sorted(issue_id for issue_id, _ in found) == list(range(1, 251))
     assert [q["offset"] for q in asked] == ["0", "100", "200"]

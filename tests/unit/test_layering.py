@@ -19,9 +19,9 @@ MAX_LINES = 400
 LAYERS: dict[str, tuple[int, str]] = {
     "app_integration.core": (0, "the kernel every flow shares: models, ports, settings, errors, privacy"),
     "app_integration.core.ports": (0, "the kernel's ports: every Protocol the adapters implement"),
-    "app_integration.core.chat_commands": (1, "flow 1: commands people type or click"),
-    "app_integration.core.chat_posts": (1, "flow 2: what the bridge does with posts"),
-    "app_integration.core.redmine_updates": (1, "flow 3: Redmine coming back into the chat"),
+    "app_integration.core.commands": (1, "flow 1: commands people type or click"),
+    "app_integration.core.posts": (1, "flow 2: what the bridge does with posts"),
+    "app_integration.core.updates": (1, "flow 3: Redmine coming back into the chat"),
     "app_integration.adapters": (2, "what every adapter shares: metrics, request bodies"),
     "app_integration.adapters.store": (3, "system: the bridge's own database"),
     "app_integration.adapters.store.migrations": (3, "system: the bridge's own database, its schema"),

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from app_integration.core.chat_commands.input_parsing import parse_ticket_lines
-from app_integration.core.chat_posts.ticket_refs import find_refs, rewrite_refs
+from app_integration.core.commands.input_parsing import parse_ticket_lines
 from app_integration.core.formatting import plain
-from app_integration.core.redmine_updates.event_fanout import _CITED_POST, mentioned_logins
+from app_integration.core.posts.ticket_refs import find_refs, rewrite_refs
+from app_integration.core.updates.event_fanout import _CITED_POST, mentioned_logins
 
 LONGEST = 16_383
 HANG = 5.0  # seconds: far above a linear pass, far below a quadratic one

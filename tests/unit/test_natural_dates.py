@@ -9,7 +9,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app_integration.core.chat_commands.input_parsing import parse_ticket_lines, resolve, trailing_date
+from app_integration.core.commands.input_parsing import parse_ticket_lines, resolve, trailing_date
 
 DAYS = st.dates(min_value=dt.date(2028, 1, 1), max_value=dt.date(2028, 12, 31))  # 2028 is a leap year
 FRIDAY = ["fri", "friday", "Friday", "пт", "пятница", "пятницу", "в пятницу", "to friday", "до пятницы", "on Fri."]

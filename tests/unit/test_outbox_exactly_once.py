@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from app_integration.adapters.store.leadership import Leadership
-from app_integration.adapters.store.notification_store import NotificationTables
 from app_integration.adapters.store.outbox_store import OutboxTable
 from app_integration.adapters.store.state_store import BridgeStore
+from app_integration.adapters.store.subscription_store import SubscriptionTables
 from app_integration.core.events import Delivery
-from app_integration.core.redmine_updates.outbox_delivery import FIRST_RETRY, deliver_due
+from app_integration.core.updates.outbox_delivery import FIRST_RETRY, deliver_due
 from tests.unit.test_change_feed import RecordingChat
 
 
@@ -27,7 +27,7 @@ def later() -> dt.datetime:
 CHANNEL = "c" * 26
 
 
-class LockedOnce(NotificationTables):
+class LockedOnce(SubscriptionTables):
     """SQLite answering "database is locked" to the first thread-root read."""
 
     def __init__(self, engine: Any) -> None:
@@ -51,21 +51,21 @@ def parts(tmp_path: Path) -> tuple[BridgeStore, OutboxTable, Any]:
 
 def test_a_store_error_between_the_claim_and_the_post_is_retried_not_marked_sent(tmp_path: Path) -> None:
     store, outbox, fence = parts(tmp_path)
-    notes = LockedOnce(store.engine)
+    subs = LockedOnce(store.engine)
     chat = RecordingChat()
     outbox.enqueue([Delivery("issue:7:3", CHANNEL, 7, "moved it", card="**Bug #7**")])
     t0 = later()
-    first = deliver_due(chat, notes, outbox, t0, fence=fence)  # type: ignore[arg-type]
+    first = deliver_due(chat, subs, outbox, t0, fence=fence)  # type: ignore[arg-type]
     assert (first.sent, first.retried, chat.posts) == (0, 1, [])
     retried = t0 + dt.timedelta(seconds=FIRST_RETRY + 1)
-    second = deliver_due(chat, notes, outbox, retried, fence=fence)  # type: ignore[arg-type]
+    second = deliver_due(chat, subs, outbox, retried, fence=fence)  # type: ignore[arg-type]
     assert second.sent == 1 and [text for _, text, _ in chat.posts] == ["**Bug #7**", "moved it"]
     assert outbox.pending_deliveries(10, retried + dt.timedelta(hours=1)) == []
 
 
 def test_a_post_made_but_not_marked_is_not_posted_again(tmp_path: Path) -> None:
     store, outbox, fence = parts(tmp_path)
-    notes = NotificationTables(store.engine)
+    subs = SubscriptionTables(store.engine)
     chat = RecordingChat()
     outbox.enqueue([Delivery("issue:8:0", "dm:" + "u" * 26, 8, "created #8")])
     marked: list[Delivery] = []
@@ -82,7 +82,7 @@ def test_a_post_made_but_not_marked_is_not_posted_again(tmp_path: Path) -> None:
 
     failing = MarkFails(store.engine)
     t0 = later()
-    deliver_due(chat, notes, failing, t0, fence=fence)  # type: ignore[arg-type]
+    deliver_due(chat, subs, failing, t0, fence=fence)  # type: ignore[arg-type]
     assert len(chat.posts) == 1  # posted; neither the mark nor the retry was written
-    report = deliver_due(chat, notes, failing, t0 + dt.timedelta(seconds=30), fence=fence)  # type: ignore[arg-type]
+    report = deliver_due(chat, subs, failing, t0 + dt.timedelta(seconds=30), fence=fence)  # type: ignore[arg-type]
     assert report.sent == 1 and len(chat.posts) == 1  # Mattermost has it: marked, not posted again

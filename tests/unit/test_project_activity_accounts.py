@@ -10,7 +10,7 @@ from typing import Any
 from app_integration.core.errors import AccountUnavailable
 from app_integration.core.events import Delivery, Subscription
 from app_integration.core.models import ProjectItem
-from app_integration.core.redmine_updates.project_activity import CURSOR, STARTED, poll_project_activity
+from app_integration.core.updates.project_activity import CURSOR, STARTED, poll_project_activity
 from tests.unit.fakes import FakeChat, services
 
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
@@ -28,11 +28,11 @@ class Activity:
         return [ProjectItem(f"news:{project_id}", "news", "Office move", "http://r/news/1", NOW)]
 
 
-class Notes:
+class Subscriptions:
     def __init__(self) -> None:
         self.skipped: list[dict[str, str]] = []
 
-    def subscriptions(self) -> list[Subscription]:
+    def list_subscriptions(self) -> list[Subscription]:
         news = frozenset({"news"})
         return [
             Subscription("c" * 26, "id-dave", 1, "Demo", events=news),
@@ -65,14 +65,14 @@ class State:
 
 
 def test_a_locked_owner_stops_only_their_own_subscription() -> None:
-    notes, outbox, state = Notes(), Outbox(), State()
+    subs, outbox, state = Subscriptions(), Outbox(), State()
     bridge = dataclasses.replace(
         services(chat=Channels(), mapping=(("alice", "alice"), ("dave", "dave"))),
-        notifications=notes,
+        subscriptions=subs,
         outbox=outbox,
         activity=Activity(),
     )
     assert poll_project_activity(bridge, state, NOW) == 1  # type: ignore[arg-type]
     assert [row.target for row in outbox.rows] == ["d" * 26]  # alice's subscription still hears its news
-    assert notes.skipped == [{"dave": "The Redmine account `dave` is missing or locked."}]
+    assert subs.skipped == [{"dave": "The Redmine account `dave` is missing or locked."}]
     assert state.values[CURSOR] == NOW.isoformat()  # the cycle completed: nobody's items are read forever again

@@ -10,7 +10,7 @@ import responses
 
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
-from app_integration.core.chat_commands.custom_values import value_of
+from app_integration.core.commands.custom_values import value_of
 
 URL = "http://redmine.test"
 SELECT = '<select name="issue[assigned_to_id]" id="issue_assigned_to_id"><option value="">&nbsp;</option>'

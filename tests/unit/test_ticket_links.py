@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from app_integration.core.chat_posts.ticket_links import TicketLinker
 from app_integration.core.errors import NotMapped, PermissionDenied
 from app_integration.core.models import ChatMessage, ChatPost, ChatUser, OutsiderView
+from app_integration.core.posts.ticket_links import TicketLinker
 from tests.unit.fakes import FakeOutsiders, FakeTracker, make_issue, services
 
 ALICE = ChatUser("id-alice", "alice")

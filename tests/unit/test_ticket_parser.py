@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from app_integration.core.chat_commands.input_parsing import parse_date, parse_ticket_lines
+from app_integration.core.commands.input_parsing import parse_date, parse_ticket_lines
 
 TODAY = dt.date(2026, 11, 22)
 

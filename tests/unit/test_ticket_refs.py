@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app_integration.core.chat_posts.ticket_refs import MAX_REFS, find_refs, markdown_link, rewrite_refs
+from app_integration.core.posts.ticket_refs import MAX_REFS, find_refs, markdown_link, rewrite_refs
 
 
 def render(issue_id: int) -> str:

@@ -10,9 +10,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from app_integration.core import i18n
-from app_integration.core.chat_commands.help import help_text
-from app_integration.core.chat_commands.registry import build_registry
-from app_integration.core.commands import CommandRegistry
+from app_integration.core.commands.help import help_text
+from app_integration.core.commands.registry import build_registry
+from app_integration.core.dispatch import CommandRegistry
 from app_integration.core.i18n import _, locale_of, number, speaking
 
 PACKAGE = Path(i18n.__file__).resolve().parents[1]

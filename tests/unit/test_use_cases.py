@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from app_integration.core.chat_commands.help import help_text
-from app_integration.core.chat_commands.registry import build_registry
-from app_integration.core.commands import STILL_RUNNING, run_once
+from app_integration.core.commands.help import help_text
+from app_integration.core.commands.registry import build_registry
+from app_integration.core.dispatch import STILL_RUNNING, run_once
 from app_integration.core.errors import BridgeError, InputError, NotMapped
 from app_integration.core.formatting import POST_LIMIT
 from app_integration.core.models import ChatUser, CommandContext, Issue, IssueDraft, IssuePage, Reply
@@ -263,7 +263,7 @@ def test_run_once_releases_the_key_when_the_work_fails() -> None:
 
 
 def test_run_once_waits_a_bounded_time_for_a_submit_still_running(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app_integration.core import commands as idempotency
+    from app_integration.core import dispatch as idempotency
 
     monkeypatch.setattr(idempotency, "WAIT_STEP_SECONDS", 0.0)
     store = MemoryStore()
@@ -281,7 +281,7 @@ def test_a_submission_whose_writes_were_undone_may_be_sent_again() -> None:
     """A private channel's post: the neutral ticket is created and withdrawn (two writes Redmine accepted), and the
     person is asked to tick a box. The same dialog, sent again, runs again instead of answering "Redmine took at
     least part of it"."""
-    from app_integration.core.commands import note_write, nothing_written, run_once
+    from app_integration.core.dispatch import note_write, nothing_written, run_once
     from app_integration.core.errors import InputError
     from tests.unit.fakes import MemoryStore
 

@@ -23,7 +23,7 @@ from urllib3.util.retry import Retry
 
 from app_integration.adapters import metrics
 from app_integration.adapters.redmine.call_scope import current_scope
-from app_integration.core.commands import note_write
+from app_integration.core.dispatch import note_write
 from app_integration.core.errors import (
     AccountUnavailable,
     BridgeError,

@@ -11,7 +11,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from app_integration.adapters.redmine.feed import RedmineFeed
+from app_integration.adapters.redmine.change_feed import RedmineChangeFeed
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.issue_mapping import issue_from, timestamp, uploads_field
 from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class RedmineTickets:
-    def __init__(self, gateway: RedmineGateway, feed: RedmineFeed, catalog: RedmineFieldCatalog) -> None:
+    def __init__(self, gateway: RedmineGateway, feed: RedmineChangeFeed, catalog: RedmineFieldCatalog) -> None:
         self._gateway = gateway
         self._feed = feed
         self._catalog = catalog

@@ -19,9 +19,9 @@ from flask import Blueprint, jsonify, request
 
 from app_integration.adapters.request_parsing import MalformedRequest, json_object
 from app_integration.core.errors import BridgeError
-from app_integration.core.redmine_updates.change_feed import enqueue_pushed
-from app_integration.core.redmine_updates.project_activity import enqueue_pushed_activity
 from app_integration.core.services import Services
+from app_integration.core.updates.change_feed import enqueue_pushed
+from app_integration.core.updates.project_activity import enqueue_pushed_activity
 
 log = logging.getLogger(__name__)
 SIGNATURE = "X-Redmine-Signature-256"

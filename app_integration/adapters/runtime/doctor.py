@@ -57,7 +57,7 @@ def _database(bridge: Bridge) -> list[Finding]:
 
 def _feed(bridge: Bridge) -> list[Finding]:
     """Accounts the change feed skipped in its last cycles: their subscriptions and DMs get nothing."""
-    skipped = bridge.notifications.skipped_accounts()
+    skipped = bridge.subscriptions.skipped_accounts()
     if not skipped:
         return [Finding("Feed accounts", True, "Redmine acts as every subscription owner and recipient")]
     detail = "; ".join(f"{login}: {reason}" for login, reason in sorted(skipped.items()))

@@ -18,7 +18,7 @@ from app_integration.adapters.mattermost.posts.post_listener import PostListener
 from app_integration.adapters.mattermost.posts.websocket_client import Backoff
 from app_integration.adapters.mattermost.rest_driver import BOT_TOKEN_REFUSED
 from app_integration.adapters.metrics_dir import shared_by_parent
-from app_integration.adapters.runtime.notification_runner import NotificationRunner
+from app_integration.adapters.runtime.update_runner import UpdateRunner
 from app_integration.adapters.runtime.wiring import Bridge, build_bridge
 from app_integration.adapters.store.leadership import Leadership
 from app_integration.core.errors import ChatTokenRefused, ChatUnavailable
@@ -80,7 +80,7 @@ def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, 
     """Listens until stopped (0), the token is refused (exit code), or the lead is lost (None: wait again)."""
     fence = lead.fence()
     listener = PostListener(bridge, settings.websocket_url, fence=fence).start()
-    notifications = NotificationRunner(bridge, settings.redmine_poll_seconds, fence).start()
+    notifications = UpdateRunner(bridge, settings.redmine_poll_seconds, fence).start()
     try:
         ticks = 0
         while not stopped.wait(1.0):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app_integration.adapters.mattermost.rest import MattermostChat
-from app_integration.adapters.redmine.feed import RedmineFeed
+from app_integration.adapters.redmine.change_feed import RedmineChangeFeed
 from app_integration.adapters.redmine.finder import RedmineFinder
 from app_integration.adapters.redmine.gateway import RedmineGateway
 from app_integration.adapters.redmine.http_engine import bound_calls
@@ -17,11 +17,11 @@ from app_integration.adapters.redmine.ticket_fields import RedmineFieldCatalog
 from app_integration.adapters.redmine.uploads import RedmineAttachments
 from app_integration.adapters.runtime.user_map import build_user_map
 from app_integration.adapters.store.key_vault import KeyVault
-from app_integration.adapters.store.notification_store import NotificationTables
 from app_integration.adapters.store.outbox_store import OutboxTable
 from app_integration.adapters.store.state_store import BridgeStore
-from app_integration.core.chat_commands.registry import build_registry
-from app_integration.core.commands import CommandRegistry
+from app_integration.adapters.store.subscription_store import SubscriptionTables
+from app_integration.core.commands.registry import build_registry
+from app_integration.core.dispatch import CommandRegistry
 from app_integration.core.identity import Directory
 from app_integration.core.services import Services
 from app_integration.core.settings import Settings
@@ -37,7 +37,7 @@ class Bridge:
     users: Directory
     registry: CommandRegistry
     vault: KeyVault
-    notifications: NotificationTables
+    subscriptions: SubscriptionTables
     outbox: OutboxTable
 
 
@@ -61,10 +61,10 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
     vault = KeyVault(settings.link_encryption_keys.get_secret_value() if settings.link_encryption_keys else None)
     users = Directory(store, operator_map, gateway, sealer=vault, chat=chat)
     gateway.use_credentials(users.personal_key, users.key_refused, settings.redmine_impersonation)
-    notifications = NotificationTables(store.engine)
+    subscriptions = SubscriptionTables(store.engine)
     outbox = OutboxTable(store.engine)
     catalog = RedmineFieldCatalog(gateway, settings.redmine_cache_ttl)
-    feed = RedmineFeed(gateway, settings.redmine_cache_ttl, catalog)
+    feed = RedmineChangeFeed(gateway, settings.redmine_cache_ttl, catalog)
     services = Services(
         tracker=gateway,
         chat=chat,
@@ -84,8 +84,8 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         outsiders=RedmineOutsiders(
             gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout), settings.redmine_cache_ttl
         ),
-        notifications=notifications,
+        subscriptions=subscriptions,
         outbox=outbox,
         default_locale=settings.default_locale,
     )
-    return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault, notifications, outbox)
+    return Bridge(settings, services, gateway, chat, store, users, build_registry(), vault, subscriptions, outbox)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from app_integration.adapters.store.notification_store import KEEP_DONE, as_utc, utc_now
+from app_integration.adapters.store.subscription_store import KEEP_DONE, as_utc, utc_now
 from app_integration.core.events import Delivery
 
 _metadata = MetaData()

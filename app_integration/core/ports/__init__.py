@@ -1,10 +1,10 @@
-"""The core's view of the outside world. Adapters implement these protocols (the store's are in store_ports):
+"""The core's view of the outside world. Adapters implement these protocols (the store's are in ports/store.py):
 
 | Port | Adapter | File |
 |---|---|---|
 | IssueTracker | RedmineGateway | adapters/redmine/gateway.py |
 | TicketDesk | RedmineTickets | adapters/redmine/ticket_desk.py |
-| ChangeFeed | RedmineFeed | adapters/redmine/feed.py |
+| ChangeFeed | RedmineChangeFeed | adapters/redmine/change_feed.py |
 | FieldCatalog | RedmineFieldCatalog | adapters/redmine/ticket_fields.py |
 | Outsiders | RedmineOutsiders | adapters/redmine/outsiders.py |
 | Attachments | RedmineAttachments | adapters/redmine/uploads.py |
@@ -13,7 +13,7 @@
 | Chat, WebChat | MattermostChat (with FilesAndThreads) | adapters/mattermost/rest.py, rest_files.py |
 | UserDirectory, AccountLinks | Directory (the map and the links, in the core) | core/identity.py |
 | IdempotencyStore, LinkStore, StateStore (BridgeState) | BridgeStore | adapters/store/state_store.py |
-| NotificationStore | NotificationTables | adapters/store/notification_store.py |
+| SubscriptionStore | SubscriptionTables | adapters/store/subscription_store.py |
 | Outbox | OutboxTable | adapters/store/outbox_store.py |
 | LeadFence | Fence | adapters/store/leadership.py |
 | Sealer | KeyVault | adapters/store/key_vault.py |
@@ -49,10 +49,10 @@ from app_integration.core.models import (
 from app_integration.core.ports.store import IdempotencyStore as IdempotencyStore
 from app_integration.core.ports.store import LeadFence as LeadFence
 from app_integration.core.ports.store import LinkStore as LinkStore
-from app_integration.core.ports.store import NotificationStore as NotificationStore
 from app_integration.core.ports.store import Outbox as Outbox
 from app_integration.core.ports.store import Sealer as Sealer
 from app_integration.core.ports.store import StateStore as StateStore
+from app_integration.core.ports.store import SubscriptionStore as SubscriptionStore
 from app_integration.core.tickets import (
     CustomField,
     TicketChange,

@@ -24,7 +24,7 @@ from app_integration.adapters.mattermost.commands.form_rendering import (
 from app_integration.adapters.mattermost.commands.request_verification import EXPIRED_DIALOG, Expired, check_app_jwt
 from app_integration.adapters.mattermost.commands.web_context import WebContext
 from app_integration.adapters.request_parsing import MalformedRequest, json_object, member, text
-from app_integration.core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, Command
+from app_integration.core.dispatch import LEGACY_TRIGGER, SLASH_TRIGGER, Command
 from app_integration.core.errors import BridgeError, InputError, Unauthorized
 from app_integration.core.i18n import _, adopt, locale_of, speaking
 from app_integration.core.models import CommandContext, Reply, is_chat_id

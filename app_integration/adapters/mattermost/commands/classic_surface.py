@@ -26,7 +26,7 @@ from app_integration.adapters.mattermost.commands.request_verification import (
 )
 from app_integration.adapters.mattermost.commands.web_context import WebContext
 from app_integration.adapters.request_parsing import MalformedRequest, json_object, member, text
-from app_integration.core.commands import Command
+from app_integration.core.dispatch import Command
 from app_integration.core.errors import BridgeError, InputError, Unauthorized
 from app_integration.core.i18n import N_, _, speaking
 from app_integration.core.models import Action, ChatMessage, CommandContext, Reply, is_chat_id

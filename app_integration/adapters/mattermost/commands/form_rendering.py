@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
-from app_integration.core.commands import LEGACY_TRIGGER, SLASH_TRIGGER, CommandRegistry
+from app_integration.core.dispatch import LEGACY_TRIGGER, SLASH_TRIGGER, CommandRegistry
 from app_integration.core.i18n import _
 from app_integration.core.models import Action, Form, FormField
 

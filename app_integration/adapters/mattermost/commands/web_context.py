@@ -16,7 +16,7 @@ from app_integration.adapters.mattermost.commands.form_rendering import signed_b
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
 from app_integration.adapters.mattermost.commands.work_queue import WorkQueue
 from app_integration.adapters.redmine.call_scope import call_scope
-from app_integration.core.commands import Command, CommandRegistry, dispatch
+from app_integration.core.dispatch import Command, CommandRegistry, dispatch
 from app_integration.core.errors import BridgeError, Unauthorized
 from app_integration.core.i18n import adopt
 from app_integration.core.identity import acting_for

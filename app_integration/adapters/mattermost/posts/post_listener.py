@@ -33,9 +33,6 @@ from app_integration.adapters.mattermost.posts.websocket_client import Backoff, 
 from app_integration.adapters.mattermost.rest_files import RETRYING_SINCE
 from app_integration.adapters.redmine.call_scope import call_scope
 from app_integration.adapters.store.leadership import Claim, Fence
-from app_integration.core.chat_posts.direct_messages import answer_direct_message
-from app_integration.core.chat_posts.thread_replies import note_from_reply
-from app_integration.core.chat_posts.ticket_links import TicketLinker
 from app_integration.core.errors import (
     BridgeError,
     ChatTokenRefused,
@@ -46,6 +43,9 @@ from app_integration.core.errors import (
 from app_integration.core.i18n import N_, _, speaking
 from app_integration.core.identity import acting_for
 from app_integration.core.models import ChatPost
+from app_integration.core.posts.direct_messages import answer_direct_message
+from app_integration.core.posts.thread_replies import note_from_reply
+from app_integration.core.posts.ticket_links import TicketLinker
 
 log = logging.getLogger(__name__)
 GAVE_UP = N_(

@@ -12,7 +12,7 @@ from app_integration.adapters.mattermost.commands.form_rendering import signed_b
 from app_integration.adapters.mattermost.commands.request_verification import StateSigner
 from app_integration.adapters.mattermost.rest import MattermostChat
 from app_integration.adapters.store.state_store import BridgeStore
-from app_integration.core.commands import CommandRegistry
+from app_integration.core.dispatch import CommandRegistry
 from app_integration.core.errors import BridgeError, ChatUnavailable, NotFound
 from app_integration.core.i18n import _, speaking
 from app_integration.core.models import Action, is_chat_id
