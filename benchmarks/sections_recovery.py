@@ -116,8 +116,8 @@ def section_replicas(emulator: Any, tmp: Path, tier: Tier) -> list[str]:
                 continue
             result = replica_bench.takeover(env_file, url, tmp)
             rows.append(f"| {name} | {result.seconds:.1f} | {bounds[name]} |")
-        commands = tier.pick(1000, 2000, 10_000)
-        events = tier.pick(10_000, 20_000, 100_000)
+        commands = tier.pick(500, 1000, 10_000)
+        events = tier.pick(5_000, 10_000, 100_000)
         serve = replica_bench.serve_memory(env, free_port(), emulator, commands)
         bridge = suite.bridge_factory(fake.url, "bench", emulator, tmp)()
         listen = replica_bench.listener_memory(bridge, emulator, events)
@@ -166,7 +166,7 @@ def section_feed(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, tie
             limit = 1 + changed + (owners if changed else 0)
             keyed = limit + (owners if changed else 0)
             rows.append(f"| {changed} | {owners} | {found.impersonated} | {limit} | {found.personal_keys} | {keyed} |")
-    latency = feed_bench.change_to_post(factory, redmine, emulator, tier.pick(5, 15, 30))
+    latency = feed_bench.change_to_post(factory, redmine, emulator, tier.pick(5, 10, 30))
     rows += [
         "",
         f"From a change in Redmine to its reply in the channel, with `REDMINE_POLL_SECONDS={latency.interval:g}` and",
