@@ -11,7 +11,8 @@ from typing import Any
 from app_integration.adapters.runtime.wiring import Bridge
 from app_integration.core.dispatch import dispatch
 from app_integration.core.models import ChatUser, CommandContext, Reply
-from benchmarks.suite import Count, counted
+from benchmarks.sandbox import Count
+from benchmarks.suite import counted
 
 
 def company_counts(

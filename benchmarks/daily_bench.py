@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING
 
 from app_integration.adapters.redmine.call_scope import counting
 from app_integration.core.updates.morning_digest import send_morning_digests
+from benchmarks.sandbox import Count
 
 if TYPE_CHECKING:
     from app_integration.adapters.runtime.wiring import Bridge
-    from benchmarks.suite import Count
 
 
 def daily_counts(both: Callable[..., tuple[int, int]], bridge_factory: Callable[[], Bridge]) -> list[Count]:
-    from benchmarks.suite import Count
-
     return [
         Count("find <words>", *both("find", argument="Seeded"), minimum=1, goal="1"),
         Count("queries", *both("queries"), minimum=1, goal="1 cold, 0 while cached"),

@@ -106,3 +106,16 @@ class Tier:
 
     def pick(self, quick: Any, default: Any, full: Any) -> Any:
         return {"quick": quick, "default": default, "full": full}[self.name]
+
+
+@dataclass
+class Count:
+    """Redmine round trips of one command: the first time (cold), again at once (warm), and the least it can
+    cost (what the report's goal column says)."""
+
+    command: str
+    cold: int
+    warm: int
+    minimum: int
+    goal: str
+    naive: int | None = None

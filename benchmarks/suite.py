@@ -29,7 +29,7 @@ from app_integration.core.dispatch import dispatch
 from app_integration.core.models import ChatMessage, ChatUser, CommandContext, Reply
 from app_integration.core.settings import Settings
 from benchmarks.daily_bench import daily_counts
-from benchmarks.sandbox import open_loop
+from benchmarks.sandbox import Count, open_loop
 from mattermost_server.emulator.sample_files import png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,14 +68,6 @@ def make_settings(redmine_url: str, admin_key: str, emulator: Any, tmp: Path, **
 
 
 # 1. Redmine round trips per command ------------------------------------------------------------
-@dataclass
-class Count:
-    command: str
-    cold: int
-    warm: int
-    minimum: int
-    goal: str
-    naive: int | None = None
 
 
 def counted(work: Callable[[], Reply]) -> int:
