@@ -37,9 +37,9 @@ class Services:
     users: AccountLinks  # who is who: the operator's map and the links people made themselves
     store: BridgeState  # form submissions kept once, and who is who by Mattermost user id
     sealer: Sealer  # personal API keys, encrypted at rest (`available` is False without LINK_ENCRYPTION_KEYS)
-    feed: ChangeFeed  # Redmine's changes back into the chat
-    subscriptions: SubscriptionStore
-    outbox: Outbox
+    feed: ChangeFeed  # reads Redmine's changes since its cursor (flow 3, updates)
+    subscriptions: SubscriptionStore  # who hears what: channels' subscriptions, people's toggles, ticket threads
+    outbox: Outbox  # what is to be posted into Mattermost, each row once
     desk: TicketDesk  # one ticket's card and its actions
     attachments: Attachments  # files into Redmine
     outsiders: Outsiders  # what people outside a project may see of it (core/privacy.py decides with it)
