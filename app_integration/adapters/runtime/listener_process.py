@@ -80,7 +80,7 @@ def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, 
     """Listens until stopped (0), the token is refused (exit code), or the lead is lost (None: wait again)."""
     fence = lead.fence()
     listener = PostListener(bridge, settings.websocket_url, fence=fence).start()
-    notifications = UpdateRunner(bridge, settings.redmine_poll_seconds, fence).start()
+    updates = UpdateRunner(bridge, settings.redmine_poll_seconds, fence).start()
     try:
         ticks = 0
         while not stopped.wait(1.0):
@@ -95,7 +95,7 @@ def _listen_while_leading(bridge: Bridge, settings: Settings, lead: Leadership, 
         return 0
     finally:
         metrics.LEADER.set(0)
-        notifications.stop()
+        updates.stop()
         listener.stop()
 
 

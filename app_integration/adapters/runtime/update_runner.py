@@ -32,7 +32,7 @@ DIGEST_CHECK_SECONDS = 60.0
 
 class UpdateRunner:
     """Two threads: the poll, which may read up to 1,000 changed issues, runs on its own, so that delivery
-    and reminders never wait for it."""
+    and the morning digest never wait for it."""
 
     def __init__(self, bridge: Bridge, poll_seconds: float, fence: Fence | None = None) -> None:
         self._bridge = bridge
@@ -48,7 +48,7 @@ class UpdateRunner:
         self.cycles = 0
 
     def start(self) -> UpdateRunner:
-        # With polling off (0), webhooks still fill the outbox and reminders still come: the clock runs anyway.
+        # With polling off (0), webhooks still fill the outbox and the morning digest still comes: the clock runs.
         for thread in self._threads:
             thread.start()
         return self
