@@ -3,14 +3,17 @@
 `make bench` (the default tier) writes every section's headline figure into docs/benchmarks.md in under ten minutes
 on two cores; `make bench-full` runs the long sizes (the 1,000-issue cycle, the 35 s outage, the 10,000-command
 replica run) into docs/benchmarks-full.md, where `make soak` adds its section. Each report ends with how long each
-section took, so the budget is checked by the run itself."""
+section took, so the budget is checked by the run itself. `--only 6,8` runs those sections again after a change
+to what they measure and replaces them in the report, each saying when."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from benchmarks import suite
 from benchmarks.sandbox import ROOT, Tier, machine, provision
@@ -48,7 +51,11 @@ def main() -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes, for a smoke run (prints, writes nothing)")
     size.add_argument("--full", action="store_true", help="the long sizes, into docs/benchmarks-full.md")
+    parser.add_argument(
+        "--only", default="", help="sections to run again, e.g. 6,8: replaced in the report, the rest kept as it was"
+    )
     args = parser.parse_args()
+    only = {part.strip() for part in args.only.split(",") if part.strip()}
     tier = Tier("quick" if args.quick else "full" if args.full else "default")
     sys.path.insert(0, str(ROOT))
     from mattermost_server.emulator import MattermostEmulator
@@ -88,14 +95,20 @@ def main() -> int:
         ("11. Slow Redmine", lambda: section_slow_redmine(production, emulator, tmp, tier)),
     ]
     took: list[tuple[str, float]] = [("Provisioning the Redmines", time.monotonic() - began)]
+    if only:
+        sections = [(name, section) for name, section in sections if name.split(".")[0] in only]
+    written: list[list[str]] = []
     try:
         for name, section in sections:
             started = time.monotonic()
-            lines += section()
+            written.append(section())
+            lines += written[-1]
             took.append((name, time.monotonic() - started))
             print(f"[bench] {name}: {took[-1][1]:.0f} s", file=sys.stderr, flush=True)
     finally:
         emulator.stop()
+    if only:
+        return _replace_sections(REPORTS.get(tier.name), written, took[1:])
     total = time.monotonic() - began
     lines += ["## How long this run took", "", "| Section | Seconds |", "|---|---:|"]
     lines += [f"| {name} | {seconds:.0f} |" for name, seconds in took]
@@ -114,6 +127,27 @@ def main() -> int:
         lines += [SOAK_HEADING + soak.rstrip("\n")] if soak else []
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"\nwrote {report.relative_to(ROOT)}")
+    return 0
+
+
+def _replace_sections(report: Path | None, written: list[list[str]], took: list[tuple[str, float]]) -> int:
+    """Sections run again replace their namesakes in the report, each saying when; the rest stays as written."""
+    if report is None or not report.exists():
+        print("\n".join(line for section in written for line in section))
+        return 0
+    text = report.read_text(encoding="utf-8")
+    for section, (_name, seconds) in zip(written, took, strict=True):
+        heading = section[0]
+        head, found, rest = text.partition(heading + "\n")
+        if not found:
+            print(f"{heading!r} is not in {report.name}: run the whole report", file=sys.stderr)
+            return 1
+        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
+        moment = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        when = f"_Run again on {moment} ({seconds:.0f} s); the rest of the report is the run above._"
+        text = head + "\n".join([heading, "", when, *section[1:]]).rstrip("\n") + "\n\n" + tail
+    report.write_text(text, encoding="utf-8")
+    print(f"\nreplaced {len(written)} section(s) in {report.relative_to(ROOT)}")
     return 0
 
 
