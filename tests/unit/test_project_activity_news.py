@@ -16,7 +16,7 @@ SINCE = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 
 
 def activity() -> RedmineProjectActivity:
-    return RedmineProjectActivity(RedmineGateway(URL, "admin-key"), (2.0, 7.0))
+    return RedmineProjectActivity(RedmineGateway(URL, "admin-key"))
 
 
 @responses.activate

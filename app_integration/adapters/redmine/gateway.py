@@ -166,6 +166,13 @@ class RedmineGateway:
         answer = self.as_user(login, lambda r: r.engine.request("get", f"{r.url}{path}", params=params))
         return answer if isinstance(answer, dict) else {}
 
+    def get_anonymously(self, path: str, **params: Any) -> dict[str, Any]:
+        """One GET with no key at all: what anyone may see (a public channel's reader, whether Redmine answers
+        someone not logged in). A refusal is raised as the error table translates it."""
+        anyone = Redmine(self._base_url, engine=CallEngine, requests={"timeout": self._timeout})
+        answer = anyone.engine.request("get", f"{self._base_url}{path}", params=params)
+        return answer if isinstance(answer, dict) else {}
+
     def ping(self) -> None:
         """Redmine answers with REST enabled and accepts the admin key."""
         self.admin_identity()

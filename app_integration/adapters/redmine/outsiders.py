@@ -22,10 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from redminelib import Redmine
-
 from app_integration.adapters.redmine.gateway import RedmineGateway
-from app_integration.adapters.redmine.http_engine import CallEngine
 from app_integration.adapters.redmine.memo import Memo
 from app_integration.core.errors import BridgeError, NotFound, OperatorError, PermissionDenied
 from app_integration.core.models import IssuesVisibility, OutsiderView
@@ -40,9 +37,8 @@ _NOBODY = OutsiderView(project_public=False, non_members="", anonymous="", anony
 
 
 class RedmineOutsiders:
-    def __init__(self, gateway: RedmineGateway, timeout: tuple[float, float], cache_ttl: float = 300.0) -> None:
+    def __init__(self, gateway: RedmineGateway, cache_ttl: float = 300.0) -> None:
         self._gateway = gateway
-        self._timeout = timeout
         # Short, like the gateway's publicity cache: a role or membership changed in Redmine takes effect soon.
         self._memo = Memo(maxsize=256, ttl=min(cache_ttl, 60.0))
 
@@ -113,9 +109,8 @@ class RedmineOutsiders:
 
     def _anonymous_allowed(self) -> bool:
         """Whether Redmine answers someone who is not logged in (its "Authentication required" is off)."""
-        client = Redmine(self._gateway.base_url, engine=CallEngine, requests={"timeout": self._timeout})
         try:
-            client.engine.request("get", f"{self._gateway.base_url}/projects.json", params={"limit": 1})
+            self._gateway.get_anonymously("/projects.json", limit=1)
         except (OperatorError, PermissionDenied, NotFound):
             return False
         except BridgeError:

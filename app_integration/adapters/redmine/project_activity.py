@@ -12,10 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from redminelib import Redmine
-
 from app_integration.adapters.redmine.gateway import RedmineGateway
-from app_integration.adapters.redmine.http_engine import CallEngine
 from app_integration.adapters.redmine.issue_mapping import timestamp
 from app_integration.core.errors import NotFound, OperatorError, PermissionDenied
 from app_integration.core.models import ProjectItem
@@ -24,9 +21,8 @@ TEXT = 300  # characters of a news item's summary or a time entry's comment carr
 
 
 class RedmineProjectActivity:
-    def __init__(self, gateway: RedmineGateway, timeout: tuple[float, float]) -> None:
+    def __init__(self, gateway: RedmineGateway) -> None:
         self._gateway = gateway
-        self._timeout = timeout
 
     def items_since(
         self, login: str | None, project_id: int, kinds: frozenset[str], since: dt.datetime
@@ -41,13 +37,11 @@ class RedmineProjectActivity:
     def _read(self, login: str | None, path: str, **params: Any) -> dict[str, Any]:
         """A list as `login` sees it, or as anyone with no login at all (None); empty where Redmine refuses it."""
         try:
-            if login is not None:
-                return self._gateway.get(login, path, **params)
-            anyone = Redmine(self._gateway.base_url, engine=CallEngine, requests={"timeout": self._timeout})
-            answer = anyone.engine.request("get", f"{anyone.url}{path}", params=params)
+            if login is None:
+                return self._gateway.get_anonymously(path, **params)
+            return self._gateway.get(login, path, **params)
         except (NotFound, PermissionDenied, OperatorError):  # the module is off, or this reader may not see it
             return {}
-        return answer if isinstance(answer, dict) else {}
 
 
 Read = Callable[..., dict[str, Any]]

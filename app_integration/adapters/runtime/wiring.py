@@ -80,10 +80,8 @@ def build_bridge(settings: Settings, env_file: Path | None, migrate: bool = True
         attachments=RedmineAttachments(gateway),
         fields=catalog,
         finder=RedmineFinder(gateway, settings.redmine_cache_ttl),
-        activity=RedmineProjectActivity(gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout)),
-        outsiders=RedmineOutsiders(
-            gateway, (settings.redmine_connect_timeout, settings.redmine_read_timeout), settings.redmine_cache_ttl
-        ),
+        activity=RedmineProjectActivity(gateway),
+        outsiders=RedmineOutsiders(gateway, settings.redmine_cache_ttl),
         subscriptions=subscriptions,
         outbox=outbox,
         default_locale=settings.default_locale,
