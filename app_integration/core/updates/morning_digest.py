@@ -64,15 +64,19 @@ def _digest(services: Services, link: UserLink, local: dt.datetime, now: dt.date
     new = [i for i in issues if i.id not in before]
     changed = [i for i in issues if i.id in before and i.updated_on is not None and i.updated_on > since]
     due = [i for i in issues if i.due_date is not None and i.due_date <= local.date()]
+    same_due = (last is not None and frozenset(i.id for i in due) == last.due) or not due
+    if not new and not changed and same_due:
+        queued = _none_today(services, empty, "nothing changed")
+    else:
+        with speaking(services.locale_of_user(link.chat_user_id)):
+            text = _text(services, new, changed, due, page.total)
+        queued = int(services.outbox.enqueue([Delivery(empty.event_key, empty.target, 0, text)]))
+    # Remembered only once today's key is in the outbox: a round cut off before it computes the same digest
+    # again; one cut off after it finds the key and stops, and tomorrow's looks back a day further.
     subs.save_digest_state(
         link.chat_user_id, DigestState(now, frozenset(i.id for i in issues), frozenset(i.id for i in due))
     )
-    same_due = (last is not None and frozenset(i.id for i in due) == last.due) or not due
-    if not new and not changed and same_due:
-        return _none_today(services, empty, "nothing changed")
-    with speaking(services.locale_of_user(link.chat_user_id)):
-        text = _text(services, new, changed, due, page.total)
-    return int(services.outbox.enqueue([Delivery(empty.event_key, empty.target, 0, text)]))
+    return queued
 
 
 def _none_today(services: Services, empty: Delivery, why: str) -> int:
